@@ -1,0 +1,7 @@
+"""``python -m support_tool`` behaves exactly like the ``support-tool`` command."""
+
+import sys
+
+from support_tool.cli import main
+
+sys.exit(main())

@@ -1,0 +1,492 @@
+"""The ``support-tool`` command line: a thin layer over the core, for people and scripts.
+
+Exit status (httpie-style, one per kind of problem): 0 success, 1 provider refusal,
+2 invalid input or usage, 3 transport failure, 4 configuration (profile, secret, keyring,
+history). Qt is never imported here: ``support-tool`` with no command hands over to
+``support_tool.gui`` only when the window is wanted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TextIO
+
+from support_tool import __version__, contract
+from support_tool.errors import ConfigurationError, InvalidInput, SupportToolError
+from support_tool.outcome import EXIT_STATUS, Outcome
+
+if TYPE_CHECKING:
+    from support_tool.history import HistoryRecord, HistoryStore
+    from support_tool.profiles import ProfileSet, ProfileStore
+    from support_tool.sandbox import SandboxServer
+    from support_tool.secret_store import KeyringSecrets
+    from support_tool.service import Closed, CloseService
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_CONFIG = 0, 1, 2, 3, 4
+DEMO_PROFILE = "Sandbox"
+
+log = logging.getLogger("support_tool")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and a short hint (its default, made explicit)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="support-tool",
+        description="Close stuck player game sessions through the provider's Close Session API. "
+        "With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"support-tool {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use an embedded sandbox provider (no credentials needed; separate demo history)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    profile = commands.add_parser("profile", help="add, list or remove provider profiles")
+    profile_cmds = profile.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = profile_cmds.add_parser("add", help="add a profile")
+    add.add_argument("name")
+    add.add_argument("--url", required=True, help="the API URL the provider gave you")
+    add.add_argument(
+        "--timeout",
+        type=float,
+        default=contract.DEFAULT_DEADLINE_S,
+        help="total deadline for one request, in seconds (default 15)",
+    )
+    add.add_argument("--ca-bundle", default="", help="PEM file of CAs to trust for this profile")
+    add.add_argument("--production", action="store_true", help="mark as production (live players)")
+    add.add_argument("--default", action="store_true", help="make it the default profile")
+    listing = profile_cmds.add_parser("list", help="list profiles")
+    listing.add_argument("--json", action="store_true")
+    remove = profile_cmds.add_parser("remove", help="remove a profile and its secret key")
+    remove.add_argument("name")
+    default = profile_cmds.add_parser("default", help="make a profile the default")
+    default.add_argument("name")
+
+    secret = commands.add_parser("secret", help="store or delete a profile's secret key")
+    secret_cmds = secret.add_subparsers(dest="action", metavar="ACTION", required=True)
+    secret_set = secret_cmds.add_parser(
+        "set", help="store the secret key, read from standard input (never an argument)"
+    )
+    secret_set.add_argument("name")
+    secret_delete = secret_cmds.add_parser("delete", help="delete the secret key")
+    secret_delete.add_argument("name")
+
+    close = commands.add_parser("close", help="close a player's or terminal's session")
+    close.add_argument("login")
+    close.add_argument("--game", default=None, metavar="ID", help="close only this game's session")
+    close.add_argument(
+        "--clear-history",
+        action="store_true",
+        help="also remove the unfinished round so nobody can complete it",
+    )
+    close.add_argument("--reason", default="", metavar="TEXT", help="reason or ticket reference")
+    close.add_argument("--profile", default=None, metavar="NAME")
+    close.add_argument("--json", action="store_true", help="print one JSON object")
+
+    history = commands.add_parser("history", help="show the audit history, newest first")
+    history.add_argument("--login", metavar="L")
+    history.add_argument("--profile", metavar="P")
+    history.add_argument("--outcome", metavar="O", choices=[o.value for o in Outcome])
+    history.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="at most N rows (default: 50 on screen, all for --json/--csv)",
+    )
+    fmt = history.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object per line")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+
+    sandbox = commands.add_parser("sandbox", help="run the sandbox provider on this computer")
+    sandbox.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    sandbox.add_argument("--secret", default=None, help="secret key (default: a random one)")
+    sandbox.add_argument("--latency-ms", type=int, default=0, metavar="N")
+    from support_tool.sandbox.server import FAULTS
+
+    sandbox.add_argument(
+        "--fault",
+        default="none",
+        choices=list(FAULTS),
+        metavar="KIND",
+        help="inject a fault into every answer: " + ", ".join(FAULTS),
+    )
+    return parser
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _safe(text: str) -> str:
+    """Text from outside (provider, user) made safe for a terminal: no control characters."""
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def _profile_store() -> ProfileStore:
+    from support_tool.profiles import ProfileStore
+
+    return ProfileStore()
+
+
+def _keyring() -> KeyringSecrets:
+    from support_tool.secret_store import KeyringSecrets
+
+    return KeyringSecrets()
+
+
+@contextmanager
+def _demo_sandbox() -> Iterator[SandboxServer]:
+    from support_tool.sandbox import SandboxServer
+
+    with SandboxServer() as server:
+        yield server
+
+
+@contextmanager
+def _service(demo: bool) -> Iterator[CloseService]:
+    """The close service for configured profiles, or for the embedded sandbox."""
+    from support_tool import paths
+    from support_tool.history import HistoryStore
+    from support_tool.profiles import ProfileSet, make_profile
+    from support_tool.secret_store import MemorySecrets
+    from support_tool.service import CloseService
+
+    history = HistoryStore(paths.history_file(demo=demo))
+    try:
+        if demo:
+            with _demo_sandbox() as sandbox:
+                demo_set = ProfileSet((make_profile(DEMO_PROFILE, sandbox.url),), DEMO_PROFILE)
+                service = CloseService(
+                    lambda: demo_set, MemorySecrets({DEMO_PROFILE: sandbox.secret}), history
+                )
+                try:
+                    yield service
+                finally:
+                    service.close_all()
+        else:
+            store = _profile_store()
+            service = CloseService(store.load, _keyring(), history)
+            try:
+                yield service
+            finally:
+                service.close_all()
+    finally:
+        history.close()
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from support_tool.profiles import make_profile
+
+    store = _profile_store()
+    current = store.load()
+    if args.action == "add":
+        profile = make_profile(args.name, args.url, args.timeout, args.ca_bundle, args.production)
+        if current.get(profile.name):
+            raise InvalidInput(
+                f"A profile named {profile.name!r} already exists. Remove it first "
+                f"(support-tool profile remove {profile.name}) or choose another name."
+            )
+        store.save(current.with_profile(profile, make_default=args.default))
+        print(
+            f"Added profile {profile.name!r} ({profile.url}"
+            f"{', production' if profile.production else ''}"
+            f"{', default' if args.default else ''})."
+        )
+        print(f"Now store its secret key: support-tool secret set {profile.name}")
+        return EXIT_OK
+    if args.action == "list":
+        return _list_profiles(current, args.json)
+    if args.action == "default":
+        found = current.resolve(args.name)
+        store.save(current.with_profile(found, make_default=True))
+        print(f"{found.name!r} is now the default profile.")
+        return EXIT_OK
+    # remove
+    found = current.resolve(args.name)
+    store.save(current.without(found.name))
+    print(f"Removed profile {found.name!r}.")
+    try:
+        if _keyring().delete(found.name):
+            print("Its secret key was deleted from the keyring.")
+    except ConfigurationError as exc:
+        _err(f"Its secret key could not be deleted from the keyring: {exc}")
+    return EXIT_OK
+
+
+def _list_profiles(current: ProfileSet, as_json: bool) -> int:
+    secrets = _keyring()
+    keyring_problem = ""
+
+    def secret_state(name: str) -> str:
+        nonlocal keyring_problem
+        if keyring_problem:
+            return "unavailable"
+        try:
+            return "stored" if secrets.has(name) else "missing"
+        except ConfigurationError as exc:
+            keyring_problem = str(exc)
+            return "unavailable"
+
+    rows = [
+        {
+            "name": p.name,
+            "url": p.url,
+            "timeout": p.timeout,
+            "ca_bundle": p.ca_bundle,
+            "production": p.production,
+            "default": p.name == current.default,
+            "secret": secret_state(p.name),
+        }
+        for p in current.profiles
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        print("No profiles yet. Add one: support-tool profile add NAME --url URL")
+    else:
+        for row in rows:
+            flags = [
+                f
+                for f, on in (("default", row["default"]), ("PRODUCTION", row["production"]))
+                if on
+            ]
+            print(
+                f"{row['name']}  {row['url']}  timeout {row['timeout']:g}s  secret {row['secret']}"
+                + (f"  [{', '.join(flags)}]" if flags else "")
+            )
+    if keyring_problem:
+        _err(keyring_problem)
+    return EXIT_OK
+
+
+def _read_secret(name: str, stdin: TextIO) -> str:
+    if stdin.isatty():
+        first = getpass.getpass(f"Secret key for profile {name!r} (not shown): ")
+        second = getpass.getpass("Type it again to confirm: ")
+        if first != second:
+            raise InvalidInput("The two entries differ; nothing was stored.")
+        return first.strip()
+    return stdin.read().strip()
+
+
+def cmd_secret(args: argparse.Namespace) -> int:
+    profile = _profile_store().load().resolve(args.name)
+    secrets = _keyring()
+    if args.action == "set":
+        secrets.backend()  # fail before asking for the secret
+        secret = _read_secret(profile.name, sys.stdin)
+        if not secret:
+            raise InvalidInput("No secret key was given on standard input; nothing was stored.")
+        secrets.set(profile.name, secret)
+        print(f"Secret key for profile {profile.name!r} stored in the keyring.")
+        return EXIT_OK
+    if secrets.delete(profile.name):
+        print(f"Secret key for profile {profile.name!r} deleted from the keyring.")
+    else:
+        print(f"There was no secret key stored for profile {profile.name!r}.")
+    return EXIT_OK
+
+
+def _describe_close(closed: Closed) -> str:
+    result = closed.result
+    request = closed.request
+    what = ""
+    if request is not None:
+        what = f"session of {_safe(request.login)}"
+        what += f" in game {_safe(request.game_id)}" if request.game_id else " (all games)"
+        if request.clear_history:
+            what += ", unfinished round removed"
+    facts = []
+    if result.error_code is not None:
+        facts.append(f"provider code {result.error_code}")
+    if result.http_status is not None:
+        facts.append(f"HTTP {result.http_status}")
+    if result.outcome not in (Outcome.INVALID_INPUT, Outcome.CONFIGURATION):
+        facts.append(f"{result.elapsed_ms} ms")
+        facts.append(f"{result.attempts} attempt{'s' if result.attempts != 1 else ''}")
+    if closed.history_id is not None:
+        facts.append(f"history #{closed.history_id}")
+    if closed.profile is not None:
+        facts.append(f"profile {closed.profile.name}")
+    lines = []
+    if result.ok:
+        lines.append(f"Closed: {what}." if what else "Closed.")
+        lines.append(f"  Provider: {_safe(result.description)}")
+    elif result.outcome is Outcome.REFUSED:
+        lines.append(f"Refused by the provider: {_safe(result.description)}")
+    elif result.outcome is Outcome.TRANSPORT_FAILURE:
+        lines.append(f"Could not reach the provider: {_safe(result.description)}")
+    else:
+        lines.append(f"{result.outcome.label}: {_safe(result.description)}")
+    if result.next_step:
+        lines.append(f"  Next step: {result.next_step}")
+    lines.append("  " + " \u00b7 ".join(facts))
+    if closed.history_error:
+        lines.append(f"  WARNING: {closed.history_error}")
+    return "\n".join(lines)
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    with _service(args.demo) as service:
+        closed = service.close(
+            args.login, args.game, args.clear_history, reason=args.reason, profile=args.profile
+        )
+    result = closed.result
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "outcome": result.outcome.value,
+                    "error": result.error_code,
+                    "description": result.description,
+                    "next_step": result.next_step,
+                    "http_status": result.http_status,
+                    "elapsed_ms": result.elapsed_ms,
+                    "attempts": result.attempts,
+                    "history_id": closed.history_id,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print(_describe_close(closed), file=sys.stdout if result.ok else sys.stderr)
+    return result.exit_status
+
+
+def _history_rows(args: argparse.Namespace, store: HistoryStore) -> Iterator[HistoryRecord]:
+    limit = args.limit if args.limit is not None else (None if args.json or args.csv else 50)
+    return store.query(login=args.login, profile=args.profile, outcome=args.outcome, limit=limit)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from support_tool import paths
+    from support_tool.history import COLUMNS, HistoryStore
+
+    if args.limit is not None and args.limit < 0:
+        raise InvalidInput("--limit must be 0 (no limit) or more.")
+    with HistoryStore(paths.history_file(demo=args.demo)) as store:
+        rows = _history_rows(args, store)
+        if args.json:
+            for record in rows:
+                print(json.dumps(record.as_dict(), ensure_ascii=False))
+        elif args.csv:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(COLUMNS)
+            for record in rows:
+                writer.writerow(["" if v is None else v for v in record.as_dict().values()])
+        else:
+            shown = 0
+            for r in rows:
+                shown += 1
+                code = "" if r.error_code is None else f" code {r.error_code}"
+                game = r.game_id or "all games"
+                clear = " +clear" if r.clear_history else ""
+                print(
+                    f"#{r.id} {r.started_at}  {_safe(r.login)} ({_safe(game)}{clear})  "
+                    f"{Outcome(r.outcome).label}{code}: {_safe(r.description)[:120]}  "
+                    f"[{_safe(r.profile)}, {r.operator}@{r.workstation}]"
+                )
+            if not shown:
+                print("No history rows match.")
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from support_tool.sandbox import SandboxServer
+    from support_tool.sandbox.provider import DEMO_GAMES
+
+    if not 0 <= args.port <= 65535:
+        raise InvalidInput("--port must be between 0 and 65535.")
+    if args.latency_ms < 0:
+        raise InvalidInput("--latency-ms cannot be negative.")
+    try:
+        server = SandboxServer(
+            secret=args.secret,
+            port=args.port,
+            latency_ms=args.latency_ms,
+            fault=args.fault,
+            verbose=True,
+        )
+    except OSError as exc:
+        raise ConfigurationError(
+            f"The sandbox cannot listen on port {args.port} ({exc.strerror}). "
+            "Choose another with --port, or --port 0 for any free port."
+        ) from exc
+    print(f"Sandbox provider listening on {server.url}", flush=True)
+    print(f"Secret key: {server.secret}")
+    print(f"Terminals terminal-0001 ... terminal-1000 have an unfinished round in {DEMO_GAMES[0]};")
+    print(f"players player-001 ... player-100 have open sessions in {', '.join(DEMO_GAMES)}.")
+    if args.fault != "none" or args.latency_ms:
+        print(f"Injecting: fault {args.fault}, latency {args.latency_ms} ms.")
+    print("To use it from support-tool:")
+    print(f"  support-tool profile add sandbox --url {server.url}")
+    print("  support-tool secret set sandbox      (paste the secret key above)")
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("Sandbox stopped.")
+    return EXIT_OK
+
+
+def _open_window(demo: bool) -> int:
+    from support_tool.gui.app import run
+
+    return run(demo=demo)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "profile": cmd_profile,
+    "secret": cmd_secret,
+    "close": cmd_close,
+    "history": cmd_history,
+    "sandbox": cmd_sandbox,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from support_tool.logsetup import configure_logging
+
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    try:
+        if args.command is None:
+            return _open_window(args.demo)
+        if args.demo and args.command in ("profile", "secret", "sandbox"):
+            raise InvalidInput(f"--demo does not apply to '{args.command}'.")
+        return COMMANDS[args.command](args)
+    except InvalidInput as exc:
+        _err(f"Invalid input: {exc}")
+        return EXIT_USAGE
+    except ConfigurationError as exc:
+        _err(str(exc))
+        return EXIT_CONFIG
+    except SupportToolError as exc:  # pragma: no cover - every subclass is handled above
+        _err(str(exc))
+        return EXIT_STATUS[Outcome.TRANSPORT_FAILURE]
+    except KeyboardInterrupt:
+        _err("Interrupted.")
+        return 130

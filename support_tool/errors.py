@@ -1,0 +1,31 @@
+"""The tool's own exceptions: each carries a message written for a floor manager.
+
+Every class maps to one exit status of the command line (see ``outcome.EXIT_STATUS``),
+so callers never have to parse messages to decide what happened.
+"""
+
+from __future__ import annotations
+
+
+class SupportToolError(Exception):
+    """Base class: ``str(error)`` is a complete, plain-language message."""
+
+
+class InvalidInput(SupportToolError):
+    """What the operator typed cannot be sent (empty login, spaces, too long, ...)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ConfigurationError(SupportToolError):
+    """The tool is not set up to send: unknown profile, no secret, bad profile file."""
+
+
+class KeyringUnavailable(ConfigurationError):
+    """No working OS keyring; the message says how to get one. Never falls back to plaintext."""
+
+
+class HistoryUnavailable(ConfigurationError):
+    """The audit history cannot be written, so nothing may be sent."""

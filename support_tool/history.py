@@ -1,0 +1,282 @@
+"""The audit history: every action, in a SQLite file, never the secret and never the hash.
+
+Rules that make it trustworthy:
+
+* a row is committed as *pending* before a request leaves, and completed afterwards, so
+  no request is ever sent unrecorded (``begin`` must succeed before ``send``);
+* WAL journal with ``synchronous=FULL``: a committed row survives a power cut;
+* one writer connection per process, serialised by a lock (batch workers share it);
+* rows left *pending* by a process that died show as *unknown* on the next start.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from support_tool.errors import HistoryUnavailable
+from support_tool.identity import operator_name, process_alive, workstation_name
+from support_tool.outcome import CloseResult, Outcome
+
+SCHEMA_VERSION = 1
+STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
+MAX_STORED_INPUT = 256  # rejected inputs can be huge; keep enough to recognise them
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS actions (
+    id            INTEGER PRIMARY KEY,
+    started_at    TEXT    NOT NULL,
+    finished_at   TEXT,
+    operator      TEXT    NOT NULL,
+    workstation   TEXT    NOT NULL,
+    pid           INTEGER NOT NULL,
+    profile       TEXT    NOT NULL,
+    api_host      TEXT    NOT NULL,
+    login         TEXT    NOT NULL,
+    game_id       TEXT    NOT NULL DEFAULT '',
+    clear_history INTEGER NOT NULL,
+    reason        TEXT    NOT NULL DEFAULT '',
+    batch_id      TEXT,
+    outcome       TEXT    NOT NULL,
+    error_code    INTEGER,
+    description   TEXT    NOT NULL DEFAULT '',
+    http_status   INTEGER,
+    elapsed_ms    INTEGER,
+    attempts      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS actions_login ON actions (login);
+CREATE INDEX IF NOT EXISTS actions_outcome ON actions (outcome);
+CREATE INDEX IF NOT EXISTS actions_batch ON actions (batch_id) WHERE batch_id IS NOT NULL;
+"""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _clip(value: str) -> str:
+    return value if len(value) <= MAX_STORED_INPUT else value[: MAX_STORED_INPUT - 1] + "\u2026"
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """One row of the audit history, as stored."""
+
+    id: int
+    started_at: str
+    finished_at: str | None
+    operator: str
+    workstation: str
+    profile: str
+    api_host: str
+    login: str
+    game_id: str
+    clear_history: bool
+    reason: str
+    batch_id: str | None
+    outcome: str
+    error_code: int | None
+    description: str
+    http_status: int | None
+    elapsed_ms: int | None
+    attempts: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+COLUMNS = tuple(f.name for f in fields(HistoryRecord))
+# Column names come from the dataclass above, never from input.
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM actions"  # noqa: S608
+
+
+def _record(row: tuple[object, ...]) -> HistoryRecord:
+    values = dict(zip(COLUMNS, row, strict=True))
+    values["clear_history"] = bool(values["clear_history"])
+    return HistoryRecord(**values)  # type: ignore[arg-type]
+
+
+class HistoryStore:
+    """Open (creating if needed) the history at ``path``; recover abandoned rows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._recover()
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryUnavailable(
+                f"The audit history at {path} cannot be opened ({exc}). Nothing can be sent "
+                "until it can, because every action must be recorded. Check the disk and "
+                "the folder's permissions."
+            ) from exc
+        self.operator = operator_name()
+        self.workstation = workstation_name()
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _recover(self) -> None:
+        """Mark rows whose process died before recording the answer as *unknown*."""
+        here = workstation_name()
+        rows = self._db.execute(
+            "SELECT id, pid, workstation, started_at FROM actions WHERE outcome = ?",
+            (Outcome.PENDING.value,),
+        ).fetchall()
+        now = datetime.now(UTC)
+        abandoned = []
+        for row_id, pid, workstation, started_at in rows:
+            started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+            too_old = (now - started).total_seconds() > STALE_PENDING_S
+            dead = workstation == here and pid != os.getpid() and not process_alive(pid)
+            if too_old or dead:
+                abandoned.append(row_id)
+        if abandoned:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "UPDATE actions SET outcome = ?, finished_at = ?, description = ? "
+                    "WHERE id = ? AND outcome = ?",
+                    [
+                        (
+                            Outcome.UNKNOWN.value,
+                            utc_now(),
+                            "The tool stopped before the provider's answer was recorded. "
+                            "Check with the provider whether the session was closed.",
+                            row_id,
+                            Outcome.PENDING.value,
+                        )
+                        for row_id in abandoned
+                    ],
+                )
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> int:
+        try:
+            with self._lock, self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                cursor = self._db.execute(sql, params)
+                return int(cursor.lastrowid or 0)
+        except sqlite3.Error as exc:
+            raise HistoryUnavailable(
+                f"The audit history at {self.path} cannot be written ({exc}). "
+                "Check free disk space and permissions."
+            ) from exc
+
+    def begin(
+        self,
+        *,
+        profile: str,
+        api_host: str,
+        login: str,
+        game_id: str | None,
+        clear_history: bool,
+        reason: str = "",
+        batch_id: str | None = None,
+    ) -> int:
+        """Commit a *pending* row before the request is sent; returns its id."""
+        return self._write(
+            "INSERT INTO actions (started_at, operator, workstation, pid, profile, api_host,"
+            " login, game_id, clear_history, reason, batch_id, outcome, attempts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                utc_now(),
+                self.operator,
+                self.workstation,
+                self.pid,
+                profile,
+                api_host,
+                _clip(login),
+                _clip(game_id or ""),
+                int(clear_history),
+                _clip(reason),
+                batch_id,
+                Outcome.PENDING.value,
+            ),
+        )
+
+    def finish(self, row_id: int, result: CloseResult) -> None:
+        """Complete a row with the outcome (only the result's safe fields are stored)."""
+        self._write(
+            "UPDATE actions SET finished_at = ?, outcome = ?, error_code = ?, description = ?,"
+            " http_status = ?, elapsed_ms = ?, attempts = ? WHERE id = ?",
+            (
+                utc_now(),
+                result.outcome.value,
+                result.error_code,
+                result.description,
+                result.http_status,
+                result.elapsed_ms,
+                result.attempts,
+                row_id,
+            ),
+        )
+
+    def record(self, result: CloseResult, **row: Any) -> int:
+        """Record an action that ended before sending (invalid input, configuration)."""
+        row_id = self.begin(**row)
+        self.finish(row_id, result)
+        return row_id
+
+    def get(self, row_id: int) -> HistoryRecord | None:
+        with self._lock:
+            row = self._db.execute(f"{_SELECT} WHERE id = ?", (row_id,)).fetchone()
+        return _record(row) if row else None
+
+    def query(
+        self,
+        *,
+        login: str | None = None,
+        profile: str | None = None,
+        outcome: str | None = None,
+        batch_id: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[HistoryRecord]:
+        """Rows newest first, filtered by exact values; streamed, not loaded at once."""
+        clauses, params = [], []
+        for column, value in (
+            ("login", login),
+            ("profile", profile),
+            ("outcome", outcome),
+            ("batch_id", batch_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        sql = _SELECT + (f" WHERE {' AND '.join(clauses)}" if clauses else "") + " ORDER BY id DESC"
+        if limit is not None and limit > 0:
+            sql += f" LIMIT {int(limit)}"
+        reader = sqlite3.connect(self.path)
+        try:
+            for row in reader.execute(sql, params):
+                yield _record(row)
+        finally:
+            reader.close()
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM actions").fetchone()[0])

@@ -1,0 +1,119 @@
+"""Turn what came back over HTTP into a :class:`CloseResult` (contract, *Response*).
+
+Pure functions over bytes and numbers, with no I/O, so that they can be fuzzed: whatever
+the provider sends, the result is a clean outcome and never an exception.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import replace
+
+from support_tool import contract
+from support_tool.outcome import CloseResult, Failure, Outcome
+
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_SPACES = re.compile(r"\s+")
+
+
+def plain_snippet(body: bytes, limit: int = contract.BODY_SNIPPET_CHARS) -> str:
+    """At most ``limit`` characters of a body as plain text: tags removed, spaces folded."""
+    text = body[: limit * 16].decode("utf-8", errors="replace")
+    text = html.unescape(_TAGS.sub(" ", text))
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = _SPACES.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _raw(body: bytes) -> str:
+    """The raw response kept for the *Details* panel (bounded, decoded leniently)."""
+    return body[:4096].decode("utf-8", errors="replace")
+
+
+def interpret_http(
+    status: int,
+    body: bytes,
+    *,
+    truncated: bool = False,
+    location: str | None = None,
+    elapsed_ms: int = 0,
+    attempts: int = 1,
+) -> CloseResult:
+    """Classify one HTTP exchange that completed (status line and body received)."""
+    base = CloseResult(
+        outcome=Outcome.TRANSPORT_FAILURE,
+        description="",
+        http_status=status,
+        elapsed_ms=elapsed_ms,
+        attempts=attempts,
+        raw_response=_raw(body),
+        reached_provider=True,
+    )
+    if 300 <= status < 400:
+        target = f" to {location}" if location else ""
+        return replace(
+            base,
+            failure=Failure.REDIRECT,
+            description=(
+                f"The provider answered with a redirect (HTTP {status}){target}. It was not "
+                "followed: the request is signed for one address."
+            ),
+            next_step="Check the profile's API URL with the provider.",
+        )
+    if truncated:
+        return replace(
+            base,
+            failure=Failure.TOO_LARGE,
+            description=(
+                f"The provider's answer (HTTP {status}) was larger than "
+                f"{contract.MAX_RESPONSE_BYTES // 1024 // 1024} MiB; reading stopped."
+            ),
+            next_step="Check the API URL; escalate to the provider if it persists.",
+        )
+    if not 200 <= status < 300:
+        snippet = plain_snippet(body)
+        return replace(
+            base,
+            failure=Failure.HTTP_STATUS,
+            description=f"The provider answered HTTP {status}"
+            + (f": {snippet}" if snippet else " with an empty body."),
+            next_step=(
+                "Check the profile's API URL."
+                if status in (404, 405)
+                else "Retry later; escalate to the provider if it persists."
+            ),
+        )
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        snippet = plain_snippet(body)
+        return replace(
+            base,
+            failure=Failure.NOT_JSON,
+            description="The provider's answer was not the expected JSON"
+            + (f": {snippet}" if snippet else " (empty body)."),
+            next_step="Retry later; escalate to the provider if it persists.",
+        )
+    code = document.get("error") if isinstance(document, dict) else None
+    description = document.get("description") if isinstance(document, dict) else None
+    if type(code) is not int or not isinstance(description, str):
+        return replace(
+            base,
+            failure=Failure.WRONG_SHAPE,
+            description=(
+                "The provider's answer did not have the expected shape (an integer "
+                f"'error' and a text 'description'): {plain_snippet(body)}"
+            ),
+            next_step="Escalate to the provider: the session may or may not be closed.",
+        )
+    if code == contract.SUCCESS_CODE:
+        return replace(base, outcome=Outcome.SUCCESS, error_code=code, description=description)
+    return replace(
+        base,
+        outcome=Outcome.REFUSED,
+        error_code=code,
+        description=description,
+        next_step=contract.next_step_for_code(code),
+    )

@@ -1,0 +1,164 @@
+"""Profile secret keys in the OS keyring, and nowhere else.
+
+Service ``support-tool``, user name = profile name. A secret is read only when a request
+is signed. When no usable keyring backend exists (including keyring's ``fail`` and
+``null`` backends), the operator gets a message saying how to fix it: there is no
+plaintext fallback, on purpose.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from support_tool import APP_NAME
+from support_tool.errors import ConfigurationError, KeyringUnavailable
+
+SERVICE = APP_NAME
+KEYRING_TIMEOUT_S = 10.0
+
+T = TypeVar("T")
+
+
+class SecretSource(Protocol):
+    """Where signing gets a profile's secret key."""
+
+    def get(self, profile: str) -> str: ...
+
+
+def how_to_fix_keyring() -> str:
+    if sys.platform == "win32":
+        return "Windows Credential Manager should be available; reinstall support-tool."
+    if sys.platform == "darwin":
+        return "Unlock the login Keychain (Keychain Access) and try again."
+    return (
+        "Start a Secret Service keyring: log in to a desktop session with GNOME Keyring or "
+        "KWallet, or install gnome-keyring and run the tool inside a desktop session "
+        "(for a terminal-only machine: dbus-run-session plus gnome-keyring-daemon --unlock)."
+    )
+
+
+def _no_keyring(detail: str) -> KeyringUnavailable:
+    return KeyringUnavailable(
+        f"No working keyring to keep secret keys in ({detail}). {how_to_fix_keyring()} "
+        "support-tool never stores secret keys in a file."
+    )
+
+
+def _missing(profile: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"No secret key is stored for profile {profile!r}. Store it with: "
+        f"support-tool secret set {profile}"
+    )
+
+
+class MemorySecrets:
+    """Secrets held in memory only: the ``--demo`` sandbox profile, never written anywhere."""
+
+    def __init__(self, secrets: dict[str, str] | None = None) -> None:
+        self._secrets = dict(secrets or {})
+
+    def get(self, profile: str) -> str:
+        try:
+            return self._secrets[profile]
+        except KeyError:
+            raise _missing(profile) from None
+
+    def set(self, profile: str, secret: str) -> None:
+        self._secrets[profile] = secret
+
+    def delete(self, profile: str) -> bool:
+        return self._secrets.pop(profile, None) is not None
+
+    def has(self, profile: str) -> bool:
+        return profile in self._secrets
+
+
+class KeyringSecrets:
+    """The OS keyring via the ``keyring`` package, with every failure worded for people.
+
+    Calls run on a helper thread with a time limit, because a Secret Service daemon that
+    does not answer would otherwise hang the tool forever.
+    """
+
+    def __init__(self, backend: object | None = None, timeout_s: float = KEYRING_TIMEOUT_S) -> None:
+        self._backend = backend
+        self._timeout_s = timeout_s
+
+    def backend(self) -> object:
+        """The usable keyring backend, or :class:`KeyringUnavailable`."""
+        if self._backend is None:
+            import keyring
+
+            self._backend = keyring.get_keyring()
+        from keyring.backends import chainer, fail, null
+
+        backend = self._backend
+        if isinstance(backend, fail.Keyring | null.Keyring):
+            raise _no_keyring(f"the keyring library found no backend: {type(backend).__module__}")
+        if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
+            raise _no_keyring("the keyring library found no backend")
+        return backend
+
+    def _call(self, what: str, action: Callable[[object], T]) -> T:
+        import keyring.errors
+
+        backend = self.backend()
+        outcome: list[T] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                outcome.append(action(backend))
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, name="support-tool-keyring", daemon=True)
+        worker.start()
+        worker.join(self._timeout_s)
+        if worker.is_alive():
+            raise _no_keyring(
+                f"the keyring did not answer within {self._timeout_s:g} s while {what}"
+            )
+        if failure:
+            exc = failure[0]
+            if isinstance(exc, keyring.errors.KeyringLocked):
+                raise KeyringUnavailable(
+                    f"The keyring is locked ({what}). Unlock it (log in to the desktop or "
+                    "unlock the keyring app) and try again."
+                ) from None
+            if isinstance(exc, keyring.errors.NoKeyringError):
+                raise _no_keyring("no backend") from None
+            if isinstance(exc, keyring.errors.KeyringError | OSError | RuntimeError):
+                raise _no_keyring(f"{type(exc).__name__} while {what}: {exc}") from None
+            raise exc
+        return outcome[0]
+
+    def get(self, profile: str) -> str:
+        secret = self._call("reading a secret key", lambda b: b.get_password(SERVICE, profile))  # type: ignore[attr-defined]
+        if not secret:
+            raise _missing(profile)
+        return str(secret)
+
+    def has(self, profile: str) -> bool:
+        return bool(self._call("reading a secret key", lambda b: b.get_password(SERVICE, profile)))  # type: ignore[attr-defined]
+
+    def set(self, profile: str, secret: str) -> None:
+        if not secret:
+            raise ConfigurationError("The secret key is empty: nothing was stored.")
+        self._call("storing a secret key", lambda b: b.set_password(SERVICE, profile, secret))  # type: ignore[attr-defined]
+
+    def delete(self, profile: str) -> bool:
+        """Delete the secret; False when there was none."""
+        import keyring.errors
+
+        def remove(backend: object) -> bool:
+            try:
+                backend.delete_password(SERVICE, profile)  # type: ignore[attr-defined]
+            except keyring.errors.PasswordDeleteError:
+                return False
+            return True
+
+        return self._call("deleting a secret key", remove)

@@ -1,0 +1,148 @@
+"""The single path every close takes, for the window, the command line and batches.
+
+validate input -> resolve profile -> read secret -> sign -> commit a *pending* history row
+-> send -> complete the row. Whatever fails, the operator gets a :class:`CloseResult`
+and the history gets a row; only an unwritable history stops the tool from sending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from support_tool.errors import ConfigurationError, HistoryUnavailable, InvalidInput
+from support_tool.history import HistoryStore
+from support_tool.outcome import CloseResult, Outcome
+from support_tool.profiles import Profile, ProfileSet
+from support_tool.request import CloseRequest, build_signed
+from support_tool.secret_store import SecretSource
+from support_tool.transport import Transport, with_request_details
+from support_tool.validation import clean_reason
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A finished close: the result, its history row, and what it was about."""
+
+    result: CloseResult
+    history_id: int | None
+    profile: Profile | None
+    request: CloseRequest | None
+    history_error: str = ""
+
+
+class CloseService:
+    """Closes sessions. Thread-safe; one transport (connection pool) per profile."""
+
+    def __init__(
+        self,
+        profiles: Callable[[], ProfileSet],
+        secrets: SecretSource,
+        history: HistoryStore,
+        pool_size: int = 4,
+    ) -> None:
+        self._profiles = profiles
+        self._secrets = secrets
+        self.history = history
+        self._pool_size = pool_size
+        self._transports: dict[Profile, Transport] = {}
+        self._lock = threading.Lock()
+
+    def close_all(self) -> None:
+        with self._lock:
+            for transport in self._transports.values():
+                transport.close()
+            self._transports.clear()
+
+    def transport_for(self, profile: Profile) -> Transport:
+        with self._lock:
+            transport = self._transports.get(profile)
+            if transport is None:
+                transport = Transport(profile.timeout, profile.ca_bundle, self._pool_size)
+                self._transports[profile] = transport
+            return transport
+
+    def _profile_or_none(self, name: str | None) -> Profile | None:
+        """The profile a refused action was meant for, if it can be told (for its history row)."""
+        try:
+            return self._profiles().resolve(name)
+        except ConfigurationError:
+            return None
+
+    def close(
+        self,
+        login: str,
+        game_id: str | None = None,
+        clear_history: bool = False,
+        *,
+        reason: str = "",
+        profile: str | None = None,
+        batch_id: str | None = None,
+    ) -> Closed:
+        """Close one session; raises only :class:`HistoryUnavailable` (nothing is sent then)."""
+        chosen: Profile | None = None
+        request: CloseRequest | None = None
+
+        def refuse(outcome: Outcome, message: str, next_step: str) -> Closed:
+            result = CloseResult(outcome=outcome, description=message, next_step=next_step)
+            where = chosen or self._profile_or_none(profile)
+            row_id = self.history.record(
+                result,
+                profile=where.name if where else (profile or ""),
+                api_host=where.api_host if where else "",
+                login=login,
+                game_id=game_id,
+                clear_history=clear_history,
+                reason=reason,
+                batch_id=batch_id,
+            )
+            log.info("close #%d refused before sending: %s", row_id, outcome.value)
+            return Closed(result, row_id, chosen, request)
+
+        try:
+            request = CloseRequest.from_input(login, game_id, clear_history)
+            reason = clean_reason(reason)
+        except InvalidInput as exc:
+            return refuse(Outcome.INVALID_INPUT, str(exc), "Correct the input and try again.")
+        try:
+            chosen = self._profiles().resolve(profile)
+            secret = self._secrets.get(chosen.name)
+        except ConfigurationError as exc:
+            return refuse(Outcome.CONFIGURATION, str(exc), "Fix the configuration and try again.")
+        signed = build_signed(chosen.url, request, secret)
+        del secret
+        row_id = self.history.begin(
+            profile=chosen.name,
+            api_host=chosen.api_host,
+            login=request.login,
+            game_id=request.game_id,
+            clear_history=request.clear_history,
+            reason=reason,
+            batch_id=batch_id,
+        )
+        result = with_request_details(self.transport_for(chosen).send(signed), signed)
+        history_error = ""
+        try:
+            self.history.finish(row_id, result)
+        except HistoryUnavailable as exc:
+            history_error = str(exc)
+            log.error("close #%d: answer could not be recorded: %s", row_id, exc)
+        log.info(
+            "close #%d profile=%s login=%s game=%s clear=%d outcome=%s code=%s http=%s "
+            "ms=%d attempts=%d",
+            row_id,
+            chosen.name,
+            request.login,
+            request.game_id or "",
+            request.clear_history,
+            result.outcome.value,
+            result.error_code,
+            result.http_status,
+            result.elapsed_ms,
+            result.attempts,
+        )
+        return Closed(result, row_id, chosen, request, history_error)

@@ -1,0 +1,315 @@
+"""The one place that sends requests to the provider.
+
+Properties the contract demands, and how they are kept:
+
+* a total deadline, even against a server that drips bytes (``deadline.Exchange``);
+* at most 1 MiB of body read (streamed, then cut off);
+* redirects reported, never followed (the request is signed for one endpoint);
+* TLS always verified, optionally against a per-profile CA bundle;
+* a request that could not connect is retried at most twice; one that reached the
+  server is never repeated automatically;
+* connections are reused across closes (a batch pays for one TLS handshake).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from support_tool import __version__, contract
+from support_tool.deadline import Exchange, current_exchange, set_current_exchange
+from support_tool.interpret import interpret_http
+from support_tool.outcome import CloseResult, Failure, Outcome
+from support_tool.request import SignedRequest
+from support_tool.validation import clean_api_url
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 64 * 1024
+
+
+class _DeadlineConnectionMixin:
+    """Hands each connection's socket to the exchange running on this thread."""
+
+    sock: socket.socket | None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        exchange = current_exchange()
+        if exchange is not None:
+            exchange.attach(self.sock)  # a reused connection is already connected
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        exchange = current_exchange()
+        if exchange is not None:
+            exchange.attach(self.sock)
+
+
+class _HTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes; requests and urllib3 wrap the real error deeply."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found:
+        found.append(current)
+        nxt = current.__cause__ or current.__context__
+        if nxt is None and isinstance(current, urllib3.exceptions.MaxRetryError):
+            nxt = current.reason
+        if nxt is None and current.args and isinstance(current.args[0], BaseException):
+            nxt = current.args[0]
+        current = nxt
+    return found
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    return _chain(exc)[-1]
+
+
+def _classify(exc: BaseException, host: str) -> tuple[Failure, str, str, bool]:
+    """Failure kind, description, next step, and whether the request may have been received."""
+    chain = _chain(exc)
+    if any(isinstance(e, requests.exceptions.SSLError | ssl.SSLError) for e in chain):
+        reason = str(_root_cause(exc))
+        if "certificate" in reason.lower() or "hostname" in reason.lower():
+            reason = next(
+                (str(e) for e in chain if isinstance(e, ssl.SSLCertVerificationError)), reason
+            )
+        return (
+            Failure.TLS,
+            f"The secure connection to {host} failed: its TLS certificate could not be "
+            f"verified ({reason[:200]}). Nothing was sent.",
+            "Check the profile's API URL, or its CA bundle if the provider uses a private one.",
+            False,
+        )
+    if any(isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in chain):
+        return (
+            Failure.DNS,
+            f"The provider's server {host} could not be found (name lookup failed). "
+            "Nothing was sent.",
+            "Check the profile's API URL and this computer's network connection.",
+            False,
+        )
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return (
+            Failure.REFUSED_CONNECTION,
+            f"The provider's server {host} refused the connection. Nothing was sent.",
+            "Check the API URL and port; the provider's service may be down.",
+            False,
+        )
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or any(
+        isinstance(e, urllib3.exceptions.ConnectTimeoutError) for e in chain
+    ):
+        return (
+            Failure.CONNECT_TIMEOUT,
+            f"No answer from {host} while connecting. Nothing was sent.",
+            "Check this computer's network connection and the API URL; retry later.",
+            False,
+        )
+    if any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain):
+        return (
+            Failure.NO_CONNECTION,
+            f"Could not connect to {host} ({_root_cause(exc)}). Nothing was sent.",
+            "Check this computer's network connection and the API URL.",
+            False,
+        )
+    return (
+        Failure.DISCONNECTED,
+        f"The connection to {host} was lost before a complete answer arrived "
+        f"({type(_root_cause(exc)).__name__}).",
+        "The session may or may not be closed: check it, then retry by hand.",
+        True,
+    )
+
+
+class Transport:
+    """Sends signed requests; one instance per profile keeps connections for reuse.
+
+    Thread-safe: the batch runner shares one instance between its workers.
+    """
+
+    def __init__(
+        self,
+        deadline_s: float = contract.DEFAULT_DEADLINE_S,
+        ca_bundle: str | None = None,
+        pool_size: int = 4,
+    ) -> None:
+        self.deadline_s = deadline_s
+        self.ca_bundle = ca_bundle or None
+        self._session = requests.Session()
+        self._session.headers.update(
+            {
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": f"support-tool/{__version__}",
+            }
+        )
+        adapter = _Adapter(pool_connections=2, pool_maxsize=max(1, pool_size), max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._session.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send(self, signed: SignedRequest) -> CloseResult:
+        """Send one request and interpret the answer. Never raises for network faults."""
+        clean_api_url(signed.url)  # last guard: never send plain http to a remote host
+        host = urlsplit(signed.url).netloc
+        started = time.monotonic()
+        exchange = Exchange(started + self.deadline_s)
+        set_current_exchange(exchange)
+        attempts = 0
+        try:
+            while True:
+                attempts += 1
+                try:
+                    return self._attempt(signed, exchange, started, attempts)
+                except (
+                    requests.exceptions.RequestException,
+                    OSError,
+                    urllib3.exceptions.HTTPError,
+                ) as exc:
+                    elapsed_ms = int((time.monotonic() - started) * 1000)
+                    if exchange.expired:
+                        return self._deadline_result(host, elapsed_ms, attempts, reached=True)
+                    failure, description, next_step, reached = _classify(exc, host)
+                    log.info("attempt %d to %s failed: %s", attempts, host, failure.value)
+                    retryable = failure in {
+                        Failure.REFUSED_CONNECTION,
+                        Failure.CONNECT_TIMEOUT,
+                        Failure.NO_CONNECTION,
+                        Failure.DNS,
+                    }
+                    backoff = contract.RETRY_BACKOFF_S[
+                        min(attempts - 1, len(contract.RETRY_BACKOFF_S) - 1)
+                    ]
+                    if (
+                        retryable
+                        and attempts <= contract.CONNECT_RETRIES
+                        and exchange.remaining() > backoff + 0.5
+                        and not self._closed.wait(backoff)
+                    ):
+                        continue
+                    return CloseResult(
+                        outcome=Outcome.TRANSPORT_FAILURE,
+                        failure=failure,
+                        description=description,
+                        next_step=next_step,
+                        elapsed_ms=elapsed_ms,
+                        attempts=attempts,
+                        reached_provider=reached,
+                    )
+        finally:
+            exchange.finish()
+            set_current_exchange(None)
+
+    def _attempt(
+        self, signed: SignedRequest, exchange: Exchange, started: float, attempts: int
+    ) -> CloseResult:
+        remaining = max(exchange.remaining(), 0.05)
+        response = self._session.post(
+            signed.url,
+            params=signed.query,
+            data=signed.body_bytes,
+            timeout=(min(contract.CONNECT_TIMEOUT_S, remaining), remaining),
+            allow_redirects=False,
+            stream=True,
+            verify=self.ca_bundle or True,
+        )
+        with response:
+            body, truncated = self._read_body(response)
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+        if exchange.expired:
+            return self._deadline_result(urlsplit(signed.url).netloc, elapsed_ms, attempts, True)
+        result = interpret_http(
+            response.status_code,
+            body,
+            truncated=truncated,
+            location=response.headers.get("Location"),
+            elapsed_ms=elapsed_ms,
+            attempts=attempts,
+        )
+        return result
+
+    @staticmethod
+    def _read_body(response: requests.Response) -> tuple[bytes, bool]:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > contract.MAX_RESPONSE_BYTES:
+            return b"", True
+        parts: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_CHUNK):
+            parts.append(chunk)
+            size += len(chunk)
+            if size > contract.MAX_RESPONSE_BYTES:
+                return b"".join(parts)[: contract.MAX_RESPONSE_BYTES], True
+        return b"".join(parts), False
+
+    def _deadline_result(
+        self, host: str, elapsed_ms: int, attempts: int, reached: bool
+    ) -> CloseResult:
+        return CloseResult(
+            outcome=Outcome.TRANSPORT_FAILURE,
+            failure=Failure.DEADLINE,
+            description=(
+                f"No complete answer from {host} within {self.deadline_s:g} s "
+                "(the profile's deadline)."
+            ),
+            next_step="The session may or may not be closed: check it, then retry by hand.",
+            elapsed_ms=elapsed_ms,
+            attempts=attempts,
+            reached_provider=reached,
+        )
+
+
+def with_request_details(result: CloseResult, signed: SignedRequest) -> CloseResult:
+    """Attach what was sent (never the secret) for the *Details* panel."""
+    return replace(
+        result,
+        extra={
+            "url": signed.full_url,
+            "body": signed.body_bytes.decode("utf-8"),
+            "signed_string": signed.signed_string_redacted,
+        },
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import ssl
 import struct
 import threading
 from collections import deque
@@ -158,7 +159,10 @@ class _Server(ThreadingHTTPServer):
     verbose = False
 
     def record(self, request: ReceivedRequest) -> None:
-        self.sandbox.received.append(request)
+        with self.sandbox._arrived:
+            self.sandbox.received.append(request)
+            self.sandbox.request_count += 1
+            self.sandbox._arrived.notify_all()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.sandbox._count_lock:
@@ -186,6 +190,7 @@ class SandboxServer:
         fault: str = "none",
         provider: SandboxProvider | None = None,
         verbose: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
@@ -197,21 +202,33 @@ class SandboxServer:
         self.fault_for_login: dict[str, str] = {}
         self.received: deque[ReceivedRequest] = deque(maxlen=10_000)
         self.connections = 0
+        self.request_count = 0
         self._count_lock = threading.Lock()
+        self._arrived = threading.Condition()
         self.stopping = threading.Event()
         self._server = _Server((host, port), _Handler)
         self._server.sandbox = self
         self._server.verbose = verbose
+        self._tls = tls is not None
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        if self._tls:  # certificates name hosts, not addresses
+            return f"https://localhost:{port}"
         return f"http://{host!s}:{port}"
 
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
+
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` requests have arrived in total (tests, demos)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self.request_count >= count, timeout)
 
     def fault_for(self, login: str) -> str:
         return self.fault_for_login.get(login, self.fault)

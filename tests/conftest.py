@@ -1,0 +1,115 @@
+"""Shared fixtures: every test runs against real parts.
+
+* ``home``: an empty SUPPORT_TOOL_HOME (config, history, logs) per test;
+* ``secret_service``: a real gnome-keyring on a private D-Bus, once per session;
+* ``sandbox``: the real sandbox provider on a loopback port;
+* ``cli`` / ``cli_process``: the command line in-process, or as a real child process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from support_tool.sandbox import SandboxServer
+from tests.keyring_daemon import SecretServiceDaemon
+
+SANDBOX_SECRET = "sandbox-secret-Z9!x"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_service() -> Iterator[SecretServiceDaemon]:
+    """Start the private Secret Service before anything initialises the keyring library."""
+    daemon = SecretServiceDaemon()
+    saved = {k: os.environ.get(k) for k in daemon.environment()}
+    os.environ.update(daemon.environment())
+    try:
+        yield daemon
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        daemon.stop()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("SUPPORT_TOOL_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(secret=SANDBOX_SECRET) as server:
+        yield server
+
+
+@dataclass
+class CliRun:
+    status: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def cli(home: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run ``support-tool ARGS`` in this process; returns status and captured output."""
+    from support_tool.cli import main
+
+    def run(*args: str) -> CliRun:
+        capsys.readouterr()
+        status = main(list(args))
+        captured = capsys.readouterr()
+        return CliRun(status, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def cli_process(home: Path):  # type: ignore[no-untyped-def]
+    """Run ``python -m support_tool ARGS`` as a real child process (stdin, exit status)."""
+
+    def run(
+        *args: str,
+        stdin: str = "",
+        env: dict[str, str] | None = None,
+        prefix: tuple[str, ...] = (),
+        timeout: float = 60,
+    ) -> CliRun:
+        completed = subprocess.run(
+            [*prefix, sys.executable, "-m", "support_tool", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "SUPPORT_TOOL_HOME": str(home), **(env or {})},
+        )
+        return CliRun(completed.returncode, completed.stdout, completed.stderr)
+
+    return run
+
+
+@pytest.fixture
+def sandbox_profile(cli, sandbox: SandboxServer):  # type: ignore[no-untyped-def]
+    """A profile named 'sandbox' pointing at the running sandbox, secret in the keyring."""
+    from support_tool.secret_store import KeyringSecrets
+
+    assert cli("profile", "add", "sandbox", "--url", sandbox.url, "--timeout", "3").status == 0
+    KeyringSecrets().set("sandbox", SANDBOX_SECRET)
+    yield "sandbox"
+    KeyringSecrets().delete("sandbox")

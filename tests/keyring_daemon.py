@@ -1,0 +1,91 @@
+"""Start a private, real Secret Service (gnome-keyring) on a private D-Bus session bus.
+
+The tests exercise the real keyring round trip, as on an operator's Linux desk, without
+touching the developer's own keyring: the bus, the daemon and its files are all private.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+_SCRIPT = """
+printf '%s\\n' "$DBUS_SESSION_BUS_ADDRESS"
+printf 'support-tool-test' | exec gnome-keyring-daemon --unlock --foreground --components=secrets
+"""
+
+
+class SecretServiceDaemon:
+    """``dbus-run-session`` running an unlocked ``gnome-keyring-daemon``."""
+
+    def __init__(self) -> None:
+        missing = [t for t in ("dbus-run-session", "gnome-keyring-daemon") if not shutil.which(t)]
+        if missing:
+            raise RuntimeError(
+                f"{', '.join(missing)} not found: install the Debian packages dbus and "
+                "gnome-keyring (.ci/run does) to run the keyring tests."
+            )
+        self.root = Path(tempfile.mkdtemp(prefix="support-tool-keyring-"))
+        runtime = self.root / "run"
+        runtime.mkdir(mode=0o700)
+        self.env = {
+            **os.environ,
+            "HOME": str(self.root),
+            "XDG_DATA_HOME": str(self.root / "data"),
+            "XDG_RUNTIME_DIR": str(runtime),
+        }
+        self.process = subprocess.Popen(
+            ["dbus-run-session", "--", "sh", "-c", _SCRIPT],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.address = self.process.stdout.readline().strip()
+        if not self.address:
+            raise RuntimeError("dbus-run-session did not start a bus")
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        """Poll until the daemon owns org.freedesktop.secrets on the bus (up to 10 s)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            probe = subprocess.run(
+                [
+                    "dbus-send",
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ],
+                env={**self.env, "DBUS_SESSION_BUS_ADDRESS": self.address},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if "boolean true" in probe.stdout:
+                return
+            time.sleep(0.05)  # polling an external daemon: no signal to wait on
+        raise RuntimeError("gnome-keyring-daemon did not register on the bus within 10 s")
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point the keyring library (and child processes) at this daemon."""
+        return {
+            "DBUS_SESSION_BUS_ADDRESS": self.address,
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
+        }
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,117 @@
+"""The audit history: pending before send, crash recovery, and the history command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from support_tool.history import HistoryStore
+from support_tool.outcome import CloseResult, Outcome
+from support_tool.sandbox import SandboxServer
+
+
+def test_row_is_pending_while_the_request_is_in_flight_and_unknown_after_a_crash(
+    home: Path, sandbox: SandboxServer
+) -> None:
+    """Kill a real CLI process mid-request: its row must survive as *unknown*."""
+    sandbox.fault = "hang"
+    subprocess.run(
+        [sys.executable, "-m", "support_tool", "profile", "add", "s", "--url", sandbox.url],
+        check=True,
+        env={**os.environ, "SUPPORT_TOOL_HOME": str(home)},
+        capture_output=True,
+    )
+    from support_tool.secret_store import KeyringSecrets
+
+    KeyringSecrets().set("s", "k")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "support_tool", "close", "terminal-0001", "--clear-history"],
+        env={**os.environ, "SUPPORT_TOOL_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert sandbox.wait_for_requests(1, timeout=20), "the request never arrived"
+    with sqlite3.connect(home / "history.sqlite3") as db:
+        assert db.execute("SELECT outcome FROM actions").fetchall() == [("pending",)]
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    KeyringSecrets().delete("s")
+    with HistoryStore(home / "history.sqlite3") as store:
+        (record,) = list(store.query())
+    assert record.outcome == Outcome.UNKNOWN.value
+    assert "Check with the provider" in record.description
+    assert record.clear_history
+    assert record.login == "terminal-0001"
+    with sqlite3.connect(home / "history.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_pending_row_of_a_live_process_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path) as first:
+        row = first.begin(profile="p", api_host="h", login="l", game_id=None, clear_history=False)
+        with HistoryStore(path) as second:  # another window opening meanwhile
+            assert second.get(row).outcome == "pending"  # type: ignore[union-attr]
+        first.finish(row, CloseResult(Outcome.SUCCESS, "Success", error_code=0))
+        assert first.get(row).outcome == "success"  # type: ignore[union-attr]
+
+
+def test_store_settings_and_unwritable_folder(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        assert store._db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert store._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    import pytest
+
+    from support_tool.errors import HistoryUnavailable
+
+    with pytest.raises(HistoryUnavailable, match="Nothing can be sent"):
+        HistoryStore(blocked / "h.sqlite3")
+
+
+def test_unwritable_history_means_nothing_is_sent(
+    cli,
+    sandbox_profile: str,
+    sandbox: SandboxServer,  # type: ignore[no-untyped-def]
+    home: Path,
+) -> None:
+    (home / "history.sqlite3").mkdir()  # a folder where the database file should be
+    run = cli("close", "terminal-0001")
+    assert run.status == 4
+    assert "audit history" in run.err
+    assert "Nothing can be sent" in run.err
+    assert not sandbox.received
+
+
+def test_history_command_filters_and_formats(
+    cli, sandbox_profile: str, sandbox: SandboxServer
+) -> None:  # type: ignore[no-untyped-def]
+    cli("close", "terminal-0001")
+    cli("close", "ghost")
+    cli("close", "terminal-0002", "--game", "vs20olympgate", "--clear-history")
+    lines = cli("history").out.splitlines()
+    assert len(lines) == 3
+    assert "terminal-0002" in lines[0]
+    refused = [
+        json.loads(line)
+        for line in cli("history", "--outcome", "refused", "--json").out.splitlines()
+    ]
+    assert [r["login"] for r in refused] == ["ghost"]
+    assert refused[0]["error_code"] == 17
+    rows = list(
+        csv.DictReader(io.StringIO(cli("history", "--csv", "--login", "terminal-0002").out))
+    )
+    assert len(rows) == 1
+    assert rows[0]["clear_history"] == "True"
+    assert rows[0]["game_id"] == "vs20olympgate"
+    assert len(cli("history", "--limit", "1", "--json").out.splitlines()) == 1
+    assert cli("history", "--profile", "other").out.strip() == "No history rows match."
+    assert cli("history", "--limit", "-1").status == 2

@@ -1,0 +1,78 @@
+"""Bad input is refused with a message that names the problem, before anything is sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from support_tool.errors import InvalidInput
+from support_tool.validation import clean_api_url, clean_game_id, clean_login, clean_reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", "Enter the player's"),
+        ("   ", "Enter the player's"),
+        ("pl ayer", "a space at position 3"),
+        ("play\ter", "a space"),
+        ("a\x00b", "control character (U+0000"),
+        ("zero\u200bwidth", "U+200B"),
+        ("x" * 10_000, "too long (10,000 characters; at most 128)"),
+        ("a\u2028b", "a space"),
+    ],
+)
+def test_bad_logins_are_refused_with_a_reason(raw: str, expected: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        clean_login(raw)
+    assert expected in str(caught.value)
+    assert caught.value.field == "login"
+
+
+@pytest.mark.parametrize("login", ["terminal-07", "jörg.müller", "игрок_1", "玩家42", "x" * 128])
+def test_good_logins_pass_unchanged(login: str) -> None:
+    assert clean_login(f"  {login}\n") == login
+
+
+def test_blank_game_id_means_all_games() -> None:
+    assert clean_game_id(None) is None
+    assert clean_game_id("   ") is None
+    assert clean_game_id(" vs20olympgate ") == "vs20olympgate"
+    with pytest.raises(InvalidInput, match="game id contains a space"):
+        clean_game_id("vs20 olympgate")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("api.example.com/gs", "must start with https://"),
+        ("http://api.example.com", "Plain http:// is only allowed"),
+        ("ftp://api.example.com", "https:// address"),
+        ("https://user:pw@api.example.com", "user name or password"),
+        ("https://api.example.com/x?a=1", "must not contain '?'"),
+        ("https://api.example.com:99999", "invalid port"),
+        ("", "Enter the API URL"),
+    ],
+)
+def test_bad_api_urls(url: str, expected: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        clean_api_url(url)
+    assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.example.com/gs/",
+        "http://127.0.0.1:8765",
+        "http://localhost:1",
+        "http://[::1]:80",
+    ],
+)
+def test_good_api_urls(url: str) -> None:
+    assert clean_api_url(url) == url.rstrip("/")
+
+
+def test_reason_is_one_bounded_line() -> None:
+    assert clean_reason("  TCK-1  \n  frozen ") == "TCK-1 frozen"
+    with pytest.raises(InvalidInput, match="too long"):
+        clean_reason("x" * 501)

@@ -9,13 +9,11 @@ history). Qt is never imported here: ``support-tool`` with no command hands over
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import json
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
 from support_tool import __version__, contract
@@ -25,12 +23,10 @@ from support_tool.outcome import EXIT_STATUS, Outcome
 if TYPE_CHECKING:
     from support_tool.history import HistoryRecord, HistoryStore
     from support_tool.profiles import ProfileSet, ProfileStore
-    from support_tool.sandbox import SandboxServer
     from support_tool.secret_store import KeyringSecrets
-    from support_tool.service import Closed, CloseService
+    from support_tool.service import Closed
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_CONFIG = 0, 1, 2, 3, 4
-DEMO_PROFILE = "Sandbox"
 
 log = logging.getLogger("support_tool")
 
@@ -151,46 +147,6 @@ def _keyring() -> KeyringSecrets:
     from support_tool.secret_store import KeyringSecrets
 
     return KeyringSecrets()
-
-
-@contextmanager
-def _demo_sandbox() -> Iterator[SandboxServer]:
-    from support_tool.sandbox import SandboxServer
-
-    with SandboxServer() as server:
-        yield server
-
-
-@contextmanager
-def _service(demo: bool) -> Iterator[CloseService]:
-    """The close service for configured profiles, or for the embedded sandbox."""
-    from support_tool import paths
-    from support_tool.history import HistoryStore
-    from support_tool.profiles import ProfileSet, make_profile
-    from support_tool.secret_store import MemorySecrets
-    from support_tool.service import CloseService
-
-    history = HistoryStore(paths.history_file(demo=demo))
-    try:
-        if demo:
-            with _demo_sandbox() as sandbox:
-                demo_set = ProfileSet((make_profile(DEMO_PROFILE, sandbox.url),), DEMO_PROFILE)
-                service = CloseService(
-                    lambda: demo_set, MemorySecrets({DEMO_PROFILE: sandbox.secret}), history
-                )
-                try:
-                    yield service
-                finally:
-                    service.close_all()
-        else:
-            store = _profile_store()
-            service = CloseService(store.load, _keyring(), history)
-            try:
-                yield service
-            finally:
-                service.close_all()
-    finally:
-        history.close()
 
 
 # --- commands --------------------------------------------------------------------------
@@ -349,8 +305,10 @@ def _describe_close(closed: Closed) -> str:
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    with _service(args.demo) as service:
-        closed = service.close(
+    from support_tool.runtime import open_runtime
+
+    with open_runtime(demo=args.demo) as runtime:
+        closed = runtime.service.close(
             args.login, args.game, args.clear_history, reason=args.reason, profile=args.profile
         )
     result = closed.result
@@ -383,7 +341,8 @@ def _history_rows(args: argparse.Namespace, store: HistoryStore) -> Iterator[His
 
 def cmd_history(args: argparse.Namespace) -> int:
     from support_tool import paths
-    from support_tool.history import COLUMNS, HistoryStore
+    from support_tool.export import write_history_csv
+    from support_tool.history import HistoryStore
 
     if args.limit is not None and args.limit < 0:
         raise InvalidInput("--limit must be 0 (no limit) or more.")
@@ -393,10 +352,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             for record in rows:
                 print(json.dumps(record.as_dict(), ensure_ascii=False))
         elif args.csv:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow(COLUMNS)
-            for record in rows:
-                writer.writerow(["" if v is None else v for v in record.as_dict().values()])
+            write_history_csv(rows, sys.stdout)
         else:
             shown = 0
             for r in rows:

@@ -96,6 +96,40 @@ COLUMNS = tuple(f.name for f in fields(HistoryRecord))
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM actions"  # noqa: S608
 
 
+@dataclass(frozen=True)
+class HistoryFilter:
+    """What the history view or command asks for. ``text`` matches login, game or
+    description (substring, case-insensitive for ASCII); the others match exactly."""
+
+    text: str = ""
+    login: str | None = None
+    profile: str | None = None
+    outcome: str | None = None
+    batch_id: str | None = None
+
+    def where(self) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, value in (
+            ("login", self.login),
+            ("profile", self.profile),
+            ("outcome", self.outcome),
+            ("batch_id", self.batch_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        text = self.text.strip()
+        if text:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append(
+                "(login LIKE ? ESCAPE '\\' OR game_id LIKE ? ESCAPE '\\'"
+                " OR description LIKE ? ESCAPE '\\')"
+            )
+            params += [pattern, pattern, pattern]
+        return (" AND ".join(clauses) or "1"), params
+
+
 def _record(row: tuple[object, ...]) -> HistoryRecord:
     values = dict(zip(COLUMNS, row, strict=True))
     values["clear_history"] = bool(values["clear_history"])
@@ -108,6 +142,7 @@ class HistoryStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._readers = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -247,6 +282,14 @@ class HistoryStore:
             row = self._db.execute(f"{_SELECT} WHERE id = ?", (row_id,)).fetchone()
         return _record(row) if row else None
 
+    def _reader(self) -> sqlite3.Connection:
+        """A read-only connection per thread: WAL lets readers run beside the writer."""
+        reader: sqlite3.Connection | None = getattr(self._readers, "db", None)
+        if reader is None:
+            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            self._readers.db = reader
+        return reader
+
     def query(
         self,
         *,
@@ -254,28 +297,38 @@ class HistoryStore:
         profile: str | None = None,
         outcome: str | None = None,
         batch_id: str | None = None,
+        text: str = "",
         limit: int | None = None,
     ) -> Iterator[HistoryRecord]:
-        """Rows newest first, filtered by exact values; streamed, not loaded at once."""
-        clauses, params = [], []
-        for column, value in (
-            ("login", login),
-            ("profile", profile),
-            ("outcome", outcome),
-            ("batch_id", batch_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        sql = _SELECT + (f" WHERE {' AND '.join(clauses)}" if clauses else "") + " ORDER BY id DESC"
+        """Rows newest first; streamed, never loaded all at once."""
+        where, params = HistoryFilter(text, login, profile, outcome, batch_id).where()
+        sql = f"{_SELECT} WHERE {where} ORDER BY id DESC"
         if limit is not None and limit > 0:
             sql += f" LIMIT {int(limit)}"
-        reader = sqlite3.connect(self.path)
+        reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             for row in reader.execute(sql, params):
                 yield _record(row)
         finally:
             reader.close()
+
+    def page(
+        self, flt: HistoryFilter, before_id: int | None = None, limit: int = 256
+    ) -> list[HistoryRecord]:
+        """Up to ``limit`` rows older than ``before_id``, newest first (keyset pagination:
+        each page costs the same however deep the view has scrolled)."""
+        where, params = flt.where()
+        if before_id is not None:
+            where += " AND id < ?"
+            params.append(before_id)
+        sql = f"{_SELECT} WHERE {where} ORDER BY id DESC LIMIT ?"
+        return [_record(r) for r in self._reader().execute(sql, [*params, limit])]
+
+    def newer(self, flt: HistoryFilter, after_id: int, limit: int = 256) -> list[HistoryRecord]:
+        """Finished rows newer than ``after_id`` matching ``flt``, newest first."""
+        where, params = flt.where()
+        sql = f"{_SELECT} WHERE {where} AND id > ? ORDER BY id DESC LIMIT ?"
+        return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
 
     def count(self) -> int:
         with self._lock:

@@ -1,0 +1,33 @@
+"""CSV export of history rows, shared by ``support-tool history --csv`` and the window."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from typing import TextIO
+
+from support_tool.history import COLUMNS, HistoryRecord
+
+# A cell starting with one of these is run as a formula by spreadsheet programs; provider
+# descriptions and logins come from outside, so exports meant for people neutralise them.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object, spreadsheet_safe: bool) -> str:
+    text = "" if value is None else str(value)
+    if spreadsheet_safe and text.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def write_history_csv(
+    records: Iterable[HistoryRecord], out: TextIO, *, spreadsheet_safe: bool = False
+) -> int:
+    """Write a header and one line per record; returns the number of records written."""
+    writer = csv.writer(out, lineterminator="\r\n" if spreadsheet_safe else "\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for record in records:
+        writer.writerow([_cell(v, spreadsheet_safe) for v in record.as_dict().values()])
+        count += 1
+    return count

@@ -1,0 +1,96 @@
+"""Start the window: ``support-tool`` (configured profiles) or ``support-tool --demo``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from importlib import resources
+from types import TracebackType
+
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from support_tool import APP_NAME, paths
+from support_tool.errors import SupportToolError
+
+log = logging.getLogger(__name__)
+
+
+def app_icon() -> QIcon:
+    icon = resources.files("support_tool.resources").joinpath("support-tool.svg")
+    with resources.as_file(icon) as path:
+        return QIcon(str(path))
+
+
+class ErrorReport(QDialog):
+    """An unexpected error in plain words, with the technical report one click away."""
+
+    def __init__(self, summary: str, report: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("support-tool: unexpected error")
+        text = QLabel(
+            f"Something went wrong: {summary}\n\nThe details were written to the log file "
+            f"{paths.log_file()}. If it keeps happening, copy the report and send it to "
+            "whoever maintains support-tool. Nothing in it is secret."
+        )
+        text.setWordWrap(True)
+        details = QPlainTextEdit(report)
+        details.setReadOnly(True)
+        details.setVisible(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("Copy report", QDialogButtonBox.ButtonRole.ActionRole)
+        show = buttons.addButton("Show details", QDialogButtonBox.ButtonRole.HelpRole)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(report))
+        show.clicked.connect(lambda: details.setVisible(not details.isVisible()))
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(details, 1)
+        layout.addWidget(buttons)
+        self.report = report
+
+
+def install_error_hook() -> None:
+    """Log unexpected exceptions and show them in a dialog instead of a raw traceback."""
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        report = "".join(traceback.format_exception(kind, error, tb))
+        log.error("unexpected error\n%s", report)
+        if QApplication.instance() is None:
+            sys.__excepthook__(kind, error, tb)
+            return
+        ErrorReport(str(error) or kind.__name__, report, QApplication.activeWindow()).exec()
+
+    sys.excepthook = hook
+
+
+def run(demo: bool = False) -> int:
+    """Open the window and run until it is closed; returns the exit status."""
+    from support_tool.gui.main_window import MainWindow
+    from support_tool.runtime import open_runtime
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("support-tool")
+    app.setDesktopFileName(APP_NAME)
+    app.setWindowIcon(app_icon())
+    install_error_hook()
+    try:
+        with open_runtime(demo=demo) as runtime:
+            window = MainWindow(runtime)
+            window.show()
+            return app.exec()
+    except SupportToolError as exc:
+        QMessageBox.critical(None, "support-tool cannot start", str(exc))
+        return 4

@@ -1,0 +1,210 @@
+"""The close form: what a support agent fills in, checked as they type.
+
+The same validation functions as the command line decide what is acceptable, so the
+window never sends what ``support-tool close`` would refuse, and vice versa.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from support_tool.errors import InvalidInput
+from support_tool.gui.style import outcome_colour
+from support_tool.outcome import Outcome
+from support_tool.validation import clean_game_id, clean_login, clean_reason
+
+CLEAR_EXPLANATION = (
+    "Removes the player's unfinished round for good, so that nobody can complete it on this "
+    "terminal. It cannot be undone."
+)
+
+
+@dataclass(frozen=True)
+class CloseInput:
+    """A validated request from the form."""
+
+    profile: str
+    login: str
+    game_id: str | None
+    clear_history: bool
+    reason: str
+
+
+class _Field(QWidget):
+    """An input with its error message right under it."""
+
+    def __init__(self, editor: QLineEdit) -> None:
+        super().__init__()
+        self.editor = editor
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setVisible(False)
+        self.error.setStyleSheet(f"color: {outcome_colour(Outcome.TRANSPORT_FAILURE).name()};")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(editor)
+        layout.addWidget(self.error)
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
+        self.editor.setAccessibleDescription(message)
+
+
+class CloseForm(QWidget):
+    """Emits ``submitted(CloseInput)`` on the button or Enter in any field, when valid."""
+
+    submitted = Signal(object)
+    profile_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.profile = QComboBox()
+        self.profile.setAccessibleName("Profile")
+        self.profile.setToolTip("Which provider endpoint to use")
+        self.login = QLineEdit()
+        self.login.setAccessibleName("Login")
+        self.login.setPlaceholderText("Player or terminal login, e.g. terminal-0007")
+        self.login.setMaxLength(10_000)
+        self.game = QLineEdit()
+        self.game.setAccessibleName("Game ID")
+        self.game.setPlaceholderText("Optional: leave blank to close the sessions of all games")
+        self.clear = QCheckBox("Clear history (remove the unfinished round)")
+        self.clear.setAccessibleName("Clear history")
+        self.clear.setAccessibleDescription(CLEAR_EXPLANATION)
+        self.clear_note = QLabel(CLEAR_EXPLANATION)
+        self.clear_note.setWordWrap(True)
+        self.clear_note.setEnabled(False)  # drawn in the muted colour of the theme
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("Reason or ticket")
+        self.reason.setPlaceholderText("Optional: reason or ticket reference, kept in the history")
+        self.button = QPushButton("Close session")
+        self.button.setAccessibleName("Close session")
+        self.button.setDefault(True)
+        self.button.setAutoDefault(True)
+        self.button.clicked.connect(self.submit)
+
+        self._login_field = _Field(self.login)
+        self._game_field = _Field(self.game)
+        self._reason_field = _Field(self.reason)
+        form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("&Profile", self.profile)
+        form.addRow("&Login", self._login_field)
+        form.addRow("&Game ID", self._game_field)
+        form.addRow("", self.clear)
+        form.addRow("", self.clear_note)
+        form.addRow("&Reason", self._reason_field)
+        form.addRow("", self.button)
+        for first, second in (
+            (self.profile, self.login),
+            (self.login, self.game),
+            (self.game, self.clear),
+            (self.clear, self.reason),
+            (self.reason, self.button),
+        ):
+            QWidget.setTabOrder(first, second)
+
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.submit)
+        self.login.textChanged.connect(self._revalidate)
+        self.game.textChanged.connect(self._revalidate)
+        self.reason.textChanged.connect(self._revalidate)
+        self.profile.currentTextChanged.connect(self._profile_chosen)
+        self._busy = False
+        self._revalidate()
+
+    # --- state ----------------------------------------------------------------------------
+
+    def set_profiles(self, names: list[str], selected: str) -> None:
+        self.profile.blockSignals(True)
+        self.profile.clear()
+        self.profile.addItems(names)
+        if selected in names:
+            self.profile.setCurrentText(selected)
+        self.profile.blockSignals(False)
+        self._profile_chosen(self.profile.currentText())
+
+    def _profile_chosen(self, name: str) -> None:
+        self._revalidate()
+        self.profile_changed.emit(name)
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        for widget in (self.profile, self.login, self.game, self.clear, self.reason):
+            widget.setEnabled(not busy)
+        self._revalidate()
+
+    def fill(self, login: str, game_id: str, clear_history: bool, profile: str = "") -> None:
+        """Re-fill from a history row (*Close again*)."""
+        if profile and self.profile.findText(profile) >= 0:
+            self.profile.setCurrentText(profile)
+        self.login.setText(login)
+        self.game.setText(game_id)
+        self.clear.setChecked(clear_history)
+        self.login.setFocus()
+
+    def focus_login(self) -> None:
+        self.login.setFocus()
+        self.login.selectAll()
+
+    # --- validation -------------------------------------------------------------------------
+
+    def _check(self, field: _Field, check: Callable[[str], object], show_empty: bool) -> bool:
+        text = field.editor.text()
+        try:
+            check(text)
+        except InvalidInput as exc:
+            field.show_error(str(exc) if (text.strip() or show_empty) else "")
+            return False
+        field.show_error("")
+        return True
+
+    def _revalidate(self) -> bool:
+        ok = self._check(self._login_field, clean_login, show_empty=False)
+        ok = self._check(self._game_field, clean_game_id, show_empty=False) and ok
+        ok = self._check(self._reason_field, clean_reason, show_empty=False) and ok
+        ok = ok and bool(self.profile.currentText())
+        self.button.setEnabled(ok and not self._busy)
+        return ok
+
+    def current_input(self) -> CloseInput | None:
+        """The validated input, or None (with the reasons shown next to the fields)."""
+        if self._busy:
+            return None
+        if not self._revalidate():
+            self._check(self._login_field, clean_login, show_empty=True)
+            for field in (self._login_field, self._game_field, self._reason_field):
+                if field.error.isVisible():
+                    field.editor.setFocus()
+                    break
+            return None
+        return CloseInput(
+            profile=self.profile.currentText(),
+            login=clean_login(self.login.text()),
+            game_id=clean_game_id(self.game.text()),
+            clear_history=self.clear.isChecked(),
+            reason=clean_reason(self.reason.text()),
+        )
+
+    def submit(self) -> None:
+        request = self.current_input()
+        if request is not None:
+            self.submitted.emit(request)

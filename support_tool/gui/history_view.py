@@ -1,0 +1,189 @@
+"""The History tab: filter, inspect, export, and re-fill the form from a row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from support_tool.export import write_history_csv
+from support_tool.gui.history_model import HistoryModel, local_time
+from support_tool.gui.jobs import Jobs
+from support_tool.gui.style import outcome_label
+from support_tool.history import HistoryFilter, HistoryRecord, HistoryStore
+from support_tool.outcome import Outcome
+
+FILTER_DELAY_MS = 150
+
+
+class RecordDialog(QDialog):
+    """Every stored field of one history row, selectable for copying."""
+
+    def __init__(self, record: HistoryRecord, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"History record #{record.id}")
+        form = QFormLayout(self)
+        values = record.as_dict()
+        values["started_at"] = f"{local_time(record.started_at)} (UTC {record.started_at})"
+        values["outcome"] = outcome_label(record.outcome)
+        for name, value in values.items():
+            label = QLabel("" if value is None else str(value))
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(name.replace("_", " ").capitalize(), label)
+        self.text = "\n".join(f"{k}: {'' if v is None else v}" for k, v in values.items())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.text))
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class HistoryView(QWidget):
+    """Emits ``close_again(record)`` to re-fill the close form from a row."""
+
+    close_again = Signal(object)
+    message = Signal(str)
+
+    def __init__(self, store: HistoryStore, jobs: Jobs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._jobs = jobs
+        self.model = HistoryModel(store, jobs, self)
+        self.search = QLineEdit()
+        self.search.setAccessibleName("Filter history")
+        self.search.setPlaceholderText("Filter by login, game or description")
+        self.search.setClearButtonEnabled(True)
+        self.outcome = QComboBox()
+        self.outcome.setAccessibleName("Outcome filter")
+        self.outcome.addItem("All outcomes", None)
+        for outcome in Outcome:
+            self.outcome.addItem(outcome.label, outcome.value)
+        self.table = QTableView()
+        self.table.setAccessibleName("History")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        vertical = self.table.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no per-row measuring
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        for column, width in enumerate((150, 90, 90, 140, 120, 90, 170, 50, 320, 80)):
+            self.table.setColumnWidth(column, width)
+        self.count = QLabel()
+        self.details = QPushButton("Details…")
+        self.again = QPushButton("Close again")
+        self.again.setToolTip("Fill the close form with this row's login, game and options")
+        self.export = QPushButton("Export CSV…")
+        self.refresh = QPushButton("Refresh")
+        self.refresh.setShortcut("F5")
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 3)
+        top.addWidget(self.outcome, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.count, 1)
+        for button in (self.details, self.again, self.export, self.refresh):
+            bottom.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(bottom)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(FILTER_DELAY_MS)
+        self._debounce.timeout.connect(self.apply_filter)
+        self.search.textChanged.connect(self._debounce.start)
+        self.outcome.currentIndexChanged.connect(self.apply_filter)
+        self.table.doubleClicked.connect(self._open)
+        self.details.clicked.connect(lambda: self._open(self.table.currentIndex()))
+        self.again.clicked.connect(self._again)
+        self.export.clicked.connect(self.ask_export)
+        self.refresh.clicked.connect(self.apply_filter)
+        self.model.loaded.connect(self._update_count)
+        self.model.modelReset.connect(self._update_count)
+        self.model.load_failed.connect(self.message)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.dialog: QDialog | None = None
+        self._update_buttons()
+        self.apply_filter()
+
+    def current_filter(self) -> HistoryFilter:
+        return HistoryFilter(text=self.search.text(), outcome=self.outcome.currentData())
+
+    def apply_filter(self) -> None:
+        self._debounce.stop()
+        self.model.set_filter(self.current_filter())
+
+    def _update_count(self) -> None:
+        rows = self.model.rowCount()
+        more = " (scroll for more)" if self.model.canFetchMore() else ""
+        self.count.setText(f"{rows:,} rows shown{more}")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        selected = self.table.selectionModel().hasSelection()
+        self.details.setEnabled(selected)
+        self.again.setEnabled(selected)
+
+    def selected_record(self) -> HistoryRecord | None:
+        index = self.table.currentIndex()
+        return self.model.record(index.row()) if index.isValid() else None
+
+    def _open(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.dialog = RecordDialog(self.model.record(index.row()), self)
+            self.dialog.open()
+
+    def _again(self) -> None:
+        record = self.selected_record()
+        if record is not None:
+            self.close_again.emit(record)
+
+    def ask_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export history", "history.csv", "CSV (*.csv)")
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        """Write every row matching the current filter (not only those loaded) to ``path``."""
+        flt, store = self.current_filter(), self._store
+
+        def work() -> int:
+            with path.open("w", encoding="utf-8-sig", newline="") as out:
+                records = store.query(text=flt.text, outcome=flt.outcome)
+                return write_history_csv(records, out, spreadsheet_safe=True)
+
+        self.export.setEnabled(False)
+        self._jobs.submit(work, lambda n: self._exported(path, n), self._export_failed)
+
+    def _exported(self, path: Path, count: int) -> None:
+        self.export.setEnabled(True)
+        self.message.emit(f"Exported {count:,} rows to {path}.")
+
+    def _export_failed(self, error: BaseException) -> None:
+        self.export.setEnabled(True)
+        self.message.emit(f"Export failed: {error}")

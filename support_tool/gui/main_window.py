@@ -1,0 +1,305 @@
+"""The main window: close form, answer panel, history, and the safety around them."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from support_tool import paths
+from support_tool.errors import SupportToolError
+from support_tool.gui.answer_panel import AnswerPanel
+from support_tool.gui.close_form import CloseForm, CloseInput
+from support_tool.gui.confirm import ConfirmClear
+from support_tool.gui.history_view import HistoryView
+from support_tool.gui.jobs import Jobs
+from support_tool.gui.profiles_dialog import ProfilesDialog
+from support_tool.gui.style import PRODUCTION_BANNER
+from support_tool.history import HistoryRecord
+from support_tool.outcome import CloseResult, Outcome
+from support_tool.profiles import Profile, ProfileSet
+from support_tool.runtime import Runtime
+from support_tool.service import Closed
+
+log = logging.getLogger(__name__)
+
+BUSY_TICK_MS = 100
+
+
+def window_settings() -> QSettings:
+    """Window state in the tool's own config folder (follows SUPPORT_TOOL_HOME)."""
+    return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, runtime: Runtime, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.settings = settings or window_settings()
+        self.jobs = Jobs(workers=4, parent=self)
+        self.profile_set = ProfileSet()
+        self.in_flight = False
+        self.closing = False
+        self.confirmation: ConfirmClear | None = None
+        self.profiles_dialog: ProfilesDialog | None = None
+        self.setWindowTitle("support-tool")
+        self.setMinimumSize(720, 520)
+
+        self.production_banner = QLabel()
+        self.production_banner.setAccessibleName("Production warning")
+        background, text = PRODUCTION_BANNER
+        self.production_banner.setStyleSheet(
+            f"background: {background}; color: {text}; font-weight: bold; padding: 8px;"
+        )
+        self.production_banner.setVisible(False)
+        self.demo_banner = QLabel()
+        self.demo_banner.setWordWrap(True)
+        self.demo_banner.setStyleSheet("padding: 6px; border: 1px solid palette(mid);")
+        self.demo_banner.setVisible(runtime.demo)
+        if runtime.sandbox is not None:
+            self.demo_banner.setText(
+                "<b>Demo</b>: an embedded sandbox provider on this computer, no real players. "
+                "Try <i>terminal-0001</i> … <i>terminal-1000</i> (unfinished rounds) or "
+                "<i>player-001</i> … <i>player-100</i>; any other login is unknown."
+            )
+
+        self.form = CloseForm()
+        self.answer = AnswerPanel()
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumWidth(160)
+        self.busy_label = QLabel()
+        self.busy_label.setAccessibleName("Request progress")
+        busy_row = QHBoxLayout()
+        busy_row.addWidget(self.busy)
+        busy_row.addWidget(self.busy_label, 1)
+        self.busy.setVisible(False)
+        close_tab = QWidget()
+        close_layout = QVBoxLayout(close_tab)
+        close_layout.addWidget(self.form)
+        close_layout.addLayout(busy_row)
+        close_layout.addWidget(self.answer, 1)
+
+        self.history = HistoryView(runtime.service.history, self.jobs)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(close_tab, "&Close session")
+        self.tabs.addTab(self.history, "&History")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.production_banner)
+        layout.addWidget(self.demo_banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self._build_menus()
+
+        self._elapsed = QElapsedTimer()
+        self._tick = QTimer(self)
+        self._tick.setInterval(BUSY_TICK_MS)
+        self._tick.timeout.connect(self._update_busy)
+        self.form.submitted.connect(self.submit)
+        self.form.profile_changed.connect(self._profile_changed)
+        self.history.close_again.connect(self.close_again)
+        self.history.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        focus = QShortcut(QKeySequence("Ctrl+L"), self)
+        focus.activated.connect(self._focus_login)
+
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(980, 720)
+        self.load_profiles(str(self.settings.value("last_profile", "") or ""))
+        self.form.login.setFocus()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        profiles = QAction("&Profiles and secrets…", self)
+        profiles.setShortcut(QKeySequence("Ctrl+,"))
+        profiles.triggered.connect(self.open_profiles)
+        export = QAction("&Export history…", self)
+        export.triggered.connect(self.history.ask_export)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (profiles, export):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        logs = QAction("Open &log folder", self)
+        logs.triggered.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
+        )
+        about = QAction("&About", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(logs)
+        help_menu.addAction(about)
+
+    def _about(self) -> None:
+        from support_tool import __version__
+
+        QMessageBox.about(
+            self,
+            "About support-tool",
+            f"support-tool {__version__}\nCloses stuck player game sessions through the "
+            f"provider's Close Session API.\n\nHistory: {self.runtime.history_path}\n"
+            f"Logs: {paths.log_dir()}",
+        )
+
+    # --- profiles -------------------------------------------------------------------------
+
+    def load_profiles(self, prefer: str = "") -> None:
+        self.jobs.submit(
+            self.runtime.profiles.load,
+            lambda s: self._profiles_loaded(s, prefer),
+            self._background_error,
+        )
+
+    def _profiles_loaded(self, profile_set: ProfileSet, prefer: str) -> None:
+        self.profile_set = profile_set
+        names = profile_set.names()
+        chosen = prefer if prefer in names else profile_set.default or (names[0] if names else "")
+        self.form.set_profiles(names, chosen)
+        if not names:
+            self.answer.headline.setText("No profile yet")
+            self.answer.description.setText(
+                "Add the provider's API URL and store its secret key: File → Profiles and secrets."
+            )
+
+    def current_profile(self) -> Profile | None:
+        return self.profile_set.get(self.form.profile.currentText())
+
+    def _profile_changed(self, name: str) -> None:
+        profile = self.profile_set.get(name)
+        production = bool(profile and profile.production)
+        self.production_banner.setVisible(production)
+        if profile is not None and production:
+            self.production_banner.setText(
+                f"PRODUCTION — profile “{profile.name}” ({profile.api_host}) reaches live players."
+            )
+        title = "support-tool"
+        if self.runtime.demo:
+            title += " — DEMO (sandbox)"
+        if profile is not None:
+            title += f" — {profile.name}" + (" — PRODUCTION" if production else "")
+        self.setWindowTitle(title)
+
+    def open_profiles(self) -> None:
+        dialog = ProfilesDialog(self.runtime, self.jobs, self)
+        dialog.changed.connect(lambda: self.load_profiles(self.form.profile.currentText()))
+        self.profiles_dialog = dialog
+        dialog.open()
+
+    # --- closing a session ----------------------------------------------------------------
+
+    def _focus_login(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.form.focus_login()
+
+    def submit(self, request: CloseInput) -> None:
+        if self.in_flight:
+            return
+        if not request.clear_history:
+            self.send(request)
+            return
+        profile = self.current_profile()
+        dialog = ConfirmClear(
+            request.login,
+            request.game_id,
+            request.profile,
+            bool(profile and profile.production),
+            self,
+        )
+        dialog.accepted.connect(lambda: self.send(request))
+        dialog.finished.connect(lambda _: setattr(self, "confirmation", None))
+        self.confirmation = dialog
+        dialog.open()
+
+    def send(self, request: CloseInput) -> None:
+        self.in_flight = True
+        self.form.set_busy(True)
+        self.answer.show_busy(request.login)
+        self.busy.setVisible(True)
+        self._elapsed.start()
+        self._tick.start()
+        self._update_busy()
+        service = self.runtime.service
+        self.jobs.submit(
+            lambda: service.close(
+                request.login,
+                request.game_id,
+                request.clear_history,
+                reason=request.reason,
+                profile=request.profile,
+            ),
+            self._finished,
+            self._failed,
+        )
+
+    def _update_busy(self) -> None:
+        seconds = self._elapsed.elapsed() / 1000
+        profile = self.current_profile()
+        limit = f" (gives up after {profile.timeout:g} s)" if profile else ""
+        self.busy_label.setText(f"Waiting for the provider… {seconds:.1f} s{limit}")
+
+    def _settle(self) -> None:
+        self.in_flight = False
+        self._tick.stop()
+        self.busy.setVisible(False)
+        self.busy_label.setText("")
+        self.form.set_busy(False)
+        self.history.model.refresh()
+        if self.closing:
+            self.close()
+
+    def _finished(self, closed: Closed) -> None:
+        self.answer.show_result(closed)
+        self.statusBar().showMessage(closed.result.headline, 15_000)
+        self._settle()
+        if closed.result.ok:
+            self.form.focus_login()
+
+    def _failed(self, error: BaseException) -> None:
+        if not isinstance(error, SupportToolError):
+            self._settle()
+            raise error  # unexpected: logged and shown by the application's error hook
+        result = CloseResult(Outcome.CONFIGURATION, str(error), "Fix the problem and try again.")
+        self.answer.show_result(Closed(result, None, self.current_profile(), None))
+        self._settle()
+
+    def _background_error(self, error: BaseException) -> None:
+        self.statusBar().showMessage(str(error), 15_000)
+        if not isinstance(error, SupportToolError):
+            raise error
+
+    def close_again(self, record: HistoryRecord) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.form.fill(record.login, record.game_id, record.clear_history, record.profile)
+
+    # --- shutting down --------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.in_flight:
+            # Never lose the history row: wait (bounded by the deadline) for the answer.
+            self.closing = True
+            self.statusBar().showMessage("Waiting for the provider's answer to be recorded…")
+            self.setEnabled(False)
+            event.ignore()
+            return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("last_profile", self.form.profile.currentText())
+        self.settings.sync()
+        self.jobs.shutdown()
+        event.accept()

@@ -1,0 +1,374 @@
+"""Add, edit and remove profiles; store secrets in the keyring; test a connection.
+
+The secret is typed into a masked field and handed straight to the keyring on a worker
+thread; afterwards the dialog only ever says *stored* or *missing*. When no keyring works
+the dialog says how to fix it and offers no other place to keep the secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from support_tool import contract
+from support_tool.errors import ConfigurationError, InvalidInput
+from support_tool.gui.jobs import Jobs
+from support_tool.gui.style import outcome_colour
+from support_tool.outcome import Outcome
+from support_tool.profiles import ProfileSet, make_profile
+from support_tool.runtime import Runtime
+from support_tool.service import Closed
+
+CONNECTION_TEST_LOGIN = "support-tool-connection-test"
+
+
+def connection_verdict(closed: Closed) -> tuple[bool, str]:
+    """Whether a test close proved the URL and secret right, in words."""
+    result = closed.result
+    if result.error_code == 17:
+        return True, (
+            "Connection works: the provider accepted the signature and answered "
+            f"“{result.description}” for a test login that cannot exist."
+        )
+    if result.error_code == 1:
+        return False, (
+            f"The provider refused the signature (“{result.description}”). "
+            "Check the secret key and the API URL."
+        )
+    if result.outcome in (Outcome.CONFIGURATION, Outcome.TRANSPORT_FAILURE):
+        return False, f"{result.description} {result.next_step}".strip()
+    return False, f"Unexpected answer: {result.headline}. {result.next_step}".strip()
+
+
+class SecretDialog(QDialog):
+    """A masked secret, typed twice; never displayed."""
+
+    def __init__(self, profile: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Secret key for {profile}")
+        self.first = QLineEdit()
+        self.first.setEchoMode(QLineEdit.EchoMode.Password)
+        self.first.setAccessibleName("Secret key")
+        self.second = QLineEdit()
+        self.second.setEchoMode(QLineEdit.EchoMode.Password)
+        self.second.setAccessibleName("Secret key again")
+        self.problem = QLabel()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow(
+            QLabel(
+                "The secret key goes straight to the system keyring; it is never "
+                "shown again or written to a file."
+            )
+        )
+        form.addRow("Secret key", self.first)
+        form.addRow("Again", self.second)
+        form.addRow(self.problem)
+        form.addRow(self.buttons)
+        self.first.textChanged.connect(self._check)
+        self.second.textChanged.connect(self._check)
+        self._check()
+
+    def _check(self) -> None:
+        a, b = self.first.text().strip(), self.second.text().strip()
+        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        save.setEnabled(bool(a) and a == b)
+        self.problem.setText("The two entries differ." if a and b and a != b else "")
+
+    def secret(self) -> str:
+        return self.first.text().strip()
+
+    def done(self, result: int) -> None:
+        super().done(result)
+        if result != QDialog.DialogCode.Accepted:
+            self.wipe()
+
+    def wipe(self) -> None:
+        self.first.clear()
+        self.second.clear()
+
+
+class ProfilesDialog(QDialog):
+    """Profiles and their secrets. Emits ``changed`` after the profile set is saved."""
+
+    changed = Signal()
+
+    def __init__(self, runtime: Runtime, jobs: Jobs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Profiles and secrets")
+        self.resize(760, 420)
+        self._runtime = runtime
+        self._jobs = jobs
+        self._set = ProfileSet()
+        self.list = QListWidget()
+        self.list.setAccessibleName("Profiles")
+        self.name = QLineEdit()
+        self.name.setAccessibleName("Profile name")
+        self.url = QLineEdit()
+        self.url.setAccessibleName("API URL")
+        self.url.setPlaceholderText("https://… (the address the provider gave you)")
+        self.timeout = QDoubleSpinBox()
+        self.timeout.setAccessibleName("Timeout in seconds")
+        self.timeout.setRange(contract.MIN_DEADLINE_S, contract.MAX_DEADLINE_S)
+        self.timeout.setValue(contract.DEFAULT_DEADLINE_S)
+        self.timeout.setSuffix(" s")
+        self.ca_bundle = QLineEdit()
+        self.ca_bundle.setAccessibleName("CA bundle")
+        self.ca_bundle.setPlaceholderText("Optional: PEM file, if the provider uses a private CA")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_bundle, 1)
+        ca_row.addWidget(browse)
+        self.production = QCheckBox("Production (live players: ask before risky actions)")
+        self.production.setAccessibleName("Production")
+        self.default = QCheckBox("Default profile")
+        self.default.setAccessibleName("Default profile")
+        self.secret_state = QLabel("–")
+        self.secret_state.setAccessibleName("Secret key status")
+        self.secret_state.setWordWrap(True)
+        self.set_secret = QPushButton("Set secret…")
+        self.test = QPushButton("Test connection")
+        self.test_result = QLabel()
+        self.test_result.setWordWrap(True)
+        self.test_result.setAccessibleName("Connection test result")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(f"color: {outcome_colour(Outcome.TRANSPORT_FAILURE).name()};")
+
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("API URL", self.url)
+        form.addRow("Timeout", self.timeout)
+        form.addRow("CA bundle", ca_row)
+        form.addRow("", self.production)
+        form.addRow("", self.default)
+        form.addRow("Secret key", self.secret_state)
+        secret_row = QHBoxLayout()
+        secret_row.addWidget(self.set_secret)
+        secret_row.addWidget(self.test)
+        secret_row.addStretch(1)
+        form.addRow("", secret_row)
+        form.addRow("", self.test_result)
+        form.addRow(self.message)
+
+        self.new = QPushButton("New")
+        self.save = QPushButton("Save")
+        self.save.setDefault(True)
+        self.remove = QPushButton("Remove")
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        for button in (self.new, self.save, self.remove):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addStretch(1)
+        right.addLayout(buttons)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(right, 3)
+
+        self.list.currentTextChanged.connect(self._select)
+        self.new.clicked.connect(self._new)
+        self.save.clicked.connect(self._save)
+        self.remove.clicked.connect(self._remove)
+        self.set_secret.clicked.connect(self._ask_secret)
+        self.test.clicked.connect(self._test)
+        self.secret_dialog: SecretDialog | None = None
+        if runtime.demo:
+            self.message.setText("Demo mode: changes last until the window closes.")
+        self._reload()
+
+    # --- loading and selection ----------------------------------------------------------
+
+    def _reload(self, select: str = "") -> None:
+        self._jobs.submit(
+            self._runtime.profiles.load, lambda s: self._loaded(s, select), self._show_error
+        )
+
+    def _loaded(self, profile_set: ProfileSet, select: str) -> None:
+        self._set = profile_set
+        item = self.list.currentItem()
+        current = select or (item.text() if item is not None else "")
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.addItems(profile_set.names())
+        self.list.blockSignals(False)
+        names = profile_set.names()
+        if names:
+            target = current if current in names else names[0]
+            self.list.setCurrentRow(names.index(target))
+        else:
+            self._new()
+
+    def _select(self, name: str) -> None:
+        profile = self._set.get(name)
+        if profile is None:
+            return
+        self.name.setText(profile.name)
+        self.url.setText(profile.url)
+        self.timeout.setValue(profile.timeout)
+        self.ca_bundle.setText(profile.ca_bundle)
+        self.production.setChecked(profile.production)
+        self.default.setChecked(self._set.default == profile.name)
+        self.test_result.setText("")
+        self._refresh_secret_state(profile.name)
+
+    def _new(self) -> None:
+        self.list.clearSelection()
+        for field in (self.name, self.url, self.ca_bundle):
+            field.clear()
+        self.timeout.setValue(contract.DEFAULT_DEADLINE_S)
+        self.production.setChecked(False)
+        self.default.setChecked(not self._set.profiles)
+        self.secret_state.setText("Save the profile first.")
+        self.set_secret.setEnabled(False)
+        self.test.setEnabled(False)
+        self.name.setFocus()
+
+    def _refresh_secret_state(self, name: str) -> None:
+        self.secret_state.setText("checking…")
+        secrets = self._runtime.secrets
+
+        def done(stored: bool) -> None:
+            self.secret_state.setText("stored" if stored else "missing")
+            self.set_secret.setEnabled(True)
+            self.test.setEnabled(True)
+
+        def failed(error: BaseException) -> None:
+            self.secret_state.setText(str(error))
+            self.set_secret.setEnabled(False)
+            self.test.setEnabled(False)
+
+        self._jobs.submit(lambda: secrets.has(name), done, failed)
+
+    # --- actions --------------------------------------------------------------------------
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "CA bundle", "", "PEM files (*.pem *.crt);;All files (*)"
+        )
+        if path:
+            self.ca_bundle.setText(path)
+
+    def _save(self) -> None:
+        try:
+            profile = make_profile(
+                self.name.text(),
+                self.url.text(),
+                self.timeout.value(),
+                self.ca_bundle.text(),
+                self.production.isChecked(),
+            )
+        except InvalidInput as exc:
+            self.message.setText(str(exc))
+            return
+        editing = self.list.currentItem().text() if self.list.currentItem() else ""
+        updated = self._set.without(editing) if editing and editing != profile.name else self._set
+        if editing != profile.name and updated.get(profile.name):
+            self.message.setText(f"A profile named {profile.name!r} already exists.")
+            return
+        updated = updated.with_profile(profile, make_default=self.default.isChecked())
+        if not self.default.isChecked() and updated.default == profile.name:
+            updated = ProfileSet(updated.profiles, "")
+        self.message.setText("")
+        profiles = self._runtime.profiles
+
+        def saved(_: object) -> None:
+            self.changed.emit()
+            self._reload(select=profile.name)
+
+        self._jobs.submit(lambda: profiles.save(updated), saved, self._show_error)
+
+    def _remove(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        name = item.text()
+        answer = QMessageBox.question(
+            self,
+            "Remove profile?",
+            f"Remove profile {name!r} and delete its secret key from the keyring?",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        updated = self._set.without(name)
+        profiles, secrets = self._runtime.profiles, self._runtime.secrets
+
+        def work() -> None:
+            profiles.save(updated)
+            # The profile is gone either way; an unreachable keyring is reported elsewhere.
+            with contextlib.suppress(ConfigurationError):
+                secrets.delete(name)
+
+        def done(_: object) -> None:
+            self.changed.emit()
+            self._reload()
+
+        self._jobs.submit(work, done, self._show_error)
+
+    def _ask_secret(self) -> None:
+        name = self.name.text().strip()
+        dialog = SecretDialog(name, self)
+        self.secret_dialog = dialog
+        secrets = self._runtime.secrets
+
+        def accepted() -> None:
+            secret = dialog.secret()
+            dialog.wipe()
+            self.secret_state.setText("storing…")
+            self._jobs.submit(
+                lambda: secrets.set(name, secret),
+                lambda _: self._refresh_secret_state(name),
+                self._show_error,
+            )
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+    def _test(self) -> None:
+        name = self.name.text().strip()
+        self.test.setEnabled(False)
+        self.test_result.setText("Testing…")
+        service = self._runtime.service
+
+        def done(closed: Closed) -> None:
+            ok, words = connection_verdict(closed)
+            colour = outcome_colour(Outcome.SUCCESS if ok else Outcome.TRANSPORT_FAILURE).name()
+            self.test_result.setStyleSheet(f"color: {colour};")
+            self.test_result.setText(words)
+            self.test.setEnabled(True)
+
+        self._jobs.submit(
+            lambda: service.close(CONNECTION_TEST_LOGIN, profile=name, reason="Connection test"),
+            done,
+            self._show_error,
+        )
+
+    def _show_error(self, error: BaseException) -> None:
+        self.message.setText(str(error))
+        self.test.setEnabled(True)

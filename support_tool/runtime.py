@@ -1,0 +1,82 @@
+"""Assemble what a front end needs: profiles, secrets, history and the close service.
+
+Both the command line and the window start here, so that *demo* (embedded sandbox,
+in-memory profile and secret, separate history file) and *normal* operation are set up
+identically for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from support_tool import paths
+from support_tool.history import HistoryStore
+from support_tool.profiles import ProfileSet, ProfileStore, make_profile
+from support_tool.sandbox import SandboxServer
+from support_tool.secret_store import KeyringSecrets, MemorySecrets
+from support_tool.service import CloseService
+
+DEMO_PROFILE = "Sandbox"
+
+
+class ProfileSource(Protocol):
+    def load(self) -> ProfileSet: ...
+    def save(self, profile_set: ProfileSet) -> None: ...
+
+
+class MemoryProfiles:
+    """Profiles that live only as long as the process (demo mode writes no config)."""
+
+    def __init__(self, profile_set: ProfileSet) -> None:
+        self._set = profile_set
+
+    def load(self) -> ProfileSet:
+        return self._set
+
+    def save(self, profile_set: ProfileSet) -> None:
+        self._set = profile_set
+
+
+@dataclass
+class Runtime:
+    """Everything one front end uses; ``demo`` tells the UI to say it is a sandbox."""
+
+    service: CloseService
+    profiles: ProfileSource
+    secrets: KeyringSecrets | MemorySecrets
+    history_path: Path
+    demo: bool
+    sandbox: SandboxServer | None = None
+
+
+@contextmanager
+def open_runtime(demo: bool = False, pool_size: int = 4) -> Iterator[Runtime]:
+    """Open the history, and for ``demo`` start the sandbox; close both afterwards."""
+    history_path = paths.history_file(demo=demo)
+    history = HistoryStore(history_path)
+    sandbox: SandboxServer | None = None
+    try:
+        profiles: ProfileSource
+        secrets: KeyringSecrets | MemorySecrets
+        if demo:
+            sandbox = SandboxServer().start()
+            profiles = MemoryProfiles(
+                ProfileSet((make_profile(DEMO_PROFILE, sandbox.url),), DEMO_PROFILE)
+            )
+            secrets = MemorySecrets({DEMO_PROFILE: sandbox.secret})
+        else:
+            profiles = ProfileStore()
+            secrets = KeyringSecrets()
+        service = CloseService(profiles.load, secrets, history, pool_size=pool_size)
+        try:
+            yield Runtime(service, profiles, secrets, history_path, demo, sandbox)
+        finally:
+            service.close_all()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        history.close()

@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+
 import subprocess
 import sys
 from collections.abc import Iterator

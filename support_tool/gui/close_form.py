@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -120,16 +120,27 @@ class CloseForm(QWidget):
         ):
             QWidget.setTabOrder(first, second)
 
-        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.submit)
+        # Enter submits from any field. An event filter on the fields (not a shortcut) so
+        # that only keys really typed into this form count, never keys meant for a dialog.
+        for widget in (self.profile, self.login, self.game, self.clear, self.reason):
+            widget.installEventFilter(self)
         self.login.textChanged.connect(self._revalidate)
         self.game.textChanged.connect(self._revalidate)
         self.reason.textChanged.connect(self._revalidate)
         self.profile.currentTextChanged.connect(self._profile_chosen)
         self._busy = False
         self._revalidate()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ):
+            self.submit()
+            return True
+        return super().eventFilter(watched, event)
 
     # --- state ----------------------------------------------------------------------------
 

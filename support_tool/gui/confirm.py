@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape as _esc
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -51,8 +52,7 @@ class ConfirmClear(QDialog):
         self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok.setText("Clear history and close")
         self.ok.setAccessibleName("Clear history and close")
-        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setDefault(True)  # Enter by reflex cancels
+        self.cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -67,7 +67,16 @@ class ConfirmClear(QDialog):
             self.ok.setEnabled(False)
         layout.addWidget(self.buttons)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._sync_default()  # the button box makes OK the default on show; undo that
+
+    def _sync_default(self) -> None:
+        """Enter by reflex cancels; it confirms only once the login has been typed."""
+        deliberate = self.typed is not None and self.ok.isEnabled()
+        self.ok.setDefault(deliberate)
+        self.cancel.setDefault(not deliberate)
+
     def _typed_changed(self, text: str) -> None:
-        matches = text.strip() == self.login
-        self.ok.setEnabled(matches)
-        self.ok.setDefault(matches)
+        self.ok.setEnabled(text.strip() == self.login)
+        self._sync_default()

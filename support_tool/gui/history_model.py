@@ -128,23 +128,30 @@ class HistoryModel(QAbstractTableModel):
         self._rows = []
         self._exhausted = False
         self._loading = False
-        self.endResetModel()
+        self.endResetModel()  # a view (or model tester) may call fetchMore() from here
         self._load_page()
 
     def _load_page(self) -> None:
+        if self._loading:
+            return  # one page at a time, or two would append the same rows
         self._loading = True
         generation, flt = self._generation, self._filter
         before = self._rows[-1].id if self._rows else None
         self._jobs.submit(
             lambda: self._store.page(flt, before, PAGE_SIZE),
-            lambda records: self._page_arrived(generation, records),
+            lambda records: self._page_arrived(generation, before, records),
             lambda error: self._failed(generation, error),
         )
 
-    def _page_arrived(self, generation: int, records: list[HistoryRecord]) -> None:
+    def _page_arrived(
+        self, generation: int, before: int | None, records: list[HistoryRecord]
+    ) -> None:
         if generation != self._generation:
             return
         self._loading = False
+        if before != (self._rows[-1].id if self._rows else None):
+            self._load_page()  # the rows changed meanwhile: this page no longer follows on
+            return
         self._exhausted = len(records) < PAGE_SIZE
         if records:
             start = len(self._rows)

@@ -209,8 +209,8 @@ class MainWindow(QMainWindow):
         self.form.focus_login()
 
     def submit(self, request: CloseInput) -> None:
-        if self.in_flight:
-            return
+        if self.in_flight or self.confirmation is not None:
+            return  # one action at a time: no double submit, no second confirmation
         if not request.clear_history:
             self.send(request)
             return

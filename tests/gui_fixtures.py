@@ -1,0 +1,59 @@
+"""Windows over real runtimes for the GUI tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from support_tool.gui.main_window import MainWindow
+from support_tool.profiles import ProfileStore, make_profile
+from support_tool.runtime import Runtime, open_runtime
+from support_tool.sandbox import SandboxServer
+from support_tool.secret_store import KeyringSecrets
+from tests.conftest import SANDBOX_SECRET
+
+
+@contextmanager
+def window_for(qtbot: QtBot, runtime: Runtime) -> Iterator[MainWindow]:
+    window = MainWindow(runtime)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.form.profile.count() > 0 or not window.jobs.pending)
+    try:
+        yield window
+    finally:
+        if window.in_flight:
+            window.close()
+            qtbot.waitUntil(lambda: not window.in_flight, timeout=20_000)
+        window.close()
+
+
+@contextmanager
+def sandbox_window(
+    qtbot: QtBot,
+    home: Path,
+    sandbox: SandboxServer,
+    *,
+    production: bool = False,
+    timeout: float = 3.0,
+    secret: str | None = SANDBOX_SECRET,
+) -> Iterator[MainWindow]:
+    """A window on a saved profile 'sandbox' whose secret is in the real keyring."""
+    store = ProfileStore()
+    store.save(
+        store.load().with_profile(
+            make_profile("sandbox", sandbox.url, timeout, production=production), make_default=True
+        )
+    )
+    keyring = KeyringSecrets()
+    if secret:
+        keyring.set("sandbox", secret)
+    try:
+        with open_runtime(demo=False) as runtime, window_for(qtbot, runtime) as window:
+            yield window
+    finally:
+        keyring.delete("sandbox")

@@ -1,0 +1,143 @@
+"""The history model (with and without a view) and the History tab."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from support_tool.gui.history_model import PAGE_SIZE, HistoryModel
+from support_tool.gui.history_view import HistoryView, RecordDialog
+from support_tool.gui.jobs import Jobs
+from support_tool.history import HistoryFilter, HistoryStore
+from support_tool.outcome import CloseResult, Outcome
+from support_tool.runtime import open_runtime
+from tests.gui_fixtures import window_for
+from tests.history_seed import seed_history
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "history.sqlite3"
+    seed_history(path, 1_000)
+    with HistoryStore(path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def jobs(qtbot: QtBot):  # type: ignore[no-untyped-def]
+    runner = Jobs()
+    yield runner
+    runner.shutdown()
+
+
+def loaded(model: HistoryModel) -> bool:
+    return not model.busy
+
+
+def test_model_passes_qt_model_tester_and_fetches_lazily(
+    qtbot: QtBot, qtmodeltester: ModelTester, store: HistoryStore, jobs: Jobs
+) -> None:
+    model = HistoryModel(store, jobs)
+    model.set_filter(HistoryFilter())
+    qtbot.waitUntil(lambda: loaded(model))
+    assert model.rowCount() == PAGE_SIZE  # one page, not the whole history
+    assert model.data(model.index(0, 3)) == "terminal-0000999"  # newest first
+    assert model.canFetchMore(QModelIndex())
+    qtmodeltester.check(model)
+    while model.canFetchMore(QModelIndex()) or model.busy:
+        model.fetchMore(QModelIndex())
+        qtbot.waitUntil(lambda: loaded(model))
+    assert model.rowCount() == 1_000
+    assert model.data(model.index(999, 3)) == "terminal-0000000"
+    assert model.headerData(6, Qt.Orientation.Horizontal) == "Outcome"
+
+
+def test_filter_is_applied_by_the_database_not_only_to_loaded_rows(
+    qtbot: QtBot, store: HistoryStore, jobs: Jobs
+) -> None:
+    model = HistoryModel(store, jobs)
+    model.set_filter(HistoryFilter(text="terminal-0000007"))  # the 993rd newest: not loaded yet
+    qtbot.waitUntil(lambda: loaded(model))
+    assert [model.data(model.index(r, 3)) for r in range(model.rowCount())] == ["terminal-0000007"]
+    model.set_filter(HistoryFilter(outcome="refused", text="Round not"))
+    qtbot.waitUntil(lambda: loaded(model))
+    assert model.rowCount() == 250
+    assert {model.record(r).error_code for r in range(model.rowCount())} == {4}
+    model.set_filter(HistoryFilter(text="100%_\\"))  # LIKE wildcards are taken literally
+    qtbot.waitUntil(lambda: loaded(model))
+    assert model.rowCount() == 0
+
+
+def test_a_stale_answer_from_an_old_filter_is_dropped(
+    qtbot: QtBot, store: HistoryStore, jobs: Jobs
+) -> None:
+    model = HistoryModel(store, jobs)
+    model.set_filter(HistoryFilter())
+    model.set_filter(HistoryFilter(text="terminal-0000500"))
+    qtbot.waitUntil(lambda: loaded(model))
+    qtbot.wait(50)
+    assert model.rowCount() == 1
+
+
+def test_history_tab_live_update_close_again_details_and_export(
+    qtbot: QtBot, home: Path, tmp_path: Path
+) -> None:
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        for login in ("terminal-0001", "nobody", "player-001"):
+            window.form.fill(login, "", False)
+            window.form.submit()
+            qtbot.waitUntil(lambda: not window.in_flight)
+        view: HistoryView = window.history
+        qtbot.waitUntil(lambda: view.model.rowCount() == 3)
+        assert view.model.data(view.model.index(0, 3)) == "player-001"
+        assert view.model.data(view.model.index(1, 6)) == "Refused by provider"
+        assert "3 rows shown" in view.count.text()
+
+        qtbot.keyClicks(view.search, "nobo")
+        qtbot.waitUntil(lambda: view.model.rowCount() == 1)
+        view.search.clear()
+        view.outcome.setCurrentIndex(view.outcome.findData("success"))
+        qtbot.waitUntil(lambda: view.model.rowCount() == 2 and not view.model.busy)
+
+        view.table.selectRow(1)
+        view.again.click()
+        assert window.tabs.currentIndex() == 0
+        assert window.form.login.text() == "terminal-0001"
+
+        window.tabs.setCurrentIndex(1)
+        view.table.doubleClicked.emit(view.model.index(0, 0))
+        assert isinstance(view.dialog, RecordDialog)
+        assert "login: player-001" in view.dialog.text
+        view.dialog.close()
+
+        target = tmp_path / "export.csv"
+        view.export_to(target)
+        qtbot.waitUntil(lambda: "Exported 2 rows" in window.statusBar().currentMessage())
+        with target.open(encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+        assert [r["login"] for r in rows] == ["player-001", "terminal-0001"]
+
+
+def test_export_neutralises_spreadsheet_formulas(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        runtime.service.history.record(
+            CloseResult(Outcome.REFUSED, '=HYPERLINK("http://evil")'),
+            profile="Sandbox",
+            api_host="h",
+            login="-x",
+            game_id=None,
+            clear_history=False,
+        )
+        target = tmp_path / "x.csv"
+        window.history.export_to(target)
+        qtbot.waitUntil(lambda: "Exported" in window.statusBar().currentMessage())
+        row = next(csv.DictReader(target.open(encoding="utf-8-sig")))
+        assert row["description"].startswith("'=")
+        assert row["login"] == "'-x"

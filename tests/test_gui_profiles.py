@@ -1,0 +1,104 @@
+"""The Profiles and secrets dialog: real profile file, real Secret Service, real sandbox."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from keyring.backends import fail
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+
+from support_tool.gui.app import ErrorReport
+from support_tool.gui.profiles_dialog import ProfilesDialog
+from support_tool.profiles import make_profile
+from support_tool.runtime import open_runtime
+from support_tool.sandbox import SandboxServer
+from support_tool.secret_store import KeyringSecrets
+from tests.conftest import SANDBOX_SECRET
+from tests.gui_fixtures import window_for
+
+pytestmark = pytest.mark.gui
+
+
+def open_dialog(qtbot: QtBot, window) -> ProfilesDialog:  # type: ignore[no-untyped-def]
+    window.open_profiles()
+    dialog = window.profiles_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: not window.jobs.pending)
+    return dialog
+
+
+def test_add_profile_store_secret_and_test_connection(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    with open_runtime() as runtime, window_for(qtbot, runtime) as window:
+        dialog = open_dialog(qtbot, window)
+        assert dialog.list.count() == 0
+        dialog.name.setText("venue")
+        dialog.url.setText("venue.example.com")  # no scheme: explained, not saved
+        dialog.save.click()
+        assert "must start with https://" in dialog.message.text()
+        dialog.url.setText(sandbox.url)
+        dialog.production.setChecked(True)
+        dialog.save.click()
+        qtbot.waitUntil(
+            lambda: dialog.list.count() == 1 and dialog.secret_state.text() == "missing"
+        )
+        saved = tomllib.loads((home / "profiles.toml").read_text())
+        assert saved["profiles"]["venue"]["production"] is True
+        qtbot.waitUntil(lambda: window.form.profile.currentText() == "venue")
+        assert window.production_banner.isVisibleTo(window)
+
+        dialog.set_secret.click()
+        secret_dialog = dialog.secret_dialog
+        assert secret_dialog is not None
+        qtbot.keyClicks(secret_dialog.first, SANDBOX_SECRET)
+        qtbot.keyClicks(secret_dialog.second, "typo")
+        assert "differ" in secret_dialog.problem.text()
+        secret_dialog.second.setText(SANDBOX_SECRET)
+        secret_dialog.accept()
+        assert secret_dialog.first.text() == ""  # wiped from the widget at once
+        qtbot.waitUntil(lambda: dialog.secret_state.text() == "stored")
+        assert KeyringSecrets().get("venue") == SANDBOX_SECRET
+        for path in home.rglob("*"):
+            if path.is_file():
+                assert SANDBOX_SECRET.encode() not in path.read_bytes(), path
+
+        dialog.test.click()
+        qtbot.waitUntil(
+            lambda: dialog.test.isEnabled() and "Testing" not in dialog.test_result.text()
+        )
+        assert "Connection works" in dialog.test_result.text()
+
+        KeyringSecrets().set("venue", "wrong")
+        dialog.test.click()
+        qtbot.waitUntil(
+            lambda: dialog.test.isEnabled() and "Testing" not in dialog.test_result.text()
+        )
+        assert "refused the signature" in dialog.test_result.text()
+        records = list(runtime.service.history.query())
+        assert {r.reason for r in records} == {"Connection test"}
+        KeyringSecrets().delete("venue")
+
+
+def test_no_keyring_says_how_to_fix_and_offers_no_plaintext(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_runtime() as runtime:
+        runtime.secrets = KeyringSecrets(backend=fail.Keyring())
+        runtime.profiles.save(runtime.profiles.load().with_profile(make_profile("p", sandbox.url)))
+        with window_for(qtbot, runtime) as window:
+            dialog = open_dialog(qtbot, window)
+            qtbot.waitUntil(lambda: "No working keyring" in dialog.secret_state.text())
+            assert "never stores secret keys in a file" in dialog.secret_state.text()
+            assert not dialog.set_secret.isEnabled()
+            assert not dialog.test.isEnabled()
+
+
+def test_unexpected_error_dialog_offers_a_copyable_report(qtbot: QtBot, home: Path) -> None:
+    report = ErrorReport("boom", "Traceback (most recent call last):\nValueError: boom")
+    qtbot.addWidget(report)
+    assert "boom" in report.findChildren(QLabel)[0].text()
+    assert report.report.startswith("Traceback")

@@ -96,6 +96,6 @@ class CloseResult:
     @property
     def headline(self) -> str:
         """One line for a status bar or terminal: outcome, code and description."""
-        if self.error_code is not None:
+        if self.error_code is not None and self.outcome is not Outcome.SUCCESS:
             return f"{self.outcome.label}: error {self.error_code} \u2013 {self.description}"
         return f"{self.outcome.label}: {self.description}"

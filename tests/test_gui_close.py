@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from support_tool.gui.confirm import ConfirmClear
 from support_tool.gui.main_window import MainWindow
+from support_tool.gui.style import outcome_colour
+from support_tool.outcome import Outcome
 from support_tool.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
@@ -295,3 +297,32 @@ def test_profile_and_geometry_are_remembered(
 def test_line_edits_do_not_show_secrets(demo: MainWindow) -> None:
     for edit in demo.findChildren(QLineEdit):
         assert SANDBOX_SECRET not in edit.text()
+
+
+def _luminance(colour: QColor) -> float:
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(colour.redF())
+        + 0.7152 * channel(colour.greenF())
+        + 0.0722 * channel(colour.blueF())
+    )
+
+
+@pytest.mark.parametrize("background", ["#ffffff", "#f0f0f0", "#2b2b2b", "#1e1e1e"])
+def test_outcome_colours_are_readable_in_light_and_dark_themes(
+    qapp: QApplication, background: str
+) -> None:
+    original = qapp.palette()
+    palette = QPalette(original)
+    palette.setColor(QPalette.ColorRole.Window, QColor(background))
+    palette.setColor(QPalette.ColorRole.Base, QColor(background))
+    qapp.setPalette(palette)
+    try:
+        for outcome in Outcome:
+            fg, bg = _luminance(outcome_colour(outcome)), _luminance(QColor(background))
+            ratio = (max(fg, bg) + 0.05) / (min(fg, bg) + 0.05)
+            assert ratio >= 4.5, (outcome, background, ratio)  # WCAG AA for normal text
+    finally:
+        qapp.setPalette(original)

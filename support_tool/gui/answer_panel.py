@@ -117,6 +117,8 @@ class AnswerPanel(QFrame):
         layout.addWidget(self.facts)
         layout.addLayout(buttons)
         layout.addWidget(self.details, 1)
+        layout.addStretch(1)  # keeps the lines together at the top while Details is closed
+        self._layout = layout
         self._closed: Closed | None = None
         self.toggle.setEnabled(False)
         self.copy.setEnabled(False)
@@ -159,6 +161,7 @@ class AnswerPanel(QFrame):
 
     def _show_details(self, on: bool) -> None:
         self.details.setVisible(on)
+        self._layout.setStretch(self._layout.count() - 1, 0 if on else 1)
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
 
     def copy_details(self) -> None:

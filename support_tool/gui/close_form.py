@@ -89,7 +89,9 @@ class CloseForm(QWidget):
         self.clear.setAccessibleDescription(CLEAR_EXPLANATION)
         self.clear_note = QLabel(CLEAR_EXPLANATION)
         self.clear_note.setWordWrap(True)
-        self.clear_note.setEnabled(False)  # drawn in the muted colour of the theme
+        note_font = self.clear_note.font()
+        note_font.setItalic(True)
+        self.clear_note.setFont(note_font)  # full-contrast text: it warns of data loss
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason or ticket")
         self.reason.setPlaceholderText("Optional: reason or ticket reference, kept in the history")

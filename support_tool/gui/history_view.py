@@ -31,6 +31,7 @@ from support_tool.history import HistoryFilter, HistoryRecord, HistoryStore
 from support_tool.outcome import Outcome
 
 FILTER_DELAY_MS = 150
+DESCRIPTION_COLUMN = 8
 
 
 class RecordDialog(QDialog):
@@ -90,8 +91,11 @@ class HistoryView(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for column, width in enumerate((150, 90, 90, 140, 120, 90, 170, 50, 320, 80)):
-            self.table.setColumnWidth(column, width)
+        for column, width in enumerate((140, 80, 80, 130, 110, 85, 150, 45, 0, 75)):
+            if width:
+                self.table.setColumnWidth(column, width)
+        # The provider's words are what people read: that column takes the spare width.
+        header.setSectionResizeMode(DESCRIPTION_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.count = QLabel()
         self.details = QPushButton("Details…")
         self.again = QPushButton("Close again")
@@ -141,7 +145,7 @@ class HistoryView(QWidget):
     def _update_count(self) -> None:
         rows = self.model.rowCount()
         more = " (scroll for more)" if self.model.canFetchMore() else ""
-        self.count.setText(f"{rows:,} rows shown{more}")
+        self.count.setText(f"{rows:,} row{'' if rows == 1 else 's'} shown{more}")
         self._update_buttons()
 
     def _update_buttons(self) -> None:

@@ -1,0 +1,126 @@
+"""The real window under Xvfb, driven by real X key events (xdotool), then photographed.
+
+``SUPPORT_TOOL_UPDATE_SCREENSHOTS=1`` also copies the pictures to ``resources/`` for the
+README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.polling import poll_until
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+TOOLS = ("Xvfb", "xdotool")
+
+
+@pytest.fixture(scope="module")
+def display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    missing = [tool for tool in TOOLS if not shutil.which(tool)]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{', '.join(missing)} missing: .ci/run installs xvfb and xdotool")
+        pytest.skip(f"needs {', '.join(missing)}")
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    server = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "2600x1800x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    poll_until(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10, "Xvfb to start")
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def xdotool(display: str, *args: str) -> str:
+    return subprocess.run(
+        ["xdotool", *args],
+        env={**os.environ, "DISPLAY": display},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=20,
+    ).stdout.strip()
+
+
+def grab(display: str, window_id: str, target: Path) -> tuple[int, int, int]:
+    """Photograph one X window with Qt's xcb backend; returns width, height, colours seen."""
+    code = (
+        "import sys; from PySide6.QtGui import QGuiApplication;"
+        "app = QGuiApplication(sys.argv);"
+        f"image = QGuiApplication.primaryScreen().grabWindow({int(window_id)}).toImage();"
+        f"image.save({str(target)!r});"
+        "colours = {image.pixel(x, y) for x in range(0, image.width(), 7)"
+        " for y in range(0, image.height(), 7)};"
+        "print(image.width(), image.height(), len(colours))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+        env={**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"},
+    ).stdout.split()
+    width, height, colours = (int(v) for v in out[-3:])
+    return width, height, colours
+
+
+@pytest.mark.parametrize("scale", ["1", "2"])
+def test_demo_window_typed_into_and_photographed(
+    display: str, home: Path, tmp_path: Path, scale: str
+) -> None:
+    env = {
+        **os.environ,
+        "DISPLAY": display,
+        "QT_QPA_PLATFORM": "xcb",
+        "QT_SCALE_FACTOR": scale,
+        "SUPPORT_TOOL_HOME": str(home),
+    }
+    app = subprocess.Popen(
+        [sys.executable, "-m", "support_tool", "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        window = xdotool(display, "search", "--sync", "--onlyvisible", "--name", "support-tool")
+        window = window.splitlines()[0]
+        xdotool(display, "windowfocus", "--sync", window)
+        xdotool(display, "type", "--delay", "15", "terminal-0007")
+        xdotool(display, "key", "Return")
+        history = home / "demo-history.sqlite3"
+
+        def closed() -> bool:
+            with sqlite3.connect(history) as db:
+                rows = db.execute("SELECT login, outcome FROM actions").fetchall()
+            return rows == [("terminal-0007", "success")]
+
+        poll_until(closed, 20, "the close to be recorded")
+        xdotool(display, "key", "ctrl+l")  # the form takes focus back, as the user sees it
+        shot = tmp_path / f"demo-{scale}x.png"
+        poll_until(lambda: grab(display, window, shot)[2] > 20, 10, "the answer to be painted")
+        width, height, colours = grab(display, window, shot)
+        assert width >= 700 * int(scale)
+        assert height >= 500 * int(scale)
+        assert colours > 20  # a painted window, not a blank rectangle
+        if os.environ.get("SUPPORT_TOOL_UPDATE_SCREENSHOTS") == "1" and scale == "1":
+            shutil.copy(shot, RESOURCES / "screenshot-close.png")
+            xdotool(display, "key", "alt+h")
+            history_shot = tmp_path / "history.png"
+            poll_until(lambda: grab(display, window, history_shot)[2] > 20, 10, "history tab")
+            shutil.copy(history_shot, RESOURCES / "screenshot-history.png")
+    finally:
+        app.terminate()
+        output, _ = app.communicate(timeout=20)
+    assert "Traceback" not in output, output

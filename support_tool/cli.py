@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
     sandbox.add_argument("--secret", default=None, help="secret key (default: a random one)")
     sandbox.add_argument("--latency-ms", type=int, default=0, metavar="N")
-    from support_tool.sandbox.server import FAULTS
+    from support_tool.sandbox.faults import FAULTS
 
     sandbox.add_argument(
         "--fault",

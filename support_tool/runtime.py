@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from support_tool import paths
 from support_tool.history import HistoryStore
 from support_tool.profiles import ProfileSet, ProfileStore, make_profile
-from support_tool.sandbox import SandboxServer
 from support_tool.secret_store import KeyringSecrets, MemorySecrets
 from support_tool.service import CloseService
+
+if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only in demo mode
+    from support_tool.sandbox import SandboxServer
 
 DEMO_PROFILE = "Sandbox"
 
@@ -63,6 +65,8 @@ def open_runtime(demo: bool = False, pool_size: int = 4) -> Iterator[Runtime]:
         profiles: ProfileSource
         secrets: KeyringSecrets | MemorySecrets
         if demo:
+            from support_tool.sandbox import SandboxServer
+
             sandbox = SandboxServer().start()
             profiles = MemoryProfiles(
                 ProfileSet((make_profile(DEMO_PROFILE, sandbox.url),), DEMO_PROFILE)

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from support_tool.errors import ConfigurationError, HistoryUnavailable, InvalidInput
 from support_tool.history import HistoryStore
@@ -18,8 +19,12 @@ from support_tool.outcome import CloseResult, Outcome
 from support_tool.profiles import Profile, ProfileSet
 from support_tool.request import CloseRequest, build_signed
 from support_tool.secret_store import SecretSource
-from support_tool.transport import Transport, with_request_details
 from support_tool.validation import clean_reason
+
+if TYPE_CHECKING:
+    # requests and urllib3 cost ~100 ms to import; the window paints without them and
+    # loads them on a worker thread (see transport_for).
+    from support_tool.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,8 @@ class CloseService:
             self._transports.clear()
 
     def transport_for(self, profile: Profile) -> Transport:
+        from support_tool.transport import Transport
+
         with self._lock:
             transport = self._transports.get(profile)
             if transport is None:
@@ -124,6 +131,8 @@ class CloseService:
             reason=reason,
             batch_id=batch_id,
         )
+        from support_tool.transport import with_request_details
+
         result = with_request_details(self.transport_for(chosen).send(signed), signed)
         history_error = ""
         try:

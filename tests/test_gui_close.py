@@ -70,7 +70,7 @@ def test_enter_in_the_login_field_closes_the_session(qtbot: QtBot, demo: MainWin
     assert "Code 0: Success" in demo.answer.description.text()
     assert "HTTP 200" in demo.answer.facts.text()
     assert QApplication.focusWidget() is demo.form.login  # ready for the next one
-    qtbot.waitUntil(lambda: demo.history.model.rowCount() == 1)  # live history update
+    qtbot.waitUntil(lambda: demo.history_view().model.rowCount() == 1)  # live history update
 
 
 @pytest.mark.parametrize("field", ["game", "reason", "profile"])

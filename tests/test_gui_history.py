@@ -94,7 +94,7 @@ def test_history_tab_live_update_close_again_details_and_export(
             window.form.fill(login, "", False)
             window.form.submit()
             qtbot.waitUntil(lambda: not window.in_flight)
-        view: HistoryView = window.history
+        view: HistoryView = window.history_view()
         qtbot.waitUntil(lambda: view.model.rowCount() == 3)
         assert view.model.data(view.model.index(0, 3)) == "player-001"
         assert view.model.data(view.model.index(1, 6)) == "Refused by provider"
@@ -136,7 +136,7 @@ def test_export_neutralises_spreadsheet_formulas(qtbot: QtBot, home: Path, tmp_p
             clear_history=False,
         )
         target = tmp_path / "x.csv"
-        window.history.export_to(target)
+        window.history_view().export_to(target)
         qtbot.waitUntil(lambda: "Exported" in window.statusBar().currentMessage())
         row = next(csv.DictReader(target.open(encoding="utf-8-sig")))
         assert row["description"].startswith("'=")

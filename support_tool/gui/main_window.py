@@ -92,10 +92,10 @@ class MainWindow(QMainWindow):
         close_layout.addLayout(busy_row)
         close_layout.addWidget(self.answer, 1)
 
-        self.history = HistoryView(runtime.service.history, self.jobs)
+        self.history: HistoryView | None = None  # built right after the first paint
         self.tabs = QTabWidget()
         self.tabs.addTab(close_tab, "&Close session")
-        self.tabs.addTab(self.history, "&History")
+        self.tabs.addTab(QWidget(), "&History")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.production_banner)
@@ -110,8 +110,6 @@ class MainWindow(QMainWindow):
         self._tick.timeout.connect(self._update_busy)
         self.form.submitted.connect(self.submit)
         self.form.profile_changed.connect(self._profile_changed)
-        self.history.close_again.connect(self.close_again)
-        self.history.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         focus = QShortcut(QKeySequence("Ctrl+L"), self)
         focus.activated.connect(self._focus_login)
 
@@ -122,6 +120,41 @@ class MainWindow(QMainWindow):
             self.resize(980, 720)
         self.load_profiles(str(self.settings.value("last_profile", "") or ""))
         self.form.login.setFocus()
+        QTimer.singleShot(0, self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        self.history_view()
+        self._warm_up()
+
+    def history_view(self) -> HistoryView:
+        """The History tab, built on first need: it is hidden at start, so the window
+        paints without it."""
+        if self.history is None:
+            view = HistoryView(self.runtime.service.history, self.jobs)
+            view.close_again.connect(self.close_again)
+            view.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+            current = self.tabs.currentIndex()
+            placeholder = self.tabs.widget(1)
+            self.tabs.removeTab(1)
+            if placeholder is not None:
+                placeholder.deleteLater()
+            self.tabs.insertTab(1, view, "&History")
+            self.tabs.setCurrentIndex(current)
+            self.history = view
+        return self.history
+
+    def _warm_up(self) -> None:
+        """After the first paint: load the network stack and check the keyring, off the
+        GUI thread, so that the first close is quick and a missing keyring shows at once."""
+        secrets = self.runtime.secrets
+
+        def work() -> None:
+            import support_tool.transport  # noqa: F401 - imported for its cost, not its names
+
+            if hasattr(secrets, "backend"):
+                secrets.backend()
+
+        self.jobs.submit(work, None, self._background_error)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -129,7 +162,7 @@ class MainWindow(QMainWindow):
         profiles.setShortcut(QKeySequence("Ctrl+,"))
         profiles.triggered.connect(self.open_profiles)
         export = QAction("&Export history…", self)
-        export.triggered.connect(self.history.ask_export)
+        export.triggered.connect(lambda: self.history_view().ask_export())
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -260,7 +293,7 @@ class MainWindow(QMainWindow):
         self.busy.setVisible(False)
         self.busy_label.setText("")
         self.form.set_busy(False)
-        self.history.model.refresh()
+        self.history_view().model.refresh()
         if self.closing:
             self.close()
 

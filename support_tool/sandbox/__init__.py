@@ -5,7 +5,8 @@ unfinished rounds, and can inject latency and faults, so that the whole flow can
 demonstrated and tested with no credentials and no network.
 """
 
+from support_tool.sandbox.faults import FAULTS
 from support_tool.sandbox.provider import SandboxProvider, default_players
-from support_tool.sandbox.server import FAULTS, SandboxServer
+from support_tool.sandbox.server import SandboxServer
 
 __all__ = ["FAULTS", "SandboxProvider", "SandboxServer", "default_players"]

@@ -19,23 +19,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from support_tool import contract
+from support_tool.sandbox.faults import FAULTS
 from support_tool.sandbox.provider import SandboxProvider
-
-FAULTS: dict[str, str] = {
-    "none": "answer normally",
-    "http500": "HTTP 500 with an HTML error page",
-    "notfound": "HTTP 404 with an HTML page",
-    "badjson": "HTTP 200 with a body that is not JSON",
-    "wrongshape": "HTTP 200 with JSON that has no 'error' field",
-    "stringerror": "HTTP 200 with 'error' as a string",
-    "drip": "send the answer one byte a second",
-    "reset": "reset the connection without answering",
-    "ratelimit": "answer error 99, request limit exceeded",
-    "internal": "answer error 100, internal error",
-    "redirect": "HTTP 302 to another address",
-    "bigbody": "HTTP 200 with a 50 MB body",
-    "hang": "accept the request and never answer",
-}
 
 _HTML_500 = (
     b"<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head>"
@@ -59,6 +44,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "support-tool-sandbox"
+    # Headers and body go out in two writes; with Nagle on, the body waits for the
+    # client's delayed ACK (40 ms on Linux) and every answer looks slow.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:

@@ -1,0 +1,53 @@
+"""``python -m benchmarks [--json FILE] [--quick]``: every figure in one table.
+
+Each figure is a median of several runs after a warm-up, next to a baseline measured in
+the same run where one exists, so that a slow or noisy machine moves both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from benchmarks import bench_cli, bench_gui, bench_request
+from benchmarks.common import Figure
+
+
+def table(figures: list[Figure]) -> str:
+    lines = [
+        "| figure | value | baseline | ratio | target | met |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for f in figures:
+        baseline = f"{f.baseline:,.1f} {f.unit}" if f.baseline is not None else "–"
+        ratio = f"{f.ratio:.2f}×" if f.ratio is not None else "–"
+        lines.append(
+            f"| {f.name} | {f.value:,.1f} {f.unit} | {baseline} | {ratio} | "
+            f"{f.target} | {'yes' if f.met else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--quick", action="store_true", help="fewer runs, 100,000 history rows")
+    args = parser.parse_args()
+    figures: list[Figure] = []
+    figures += bench_request.run(rounds=60 if args.quick else bench_request.ROUNDS)
+    figures += bench_cli.run(runs=3 if args.quick else bench_cli.RUNS)
+    figures += bench_gui.cold_start(runs=3 if args.quick else bench_gui.STARTS)
+    figures += bench_gui.in_process(rows=100_000 if args.quick else bench_gui.HISTORY_ROWS)
+    print(table(figures))
+    for f in figures:
+        if f.note:
+            print(f"- {f.name}: {f.note}")
+    if args.json:
+        args.json.write_text(json.dumps([f.as_dict() for f in figures], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Command-line start-up: it must not load Qt, and should cost about what requests does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchmarks.common import Figure, median_of
+
+RUNS = 9
+
+
+def _time(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def run(runs: int = RUNS) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "SUPPORT_TOOL_HOME": home}
+        baseline = median_of(runs, lambda: _time([sys.executable, "-c", "import requests"], env))
+        close = median_of(
+            runs,
+            lambda: _time(
+                [sys.executable, "-m", "support_tool", "--demo", "close", "terminal-0001"], env
+            ),
+        )
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from support_tool.cli import main;"
+                "main(['--demo', 'close', 'player-001']);"
+                "print(sum(m.startswith('PySide6') for m in sys.modules))",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[-1]
+    ratio = close / baseline
+    return [
+        Figure(
+            "'support-tool --demo close' process start to exit vs python -c 'import requests'",
+            close * 1000,
+            "ms",
+            baseline * 1000,
+            "≤ 1.5×",
+            ratio <= 1.5,
+            "includes starting the embedded sandbox and opening the history",
+        ),
+        Figure(
+            "Qt modules loaded by the command line",
+            float(probe),
+            "modules",
+            None,
+            "0",
+            probe == "0",
+        ),
+    ]

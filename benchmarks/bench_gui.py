@@ -1,0 +1,191 @@
+"""Window figures: cold start, a million-row history, and event-loop stalls."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import Figure, median_of
+
+STARTS = 7
+HISTORY_ROWS = 1_000_000
+
+
+def _cold_start(mode: str, home: str) -> float:
+    env = {**os.environ, "SUPPORT_TOOL_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.gui_child", mode],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    elapsed = time.perf_counter() - start
+    child.wait(timeout=30)
+    assert line.strip() == "painted", line
+    return elapsed
+
+
+def cold_start(runs: int = STARTS) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as home:
+        bare = median_of(runs, lambda: _cold_start("bare", home))
+        app = median_of(runs, lambda: _cold_start("app", home))
+    return [
+        Figure(
+            "window cold start to first paint (--demo) vs bare PySide6 QMainWindow",
+            app * 1000,
+            "ms",
+            bare * 1000,
+            "≤ 1.3×",
+            app / bare <= 1.3,
+        )
+    ]
+
+
+def _wait(app, condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        app.processEvents()
+        if time.perf_counter() > deadline:
+            raise TimeoutError("benchmark condition not reached")
+
+
+def in_process(rows: int = HISTORY_ROWS) -> list[Figure]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from support_tool.gui.history_view import HistoryView
+    from support_tool.gui.jobs import Jobs
+    from support_tool.history import HistoryStore
+    from tests.history_seed import seed_history
+
+    app = QApplication.instance() or QApplication([])
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "history.sqlite3"
+        seed_history(path, rows)
+        store = HistoryStore(path)
+        jobs = Jobs()
+
+        def painted(view: HistoryView) -> float:
+            """Rows arrived: paint them now, synchronously, and note when that is done."""
+            _wait(app, lambda: not view.model.busy and view.model.rowCount() > 0)
+            view.table.viewport().repaint()
+            return time.perf_counter()
+
+        opened = []
+        for _ in range(3):
+            start = time.perf_counter()
+            view = HistoryView(store, jobs)
+            view.resize(1000, 700)
+            view.show()
+            opened.append(painted(view) - start)
+            view.close()
+        open_ms = statistics.median(opened) * 1000
+        figures.append(
+            Figure(
+                f"history with {rows:,} rows: open to first painted rows",
+                open_ms,
+                "ms",
+                None,
+                "< 300 ms",
+                open_ms < 300,
+            )
+        )
+
+        view = HistoryView(store, jobs)
+        view.resize(1000, 700)
+        view.show()
+        painted(view)
+        filtered = []
+        for text in ("terminal-0000007", f"terminal-{rows // 2:07d}", "Round not found"):
+            start = time.perf_counter()
+            view.search.setText(text)
+            view.apply_filter()
+            filtered.append(painted(view) - start)
+        worst = max(filtered) * 1000
+        figures.append(
+            Figure(
+                f"history with {rows:,} rows: filter to painted result (worst of 3)",
+                worst,
+                "ms",
+                None,
+                "< 150 ms",
+                worst < 150,
+                "worst case: one match among the oldest rows (a full scan)",
+            )
+        )
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        figures.append(
+            Figure(
+                f"history with {rows:,} rows: peak resident memory",
+                rss_mb,
+                "MB",
+                None,
+                "< 250 MB",
+                rss_mb < 250,
+            )
+        )
+        view.close()
+        jobs.shutdown()
+        store.close()
+
+    figures.append(_stall_while_hanging(lambda cond, t=30.0: _wait(app, cond, t)))
+    return figures
+
+
+def _stall_while_hanging(wait) -> Figure:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QTimer
+
+    from support_tool.gui.main_window import MainWindow
+    from support_tool.runtime import open_runtime
+
+    def longest_gap(duration_s: float, during=None) -> float:  # type: ignore[no-untyped-def]
+        ticks: list[float] = []
+        timer = QTimer()
+        timer.setInterval(5)
+        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        timer.start()
+        if during:
+            during()
+        end = time.perf_counter() + duration_s
+        wait(lambda: time.perf_counter() > end, duration_s + 5)
+        timer.stop()
+        return max(b - a for a, b in itertools.pairwise(ticks)) * 1000
+
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["SUPPORT_TOOL_HOME"] = home
+        with open_runtime(demo=True) as runtime:
+            assert runtime.sandbox is not None
+            runtime.sandbox.fault = "hang"
+            window = MainWindow(runtime)
+            window.show()
+            wait(lambda: window.form.profile.count() > 0)
+            idle = longest_gap(1.0)
+
+            def submit() -> None:
+                window.form.login.setText("player-001")
+                window.form.submit()
+
+            busy = longest_gap(2.0, submit)
+            runtime.sandbox.stopping.set()
+            wait(lambda: not window.in_flight, 30)
+            window.close()
+    return Figure(
+        "longest event-loop stall while a request hangs (idle loop as baseline)",
+        busy,
+        "ms",
+        idle,
+        "< 50 ms",
+        busy < 50,
+    )

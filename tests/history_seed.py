@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from support_tool.history import HistoryStore
+from support_tool.history import _SCHEMA, HistoryStore
 
 OUTCOMES = (
     ("success", 0, "Success", 200),
@@ -16,10 +16,14 @@ OUTCOMES = (
 
 
 def seed_history(path: Path, rows: int, batch: int = 50_000) -> None:
-    """Create ``rows`` finished rows (oldest first) through the store's own schema."""
-    HistoryStore(path).close()
+    """Create ``rows`` finished rows (oldest first) in the store's own schema.
+
+    Rows go into the bare table first; opening the store then builds the search index in
+    one pass, as it does for a history file written by an older version.
+    """
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA synchronous = OFF")
+        db.executescript(_SCHEMA)
         for start in range(0, rows, batch):
             db.executemany(
                 "INSERT INTO actions (started_at, finished_at, operator, workstation, pid,"
@@ -41,3 +45,4 @@ def seed_history(path: Path, rows: int, batch: int = 50_000) -> None:
                     for n in range(start, min(rows, start + batch))
                 ),
             )
+    HistoryStore(path).close()

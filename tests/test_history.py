@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from support_tool.history import HistoryStore
 from support_tool.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
@@ -115,3 +117,70 @@ def test_history_command_filters_and_formats(
     assert len(cli("history", "--limit", "1", "--json").out.splitlines()) == 1
     assert cli("history", "--profile", "other").out.strip() == "No history rows match."
     assert cli("history", "--limit", "-1").status == 2
+
+
+def _ids(store: HistoryStore, text: str, outcome: str | None = None) -> list[int]:
+    from support_tool.history import HistoryFilter
+
+    return [r.id for r in store.page(HistoryFilter(text=text, outcome=outcome), limit=10_000)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "terminal-0000042",
+        "TERMINAL-00000",
+        "Round not",
+        "round NOT found",
+        "vs20",
+        "olymp",
+        "%",
+        "_",
+        "0_1",
+        '"quoted"',
+        "ab",
+        "x",
+        "zzz-no-match",
+        "HTTP 500: Internal",
+    ],
+)
+def test_text_index_gives_the_same_rows_as_a_plain_scan(tmp_path: Path, text: str) -> None:
+    from tests.history_seed import seed_history
+
+    path = tmp_path / "h.sqlite3"
+    seed_history(path, 300)
+    with HistoryStore(path) as store:
+        store.record(
+            CloseResult(Outcome.REFUSED, 'said "quoted" 100%_sure'),
+            profile="p",
+            api_host="h",
+            login="a_b%c",
+            game_id=None,
+            clear_history=False,
+        )
+        assert store.text_index
+        indexed = _ids(store, text)
+        store.text_index = False
+        scanned = _ids(store, text)
+    assert indexed == scanned
+
+
+def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path) as store:
+        row = store.begin(
+            profile="p", api_host="h", login="terminal-0001", game_id="g1", clear_history=False
+        )
+        assert _ids(store, "Player not") == []
+        store.finish(row, CloseResult(Outcome.REFUSED, "Player not found", error_code=17))
+        assert _ids(store, "Player not") == [row]
+        assert _ids(store, "Player not", outcome="success") == []
+    with sqlite3.connect(path) as db:  # make it look like a file from before the index
+        db.executescript(
+            "DROP TABLE actions_text; DROP TRIGGER IF EXISTS actions_text_insert;"
+            "DROP TRIGGER IF EXISTS actions_text_delete;"
+            "DROP TRIGGER IF EXISTS actions_text_update;"
+        )
+    with HistoryStore(path) as store:
+        assert store.text_index
+        assert _ids(store, "terminal-00") == [row]

@@ -13,6 +13,7 @@ Properties the contract demands, and how they are kept:
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import ssl
@@ -36,8 +37,6 @@ from support_tool.request import SignedRequest
 from support_tool.validation import clean_api_url
 
 log = logging.getLogger(__name__)
-
-_CHUNK = 64 * 1024
 
 
 class _DeadlineConnectionMixin:
@@ -155,6 +154,13 @@ def _classify(exc: BaseException, host: str) -> tuple[Failure, str, str, bool]:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _checked_host(url: str) -> str:
+    """``host:port`` of a URL that passed the API URL rules (checked once per URL)."""
+    clean_api_url(url.removesuffix(contract.ENDPOINT_PATH))
+    return urlsplit(url).netloc
+
+
 class Transport:
     """Sends signed requests; one instance per profile keeps connections for reuse.
 
@@ -194,8 +200,7 @@ class Transport:
 
     def send(self, signed: SignedRequest) -> CloseResult:
         """Send one request and interpret the answer. Never raises for network faults."""
-        clean_api_url(signed.url)  # last guard: never send plain http to a remote host
-        host = urlsplit(signed.url).netloc
+        host = _checked_host(signed.url)  # last guard: never plain http to a remote host
         started = time.monotonic()
         exchange = Exchange(started + self.deadline_s)
         set_current_exchange(exchange)
@@ -261,7 +266,7 @@ class Transport:
             body, truncated = self._read_body(response)
         elapsed_ms = int((time.monotonic() - started) * 1000)
         if exchange.expired:
-            return self._deadline_result(urlsplit(signed.url).netloc, elapsed_ms, attempts, True)
+            return self._deadline_result(_checked_host(signed.url), elapsed_ms, attempts, True)
         result = interpret_http(
             response.status_code,
             body,
@@ -274,17 +279,14 @@ class Transport:
 
     @staticmethod
     def _read_body(response: requests.Response) -> tuple[bytes, bool]:
+        """At most 1 MiB of the (decoded) body, and whether there was more."""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > contract.MAX_RESPONSE_BYTES:
             return b"", True
-        parts: list[bytes] = []
-        size = 0
-        for chunk in response.iter_content(_CHUNK):
-            parts.append(chunk)
-            size += len(chunk)
-            if size > contract.MAX_RESPONSE_BYTES:
-                return b"".join(parts)[: contract.MAX_RESPONSE_BYTES], True
-        return b"".join(parts), False
+        body: bytes = response.raw.read(contract.MAX_RESPONSE_BYTES + 1, decode_content=True)
+        if len(body) > contract.MAX_RESPONSE_BYTES:
+            return body[: contract.MAX_RESPONSE_BYTES], True
+        return body, False
 
     def _deadline_result(
         self, host: str, elapsed_ms: int, attempts: int, reached: bool

@@ -182,3 +182,16 @@ def test_usage_errors_exit_2(cli_process) -> None:  # type: ignore[no-untyped-de
     assert cli_process("close").status == 2
     assert cli_process("history", "--outcome", "nope").status == 2
     assert cli_process("--demo", "profile", "list").status == 2
+
+
+def test_hand_edited_remote_http_url_is_refused_and_recorded(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    (home / "profiles.toml").write_text(
+        'default = "x"\n[profiles."x"]\nurl = "http://api.provider.example"\n'
+    )
+    run = cli("close", "terminal-0001")
+    assert run.status == 4
+    assert "Plain http:// is only allowed" in run.err
+    import sqlite3
+
+    with sqlite3.connect(home / "history.sqlite3") as db:
+        assert db.execute("SELECT outcome FROM actions").fetchall() == [("configuration_error",)]

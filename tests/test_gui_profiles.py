@@ -102,3 +102,70 @@ def test_unexpected_error_dialog_offers_a_copyable_report(qtbot: QtBot, home: Pa
     qtbot.addWidget(report)
     assert "boom" in report.findChildren(QLabel)[0].text()
     assert report.report.startswith("Traceback")
+
+
+def test_edit_and_remove_a_profile(qtbot: QtBot, home: Path, sandbox: SandboxServer) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    with open_runtime() as runtime:
+        runtime.profiles.save(
+            runtime.profiles.load().with_profile(make_profile("old", sandbox.url))
+        )
+        KeyringSecrets().set("old", "k")
+        with window_for(qtbot, runtime) as window:
+            dialog = open_dialog(qtbot, window)
+            qtbot.waitUntil(lambda: dialog.name.text() == "old")
+            dialog.name.setText("renamed")
+            dialog.timeout.setValue(7)
+            dialog.save.click()
+            qtbot.waitUntil(
+                lambda: (
+                    [dialog.list.item(i).text() for i in range(dialog.list.count())] == ["renamed"]
+                )
+            )
+            saved = tomllib.loads((home / "profiles.toml").read_text())
+            assert list(saved["profiles"]) == ["renamed"]
+            assert saved["profiles"]["renamed"]["timeout"] == 7.0
+
+            def confirm() -> None:
+                box = QApplication.activeModalWidget()
+                assert isinstance(box, QMessageBox)
+                box.button(QMessageBox.StandardButton.Yes).click()
+
+            QTimer.singleShot(0, confirm)
+            dialog.remove.click()
+            qtbot.waitUntil(lambda: dialog.list.count() == 0)
+            assert tomllib.loads((home / "profiles.toml").read_text()).get("profiles", {}) == {}
+            qtbot.waitUntil(lambda: window.form.profile.count() == 0)
+    KeyringSecrets().delete("old")
+
+
+def test_error_hook_logs_and_shows_a_plain_dialog(qtbot: QtBot, home: Path) -> None:
+    import sys
+
+    from PySide6.QtGui import QGuiApplication
+
+    from support_tool.gui import app as gui_app
+    from support_tool.logsetup import configure_logging
+
+    configure_logging()
+    saved = sys.excepthook
+    gui_app.install_error_hook()
+    try:
+        try:
+            raise ValueError("the provider list could not be drawn")
+        except ValueError as error:
+            sys.excepthook(type(error), error, error.__traceback__)
+    finally:
+        sys.excepthook = saved
+    (report,) = gui_app._open_reports
+    qtbot.addWidget(report)
+    assert report.isVisible()
+    assert "the provider list could not be drawn" in report.findChildren(QLabel)[0].text()
+    report.copy.click()
+    assert "Traceback" in QGuiApplication.clipboard().text()
+    log = (home / "logs" / "support-tool.log").read_text()
+    assert "ValueError: the provider list could not be drawn" in log
+    report.close()
+    assert not gui_app._open_reports

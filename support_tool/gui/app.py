@@ -51,6 +51,7 @@ class ErrorReport(QDialog):
         copy = buttons.addButton("Copy report", QDialogButtonBox.ButtonRole.ActionRole)
         show = buttons.addButton("Show details", QDialogButtonBox.ButtonRole.HelpRole)
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(report))
+        self.copy = copy
         show.clicked.connect(lambda: details.setVisible(not details.isVisible()))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -58,6 +59,9 @@ class ErrorReport(QDialog):
         layout.addWidget(details, 1)
         layout.addWidget(buttons)
         self.report = report
+
+
+_open_reports: list[ErrorReport] = []  # kept alive while shown (they are not modal)
 
 
 def install_error_hook() -> None:
@@ -69,7 +73,10 @@ def install_error_hook() -> None:
         if QApplication.instance() is None:
             sys.__excepthook__(kind, error, tb)
             return
-        ErrorReport(str(error) or kind.__name__, report, QApplication.activeWindow()).exec()
+        dialog = ErrorReport(str(error) or kind.__name__, report, QApplication.activeWindow())
+        _open_reports.append(dialog)
+        dialog.finished.connect(lambda _: _open_reports.remove(dialog))
+        dialog.open()
 
     sys.excepthook = hook
 

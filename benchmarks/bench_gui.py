@@ -122,7 +122,7 @@ def in_process(rows: int = HISTORY_ROWS) -> list[Figure]:
                 None,
                 "< 150 ms",
                 worst < 150,
-                "worst case: one match among the oldest rows (a full scan)",
+                "worst case of three searches, one of them matching a single old row",
             )
         )
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

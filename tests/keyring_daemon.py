@@ -10,8 +10,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from tests.polling import poll_until
 
 _SCRIPT = """
 printf '%s\\n' "$DBUS_SESSION_BUS_ADDRESS"
@@ -52,9 +53,9 @@ class SecretServiceDaemon:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        """Poll until the daemon owns org.freedesktop.secrets on the bus (up to 10 s)."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        """Wait until the daemon owns org.freedesktop.secrets on the bus (up to 10 s)."""
+
+        def registered() -> bool:
             probe = subprocess.run(
                 [
                     "dbus-send",
@@ -70,10 +71,9 @@ class SecretServiceDaemon:
                 text=True,
                 check=False,
             )
-            if "boolean true" in probe.stdout:
-                return
-            time.sleep(0.05)  # polling an external daemon: no signal to wait on
-        raise RuntimeError("gnome-keyring-daemon did not register on the bus within 10 s")
+            return "boolean true" in probe.stdout
+
+        poll_until(registered, 10, "gnome-keyring-daemon to register on the bus")
 
     def environment(self) -> dict[str, str]:
         """Variables that point the keyring library (and child processes) at this daemon."""

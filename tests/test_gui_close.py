@@ -326,3 +326,25 @@ def test_outcome_colours_are_readable_in_light_and_dark_themes(
             assert ratio >= 4.5, (outcome, background, ratio)  # WCAG AA for normal text
     finally:
         qapp.setPalette(original)
+
+
+def test_closing_during_a_connection_test_waits_without_freezing(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    sandbox.fault = "hang"
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(1))
+    with sandbox_window(qtbot, home, sandbox, timeout=1.0) as window:
+        service = window.runtime.service
+        window.jobs.submit(lambda: service.close("support-tool-connection-test", profile="sandbox"))
+        assert sandbox.wait_for_requests(1, timeout=5)
+        timer.start()
+        window.close()
+        assert window.isVisible()  # not blocked in close(): the loop goes on
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+        timer.stop()
+        records = list(window.runtime.service.history.query())
+    assert [r.outcome for r in records] == ["transport_failure"]
+    assert len(ticks) >= 10

@@ -324,9 +324,12 @@ class MainWindow(QMainWindow):
     # --- shutting down --------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.in_flight:
-            # Never lose the history row: wait (bounded by the deadline) for the answer.
-            self.closing = True
+        if self.in_flight or self.jobs.pending:
+            # Never lose a history row, and never block the GUI thread on a worker: wait,
+            # bounded by the deadline, for work in flight to finish, then close.
+            if not self.closing:
+                self.closing = True
+                self.jobs.idle.connect(self.close)
             self.statusBar().showMessage("Waiting for the provider's answer to be recorded…")
             self.setEnabled(False)
             event.ignore()

@@ -29,6 +29,15 @@ def demo(qtbot: QtBot, home: Path):  # type: ignore[no-untyped-def]
         yield window
 
 
+def tick_counter(interval_ms: int = 20) -> tuple[list[int], QTimer]:
+    """A timer that records each time it fires: proof that the event loop keeps running."""
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(lambda: ticks.append(1))
+    return ticks, timer
+
+
 def wait_answer(qtbot: QtBot, window: MainWindow, timeout: int = 10_000) -> None:
     qtbot.waitUntil(
         lambda: not window.in_flight and window.answer.shown is not None, timeout=timeout
@@ -251,10 +260,7 @@ def test_event_loop_keeps_running_while_the_provider_hangs(
     qtbot: QtBot, home: Path, sandbox: SandboxServer
 ) -> None:
     sandbox.fault = "hang"
-    ticks: list[int] = []
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(1))
+    ticks, timer = tick_counter()
     with sandbox_window(qtbot, home, sandbox, timeout=1.5) as window:
         timer.start()
         window.form.login.setText("player-001")
@@ -332,10 +338,7 @@ def test_closing_during_a_connection_test_waits_without_freezing(
     qtbot: QtBot, home: Path, sandbox: SandboxServer
 ) -> None:
     sandbox.fault = "hang"
-    ticks: list[int] = []
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(1))
+    ticks, timer = tick_counter()
     with sandbox_window(qtbot, home, sandbox, timeout=1.0) as window:
         service = window.runtime.service
         window.jobs.submit(lambda: service.close("support-tool-connection-test", profile="sandbox"))

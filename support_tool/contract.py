@@ -29,6 +29,18 @@ MAX_DEADLINE_S: Final = 300.0
 CONNECT_RETRIES: Final = 2
 RETRY_BACKOFF_S: Final = (0.25, 0.75)
 
+# Batches: how many requests may be in flight at once, per profile (the provider's page
+# sets no figure; 4 is gentle, 16 is the most the tool will open), and how a provider's
+# "request limit exceeded" (99) is answered: the row waits and is sent again, the whole
+# batch slows down, and after RATE_LIMIT_TRIES answers of 99 the row counts as refused.
+DEFAULT_BATCH_CONCURRENCY: Final = 4
+MAX_BATCH_CONCURRENCY: Final = 16
+MAX_BATCH_RPS: Final = 1000.0
+RATE_LIMIT_TRIES: Final = 6
+RATE_LIMIT_BACKOFF_S: Final = (0.5, 30.0)  # first wait, longest wait (doubling between)
+MIN_ADAPTIVE_RPS: Final = 0.5
+UNREACHABLE_STOP: Final = 10  # consecutive rows that could not connect: stop the batch
+
 SUCCESS_CODE: Final = 0
 RATE_LIMIT_CODE: Final = 99
 

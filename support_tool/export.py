@@ -13,11 +13,14 @@ from support_tool.history import COLUMNS, HistoryRecord
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def spreadsheet_cell(text: str) -> str:
+    """``text`` made inert for spreadsheet programs (a leading apostrophe before formulas)."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _cell(value: object, spreadsheet_safe: bool) -> str:
     text = "" if value is None else str(value)
-    if spreadsheet_safe and text.startswith(_FORMULA_STARTS):
-        return "'" + text
-    return text
+    return spreadsheet_cell(text) if spreadsheet_safe else text
 
 
 def write_history_csv(

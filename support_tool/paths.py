@@ -40,6 +40,10 @@ def profiles_file() -> Path:
     return config_dir() / "profiles.toml"
 
 
+def groups_file() -> Path:
+    return config_dir() / "groups.toml"
+
+
 def history_file(demo: bool = False) -> Path:
     """The audit history; demo (sandbox) actions go to their own file, apart from real ones."""
     return data_dir() / ("demo-history.sqlite3" if demo else "history.sqlite3")

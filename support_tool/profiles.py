@@ -31,6 +31,7 @@ class Profile:
     timeout: float = contract.DEFAULT_DEADLINE_S
     ca_bundle: str = ""
     production: bool = False
+    concurrency: int = contract.DEFAULT_BATCH_CONCURRENCY
 
     @property
     def api_host(self) -> str:
@@ -68,12 +69,23 @@ def clean_ca_bundle(raw: str) -> str:
     return str(path.resolve())
 
 
+def clean_concurrency(value: int) -> int:
+    if isinstance(value, bool) or not (1 <= value <= contract.MAX_BATCH_CONCURRENCY):
+        raise InvalidInput(
+            f"Batch concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY} "
+            "requests at a time.",
+            "concurrency",
+        )
+    return int(value)
+
+
 def make_profile(
     name: str,
     url: str,
     timeout: float = contract.DEFAULT_DEADLINE_S,
     ca_bundle: str = "",
     production: bool = False,
+    concurrency: int = contract.DEFAULT_BATCH_CONCURRENCY,
 ) -> Profile:
     """Validate every field; raises :class:`InvalidInput` naming the field at fault."""
     return Profile(
@@ -82,6 +94,7 @@ def make_profile(
         timeout=clean_timeout(timeout),
         ca_bundle=clean_ca_bundle(ca_bundle),
         production=bool(production),
+        concurrency=clean_concurrency(concurrency),
     )
 
 
@@ -158,6 +171,7 @@ def to_toml(profile_set: ProfileSet) -> str:
             f"timeout = {p.timeout!r}",
             f"ca_bundle = {_toml_string(p.ca_bundle)}",
             f"production = {'true' if p.production else 'false'}",
+            f"concurrency = {p.concurrency}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -182,6 +196,7 @@ def from_toml(text: str, source: str = "profiles file") -> ProfileSet:
                     float(fields.get("timeout", contract.DEFAULT_DEADLINE_S)),
                     str(fields.get("ca_bundle", "")),
                     bool(fields.get("production", False)),
+                    int(fields.get("concurrency", contract.DEFAULT_BATCH_CONCURRENCY)),
                 )
             )
         except (InvalidInput, TypeError, ValueError) as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from support_tool import paths
+from support_tool import contract, paths
 from support_tool.history import HistoryStore
 from support_tool.profiles import ProfileSet, ProfileStore, make_profile
 from support_tool.secret_store import KeyringSecrets, MemorySecrets
@@ -56,7 +56,9 @@ class Runtime:
 
 
 @contextmanager
-def open_runtime(demo: bool = False, pool_size: int = 4) -> Iterator[Runtime]:
+def open_runtime(
+    demo: bool = False, pool_size: int = contract.MAX_BATCH_CONCURRENCY
+) -> Iterator[Runtime]:
     """Open the history, and for ``demo`` start the sandbox; close both afterwards."""
     history_path = paths.history_file(demo=demo)
     history = HistoryStore(history_path)

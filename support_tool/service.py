@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from support_tool import contract
 from support_tool.errors import ConfigurationError, HistoryUnavailable, InvalidInput
 from support_tool.history import HistoryStore
 from support_tool.outcome import CloseResult, Outcome
@@ -48,7 +49,7 @@ class CloseService:
         profiles: Callable[[], ProfileSet],
         secrets: SecretSource,
         history: HistoryStore,
-        pool_size: int = 4,
+        pool_size: int = contract.MAX_BATCH_CONCURRENCY,
     ) -> None:
         self._profiles = profiles
         self._secrets = secrets
@@ -72,6 +73,11 @@ class CloseService:
                 transport = Transport(profile.timeout, profile.ca_bundle, self._pool_size)
                 self._transports[profile] = transport
             return transport
+
+    def profile(self, name: str | None) -> Profile | None:
+        """The profile a batch or confirmation is about, or None if it cannot be told yet
+        (the close itself then records why)."""
+        return self._profile_or_none(name)
 
     def _profile_or_none(self, name: str | None) -> Profile | None:
         """The profile a refused action was meant for, if it can be told (for its history row)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -161,6 +162,12 @@ def _checked_host(url: str) -> str:
     return urlsplit(url).netloc
 
 
+@functools.lru_cache(maxsize=64)
+def _proxies_for(url: str) -> dict[str, str]:
+    """HTTP(S)_PROXY / NO_PROXY from the environment, as requests would apply them."""
+    return dict(requests.utils.get_environ_proxies(url))
+
+
 class Transport:
     """Sends signed requests; one instance per profile keeps connections for reuse.
 
@@ -176,6 +183,16 @@ class Transport:
         self.deadline_s = deadline_s
         self.ca_bundle = ca_bundle or None
         self._session = requests.Session()
+        # requests re-reads proxy settings from the environment on every request (about
+        # 0.5 ms: a fifth of a batch row's cost). Read them once per URL instead; netrc
+        # credentials, the other thing trust_env brings, must never be sent anyway.
+        self._session.trust_env = False
+        self._verify: str | bool = (
+            self.ca_bundle
+            or os.environ.get("REQUESTS_CA_BUNDLE")
+            or os.environ.get("CURL_CA_BUNDLE")
+            or True
+        )
         self._session.headers.update(
             {
                 "Content-Type": "application/json",
@@ -260,7 +277,8 @@ class Transport:
             timeout=(min(contract.CONNECT_TIMEOUT_S, remaining), remaining),
             allow_redirects=False,
             stream=True,
-            verify=self.ca_bundle or True,
+            verify=self._verify,
+            proxies=_proxies_for(signed.url),
         )
         with response:
             body, truncated = self._read_body(response)

@@ -12,6 +12,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault = sandbox.fault_for(query.get(contract.QUERY_LOGIN, ""))
         if fault != "none":
             self._fault(fault)
+            return
+        if not sandbox.within_rate_limit():
+            self._fault("ratelimit")
             return
         status, answer = sandbox.provider.handle(query, body)
         self._send(status, answer)
@@ -179,6 +183,7 @@ class SandboxServer:
         provider: SandboxProvider | None = None,
         verbose: bool = False,
         tls: ssl.SSLContext | None = None,
+        rate_limit_rps: float | None = None,
     ) -> None:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
@@ -188,6 +193,9 @@ class SandboxServer:
         self.latency_s = latency_ms / 1000
         self.fault = fault
         self.fault_for_login: dict[str, str] = {}
+        self.rate_limit_rps = rate_limit_rps
+        self.rate_limited = 0
+        self._bucket = (rate_limit_rps or 0.0, time.monotonic())
         self.received: deque[ReceivedRequest] = deque(maxlen=10_000)
         self.connections = 0
         self.request_count = 0
@@ -217,6 +225,23 @@ class SandboxServer:
         """Block until ``count`` requests have arrived in total (tests, demos)."""
         with self._arrived:
             return self._arrived.wait_for(lambda: self.request_count >= count, timeout)
+
+    def within_rate_limit(self) -> bool:
+        """A token bucket, as providers meter: ``rate_limit_rps`` a second, bursts of as
+        many; beyond it the answer is error 99."""
+        limit = self.rate_limit_rps
+        if not limit:
+            return True
+        with self._count_lock:
+            tokens, then = self._bucket
+            now = time.monotonic()
+            tokens = min(limit, tokens + (now - then) * limit)
+            if tokens >= 1:
+                self._bucket = (tokens - 1, now)
+                return True
+            self._bucket = (tokens, now)
+            self.rate_limited += 1
+            return False
 
     def fault_for(self, login: str) -> str:
         return self.fault_for_login.get(login, self.fault)

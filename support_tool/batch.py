@@ -1,0 +1,495 @@
+"""Closing many sessions at once: bounded concurrency, pacing, cancel, retry.
+
+Each row goes through :meth:`CloseService.close`, the same path as a single close (the
+same checks, signing, deadline and history row, tagged with the batch id), so a batch is
+nothing more than many ordinary closes run by a few worker threads. Memory stays flat
+with the list's length: the runner keeps counts and the rows that failed, never every
+result (front ends receive each result as an event and keep what they show).
+
+Rules a floor manager can rely on:
+
+* at most ``concurrency`` requests in flight, and at most ``max_rps`` started per second;
+* a provider's *request limit exceeded* (99) is not a failure: the row waits and is sent
+  again later, and the whole batch slows down (halving its rate, then creeping back up);
+* *Cancel* starts nothing new; requests in flight finish and are recorded;
+* a configuration problem (no secret, unknown profile, history unwritable) or a provider
+  that cannot be reached ten times in a row stops the batch: the rest would fail the same
+  way, and *Retry failed* picks them up once it is fixed.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import itertools
+import logging
+import secrets
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from support_tool import contract
+from support_tool.errors import InvalidInput, SupportToolError
+from support_tool.outcome import CloseResult, Outcome
+from support_tool.service import Closed, CloseService
+from support_tool.terminals import SkippedLine, Terminal
+from support_tool.validation import clean_reason
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+def new_batch_id() -> str:
+    """Sortable, readable on a phone call, unique enough: ``20261124-081233-3f9a``."""
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def clean_max_rps(value: float | None) -> float | None:
+    if value is None or value == 0:
+        return None
+    if not (0 < value <= contract.MAX_BATCH_RPS):
+        raise InvalidInput(
+            f"The rate limit must be between 0 (none) and {contract.MAX_BATCH_RPS:g} "
+            "requests per second.",
+            "max_rps",
+        )
+    return float(value)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What applies to every row. ``concurrency`` None means the profile's setting."""
+
+    profile: str | None = None
+    clear_history: bool = False
+    reason: str = ""
+    concurrency: int | None = None
+    max_rps: float | None = None
+
+
+class ItemState(enum.StrEnum):
+    SENDING = "sending"
+    RATE_LIMITED = "rate_limited"  # answered 99; will be sent again
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class ItemEvent:
+    """One row changed state; ``index`` is its position in the list the batch was given."""
+
+    index: int
+    terminal: Terminal
+    state: ItemState
+    closed: Closed | None = None
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    total: int
+    done: int
+    succeeded: int
+    failed: int
+    in_flight: int
+    waiting_rate_limit: int
+    elapsed_s: float
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far; None until there is a pace to go by."""
+        if self.done < 3 or self.elapsed_s <= 0:
+            return None
+        return self.remaining * self.elapsed_s / self.done
+
+
+@dataclass
+class BatchSummary:
+    batch_id: str
+    total: int
+    counts: Counter[Outcome]
+    elapsed_s: float
+    rate_limit_retries: int
+    cancelled: bool
+    stop_reason: str
+    retry: list[Terminal] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def succeeded(self) -> int:
+        return self.counts[Outcome.SUCCESS]
+
+    @property
+    def failed(self) -> int:
+        return self.done - self.succeeded
+
+    @property
+    def not_sent(self) -> int:
+        return self.total - self.done
+
+    @property
+    def exit_status(self) -> int:
+        """3 if any row could not reach the provider (or ended unknown, or was never sent),
+        else 1 if the provider refused any, else 4 for configuration, else 0."""
+        c = self.counts
+        if c[Outcome.TRANSPORT_FAILURE] or c[Outcome.UNKNOWN] or c[Outcome.PENDING]:
+            return 3
+        if c[Outcome.REFUSED]:
+            return 1
+        if c[Outcome.CONFIGURATION]:
+            return 4
+        if c[Outcome.INVALID_INPUT]:
+            return 2
+        return 3 if self.not_sent else 0
+
+    def counts_text(self) -> str:
+        parts = [f"{self.succeeded:,} closed"]
+        for outcome in (
+            Outcome.REFUSED,
+            Outcome.TRANSPORT_FAILURE,
+            Outcome.CONFIGURATION,
+            Outcome.INVALID_INPUT,
+            Outcome.UNKNOWN,
+        ):
+            if self.counts[outcome]:
+                parts.append(f"{self.counts[outcome]:,} {outcome.label.lower()}")
+        if self.not_sent:
+            parts.append(f"{self.not_sent:,} not sent")
+        return ", ".join(parts)
+
+
+class Pacer:
+    """Spaces the start of requests: the operator's limit, and the provider's, learned
+    from its 99 answers (halve the pace, then creep back up by 5% per good answer)."""
+
+    def __init__(self, max_rps: float | None, clock: Clock = time.monotonic) -> None:
+        self.ceiling = max_rps
+        self.rate = max_rps
+        self._clock = clock
+        self._next = 0.0
+        self._starts: deque[float] = deque(maxlen=32)
+        self._last_cut = -1e9
+        self._lock = threading.Lock()
+
+    def wait_turn(self, cancel: threading.Event) -> bool:
+        """Wait for this request's slot; False if the batch was cancelled meanwhile."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + (1 / self.rate if self.rate else 0.0)
+            self._starts.append(slot)
+        delay = slot - now
+        if delay > 0:
+            return not cancel.wait(delay)
+        return not cancel.is_set()
+
+    def slow_down(self, pause_s: float) -> None:
+        with self._lock:
+            now = self._clock()
+            self._next = max(self._next, now + pause_s)
+            if now - self._last_cut < 1.0:
+                return  # answers to requests sent at the old pace: cut once, not per row
+            self._last_cut = now
+            span = now - self._starts[0] if len(self._starts) > 1 else 0.0
+            observed = (len(self._starts) - 1) / span if span > 0 else 1.0
+            current = min(self.rate, observed) if self.rate else observed
+            self.rate = max(contract.MIN_ADAPTIVE_RPS, current / 2)
+            log.info("provider rate limit: pacing the batch at %.1f requests/s", self.rate)
+
+    def speed_up(self) -> None:
+        with self._lock:
+            if self.rate is None:
+                return
+            self.rate *= 1.05
+            if self.ceiling is not None:
+                self.rate = min(self.rate, self.ceiling)
+            elif self.rate >= contract.MAX_BATCH_RPS:
+                self.rate = None
+
+
+class BatchRun:
+    """One batch. ``start()`` then ``wait()``, or ``run()``; ``cancel()`` from any thread.
+
+    ``on_event`` is called from worker threads, outside any lock, for every state change.
+    """
+
+    def __init__(
+        self,
+        service: CloseService,
+        terminals: Sequence[Terminal],
+        options: BatchOptions,
+        *,
+        batch_id: str | None = None,
+        on_event: Callable[[ItemEvent], None] | None = None,
+        skipped: Sequence[SkippedLine] = (),
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.service = service
+        self.skipped = skipped
+        self.terminals = terminals
+        self.options = options
+        self.batch_id = batch_id or new_batch_id()
+        self.reason = clean_reason(options.reason)
+        profile = service.profile(options.profile)
+        default = profile.concurrency if profile else contract.DEFAULT_BATCH_CONCURRENCY
+        self.concurrency = options.concurrency or default
+        if not 1 <= self.concurrency <= contract.MAX_BATCH_CONCURRENCY:
+            raise InvalidInput(
+                f"Concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY}.",
+                "concurrency",
+            )
+        self.pacer = Pacer(clean_max_rps(options.max_rps), clock)
+        self._on_event = on_event
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._cancel = threading.Event()
+        self._next_index = 0
+        self._retry_heap: list[tuple[float, int, int]] = []
+        self._tries: dict[int, int] = {}
+        self._seq = itertools.count()
+        self._in_flight = 0
+        self._counts: Counter[Outcome] = Counter()
+        self._failed: list[int] = []
+        self._returned: list[int] = []
+        self._rate_limit_retries = 0
+        self._unreachable_in_a_row = 0
+        self._stop_reason = ""
+        self._threads: list[threading.Thread] = []
+        self._started_at = 0.0
+        self._finished = threading.Event()
+        self._summary: BatchSummary | None = None
+
+    # --- control ------------------------------------------------------------------------
+
+    def start(self) -> BatchRun:
+        """Record the list's invalid lines, then start the workers. Raises
+        :class:`HistoryUnavailable` (before anything is sent) if the history is unwritable."""
+        self._record_skipped()
+        self._started_at = self._clock()
+        workers = min(self.concurrency, max(1, len(self.terminals)))
+        log.info(
+            "batch %s: %d rows, concurrency %d, max rps %s, profile %s, clear history %s",
+            self.batch_id,
+            len(self.terminals),
+            workers,
+            self.pacer.ceiling or "none",
+            self.options.profile or "(default)",
+            self.options.clear_history,
+        )
+        self._threads = [
+            threading.Thread(target=self._work, name=f"batch-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+        threading.Thread(target=self._join_all, name="batch-wait", daemon=True).start()
+        return self
+
+    def _record_skipped(self) -> None:
+        """Invalid lines are part of what the operator asked for: they get history rows
+        (never sent), tagged with the batch, so the batch's record accounts for its list."""
+        if not self.skipped:
+            return
+        profile = self.service.profile(self.options.profile)
+        entries = [
+            (
+                line.text,
+                CloseResult(Outcome.INVALID_INPUT, f"Line {line.line} not sent: {line.reason}"),
+            )
+            for line in self.skipped
+        ]
+        self.service.history.record_many(
+            entries,
+            profile=profile.name if profile else (self.options.profile or ""),
+            api_host=profile.api_host if profile else "",
+            clear_history=self.options.clear_history,
+            reason=self.reason,
+            batch_id=self.batch_id,
+        )
+
+    def run(self) -> BatchSummary:
+        self.start()
+        summary = self.wait()
+        assert summary is not None
+        return summary
+
+    def wait(self, timeout: float | None = None) -> BatchSummary | None:
+        """The summary once every worker has stopped, or None if ``timeout`` passed."""
+        self._finished.wait(timeout)
+        return self._summary
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    def cancel(self, reason: str = "") -> None:
+        """Start nothing new; requests in flight finish and are recorded."""
+        with self._cond:
+            if not self._cancel.is_set():
+                self._stop_reason = self._stop_reason or reason
+                self._cancel.set()
+            self._cond.notify_all()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def progress(self) -> BatchProgress:
+        with self._cond:
+            done = sum(self._counts.values())
+            return BatchProgress(
+                total=len(self.terminals),
+                done=done,
+                succeeded=self._counts[Outcome.SUCCESS],
+                failed=done - self._counts[Outcome.SUCCESS],
+                in_flight=self._in_flight,
+                waiting_rate_limit=len(self._retry_heap),
+                elapsed_s=(self._clock() - self._started_at) if self._started_at else 0.0,
+            )
+
+    # --- workers ------------------------------------------------------------------------
+
+    def _take(self) -> tuple[int, bool] | None:
+        """The next row to send (and whether it is a rate-limit retry), or None: stop."""
+        with self._cond:
+            while True:
+                if self._cancel.is_set():
+                    return None
+                now = self._clock()
+                if self._retry_heap and self._retry_heap[0][0] <= now:
+                    _, _, index = heapq.heappop(self._retry_heap)
+                    self._in_flight += 1
+                    return index, True
+                if self._next_index < len(self.terminals):
+                    index = self._next_index
+                    self._next_index += 1
+                    self._in_flight += 1
+                    return index, False
+                if not self._retry_heap and self._in_flight == 0:
+                    return None
+                wait = self._retry_heap[0][0] - now if self._retry_heap else None
+                self._cond.wait(wait)
+
+    def _give_back(self, index: int) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._returned.append(index)
+            self._cond.notify_all()
+
+    def _emit(self, event: ItemEvent) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:  # a front end's bug must not stop the batch or lose rows
+                log.exception("batch %s: event handler failed", self.batch_id)
+
+    def _work(self) -> None:
+        options = self.options
+        while (taken := self._take()) is not None:
+            index, _ = taken
+            terminal = self.terminals[index]
+            if not self.pacer.wait_turn(self._cancel):
+                self._give_back(index)
+                return
+            self._emit(ItemEvent(index, terminal, ItemState.SENDING))
+            try:
+                closed = self.service.close(
+                    terminal.login,
+                    terminal.game_id,
+                    options.clear_history,
+                    reason=self.reason,
+                    profile=options.profile,
+                    batch_id=self.batch_id,
+                )
+            except SupportToolError as exc:  # the history cannot be written: nothing sent
+                self._give_back(index)
+                self.cancel(str(exc))
+                return
+            except Exception as exc:
+                log.exception("batch %s: unexpected error on row %d", self.batch_id, index)
+                self._give_back(index)
+                self.cancel(f"Unexpected error: {exc!r}. The log file has the details.")
+                return
+            self._settle(index, terminal, closed)
+
+    def _settle(self, index: int, terminal: Terminal, closed: Closed) -> None:
+        result = closed.result
+        rate_limited = (
+            result.outcome is Outcome.REFUSED and result.error_code == contract.RATE_LIMIT_CODE
+        )
+        with self._cond:
+            self._in_flight -= 1
+            tries = self._tries.get(index, 0) + 1
+            if rate_limited and tries < contract.RATE_LIMIT_TRIES and not self._cancel.is_set():
+                first, longest = contract.RATE_LIMIT_BACKOFF_S
+                pause = min(longest, first * 2 ** (tries - 1))
+                self._tries[index] = tries
+                self._rate_limit_retries += 1
+                heapq.heappush(self._retry_heap, (self._clock() + pause, next(self._seq), index))
+                state = ItemState.RATE_LIMITED
+            else:
+                self._tries.pop(index, None)
+                self._counts[result.outcome] += 1
+                if not result.ok:
+                    self._failed.append(index)
+                state = ItemState.DONE
+                if result.reached_provider or result.outcome is not Outcome.TRANSPORT_FAILURE:
+                    self._unreachable_in_a_row = 0
+                else:
+                    self._unreachable_in_a_row += 1
+            self._cond.notify_all()
+            stop = self._stop_for(result.outcome, result.description)
+        if rate_limited and state is ItemState.RATE_LIMITED:
+            self.pacer.slow_down(pause)
+        elif result.error_code is not None:
+            self.pacer.speed_up()
+        self._emit(ItemEvent(index, terminal, state, closed))
+        if stop:
+            self.cancel(stop)
+
+    def _stop_for(self, outcome: Outcome, description: str) -> str:
+        """Why the batch must stop after this row ('' to go on). Called under the lock."""
+        if outcome is Outcome.CONFIGURATION:
+            return f"Stopped: {description}"
+        if self._unreachable_in_a_row >= contract.UNREACHABLE_STOP:
+            return (
+                f"Stopped: the provider could not be reached for {self._unreachable_in_a_row} "
+                "rows in a row. Check the network and the profile's API URL, then use "
+                "Retry failed."
+            )
+        return ""
+
+    def _join_all(self) -> None:
+        for thread in self._threads:
+            thread.join()
+        with self._cond:
+            never = list(range(self._next_index, len(self.terminals)))
+            waiting = [index for _, _, index in self._retry_heap]
+            leftover = sorted({*self._failed, *self._returned, *waiting, *never})
+            self._summary = BatchSummary(
+                batch_id=self.batch_id,
+                total=len(self.terminals),
+                counts=Counter(self._counts),
+                elapsed_s=self._clock() - self._started_at,
+                rate_limit_retries=self._rate_limit_retries,
+                cancelled=self._cancel.is_set(),
+                stop_reason=self._stop_reason,
+                retry=[self.terminals[i] for i in leftover],
+            )
+        log.info(
+            "batch %s finished in %.1f s: %s%s",
+            self.batch_id,
+            self._summary.elapsed_s,
+            self._summary.counts_text(),
+            f" ({self._stop_reason})" if self._stop_reason else "",
+        )
+        self._finished.set()

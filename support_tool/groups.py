@@ -1,0 +1,125 @@
+"""Terminal groups: named lists of terminals a floor manager resets together.
+
+Kept beside the profiles, in ``groups.toml`` in the configuration folder: readable, easy to
+fix by hand, written atomically. Each entry is one ``login`` or ``login,gameId`` string,
+so the file reads like the CSV it was imported from.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from support_tool import paths
+from support_tool.atomic import write_text_atomically
+from support_tool.errors import ConfigurationError, InvalidInput
+from support_tool.profiles import clean_name
+from support_tool.terminals import Terminal, parse_terminals
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    terminals: tuple[Terminal, ...]
+
+
+def make_group(name: str, terminals: list[Terminal] | tuple[Terminal, ...]) -> Group:
+    if not terminals:
+        raise InvalidInput("A group needs at least one terminal.", "terminals")
+    try:
+        clean = clean_name(name)
+    except InvalidInput as exc:  # the profile rules, worded for a group
+        raise InvalidInput(str(exc).replace("profile", "group"), "name") from None
+    return Group(clean, tuple(terminals))
+
+
+class GroupSource(Protocol):
+    def load(self) -> dict[str, Group]: ...
+    def save(self, groups: dict[str, Group]) -> None: ...
+
+
+def groups_to_toml(groups: dict[str, Group]) -> str:
+    lines = [
+        '# support-tool terminal groups: one "login" or "login,gameId" per entry.',
+        "# Edit with `support-tool group ...` or the window's Terminals tab.",
+    ]
+    for name in sorted(groups, key=str.casefold):
+        lines += ["", f"[groups.{json.dumps(name, ensure_ascii=False)}]", "terminals = ["]
+        lines += [
+            f"  {json.dumps(t.as_line(), ensure_ascii=False)}," for t in groups[name].terminals
+        ]
+        lines.append("]")
+    return "\n".join(lines) + "\n"
+
+
+def groups_from_toml(text: str, source: str = "groups file") -> dict[str, Group]:
+    try:
+        document: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"The {source} cannot be read ({exc}). Fix or remove it.") from exc
+    table = document.get("groups", {})
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"The {source} has no valid [groups] table.")
+    groups: dict[str, Group] = {}
+    for name, fields in table.items():
+        entries = fields.get("terminals") if isinstance(fields, dict) else None
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            raise ConfigurationError(f"Group {name!r} in the {source} has no list of terminals.")
+        parsed = parse_terminals("\n".join(entries))
+        if parsed.invalid:
+            bad = parsed.invalid[0]
+            raise ConfigurationError(
+                f"Group {name!r} in the {source} has an invalid entry {bad.text!r}: {bad.reason}"
+            )
+        try:
+            groups[name] = make_group(name, parsed.terminals)
+        except InvalidInput as exc:
+            raise ConfigurationError(f"Group {name!r} in the {source}: {exc}") from exc
+    return groups
+
+
+class GroupStore:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or paths.groups_file()
+
+    def load(self) -> dict[str, Group]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ConfigurationError(f"Cannot read {self.path}: {exc.strerror}.") from exc
+        return groups_from_toml(text, str(self.path))
+
+    def save(self, groups: dict[str, Group]) -> None:
+        try:
+            write_text_atomically(self.path, groups_to_toml(groups))
+        except OSError as exc:
+            raise ConfigurationError(f"Cannot write {self.path}: {exc.strerror}.") from exc
+
+
+class MemoryGroups:
+    """Groups that live as long as the process (the demo writes no configuration)."""
+
+    def __init__(self, groups: dict[str, Group] | None = None) -> None:
+        self._groups = dict(groups or {})
+
+    def load(self) -> dict[str, Group]:
+        return dict(self._groups)
+
+    def save(self, groups: dict[str, Group]) -> None:
+        self._groups = dict(groups)
+
+
+def demo_groups() -> dict[str, Group]:
+    """Groups over the sandbox's terminals, so the demo shows a batch with one click."""
+    bank = make_group(
+        "Demo bank A (40 terminals)", [Terminal(f"terminal-{n:04d}") for n in range(1, 41)]
+    )
+    floor = make_group(
+        "Demo floor (1,000 terminals)", [Terminal(f"terminal-{n:04d}") for n in range(1, 1001)]
+    )
+    return {bank.name: bank, floor.name: floor}

@@ -169,7 +169,8 @@ class BatchSummary:
 
 class Pacer:
     """Spaces the start of requests: the operator's limit, and the provider's, learned
-    from its 99 answers (halve the pace, then creep back up by 5% per good answer)."""
+    from its 99 answers: halve the pace, then creep back up by 5% per good answer, but
+    only to 90% of the pace at which the provider last said 99."""
 
     def __init__(self, max_rps: float | None, clock: Clock = time.monotonic) -> None:
         self.ceiling = max_rps
@@ -178,6 +179,7 @@ class Pacer:
         self._next = 0.0
         self._starts: deque[float] = deque(maxlen=32)
         self._last_cut = -1e9
+        self._learned: float | None = None  # the pace at which the provider said 99
         self._lock = threading.Lock()
 
     def wait_turn(self, cancel: threading.Event) -> bool:
@@ -202,6 +204,7 @@ class Pacer:
             span = now - self._starts[0] if len(self._starts) > 1 else 0.0
             observed = (len(self._starts) - 1) / span if span > 0 else 1.0
             current = min(self.rate, observed) if self.rate else observed
+            self._learned = max(contract.MIN_ADAPTIVE_RPS, 0.9 * current)
             self.rate = max(contract.MIN_ADAPTIVE_RPS, current / 2)
             log.info("provider rate limit: pacing the batch at %.1f requests/s", self.rate)
 
@@ -209,11 +212,8 @@ class Pacer:
         with self._lock:
             if self.rate is None:
                 return
-            self.rate *= 1.05
-            if self.ceiling is not None:
-                self.rate = min(self.rate, self.ceiling)
-            elif self.rate >= contract.MAX_BATCH_RPS:
-                self.rate = None
+            limits = [v for v in (self.ceiling, self._learned) if v is not None]
+            self.rate = min([self.rate * 1.05, *limits])
 
 
 class BatchRun:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from support_tool import __version__, contract
+from support_tool import __version__, cli_batch, contract
 from support_tool.errors import ConfigurationError, InvalidInput, SupportToolError
 from support_tool.outcome import EXIT_STATUS, Outcome
 
@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--ca-bundle", default="", help="PEM file of CAs to trust for this profile")
     add.add_argument("--production", action="store_true", help="mark as production (live players)")
+    add.add_argument(
+        "--concurrency",
+        type=int,
+        default=contract.DEFAULT_BATCH_CONCURRENCY,
+        help=f"batch requests at a time, 1-{contract.MAX_BATCH_CONCURRENCY} (default 4)",
+    )
     add.add_argument("--default", action="store_true", help="make it the default profile")
     listing = profile_cmds.add_parser("list", help="list profiles")
     listing.add_argument("--json", action="store_true")
@@ -95,8 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--profile", default=None, metavar="NAME")
     close.add_argument("--json", action="store_true", help="print one JSON object")
 
+    cli_batch.add_parsers(commands)
+
     history = commands.add_parser("history", help="show the audit history, newest first")
     history.add_argument("--login", metavar="L")
+    history.add_argument("--batch", metavar="ID", help="only the rows of one batch")
     history.add_argument("--profile", metavar="P")
     history.add_argument("--outcome", metavar="O", choices=[o.value for o in Outcome])
     history.add_argument(
@@ -158,7 +167,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
     store = _profile_store()
     current = store.load()
     if args.action == "add":
-        profile = make_profile(args.name, args.url, args.timeout, args.ca_bundle, args.production)
+        profile = make_profile(
+            args.name, args.url, args.timeout, args.ca_bundle, args.production, args.concurrency
+        )
         if current.get(profile.name):
             raise InvalidInput(
                 f"A profile named {profile.name!r} already exists. Remove it first "
@@ -212,6 +223,7 @@ def _list_profiles(current: ProfileSet, as_json: bool) -> int:
             "timeout": p.timeout,
             "ca_bundle": p.ca_bundle,
             "production": p.production,
+            "concurrency": p.concurrency,
             "default": p.name == current.default,
             "secret": secret_state(p.name),
         }
@@ -336,7 +348,13 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 def _history_rows(args: argparse.Namespace, store: HistoryStore) -> Iterator[HistoryRecord]:
     limit = args.limit if args.limit is not None else (None if args.json or args.csv else 50)
-    return store.query(login=args.login, profile=args.profile, outcome=args.outcome, limit=limit)
+    return store.query(
+        login=args.login,
+        profile=args.profile,
+        outcome=args.outcome,
+        batch_id=args.batch,
+        limit=limit,
+    )
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -416,6 +434,8 @@ def _open_window(demo: bool) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "profile": cmd_profile,
+    "batch": cli_batch.cmd_batch,
+    "group": cli_batch.cmd_group,
     "secret": cmd_secret,
     "close": cmd_close,
     "history": cmd_history,
@@ -431,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _open_window(args.demo)
-        if args.demo and args.command in ("profile", "secret", "sandbox"):
+        if args.demo and args.command in ("profile", "secret", "sandbox", "group"):
             raise InvalidInput(f"--demo does not apply to '{args.command}'.")
         return COMMANDS[args.command](args)
     except InvalidInput as exc:

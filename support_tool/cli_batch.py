@@ -1,0 +1,374 @@
+"""``support-tool batch`` and ``support-tool group``: many terminals from the command line.
+
+Exit status of ``batch``: 0 all closed; 3 if any row could not reach the provider (3 wins);
+else 1 if the provider refused any; else 2 if the list had invalid lines; 4 when a
+configuration problem stopped the batch; 130 when cancelled with Ctrl+C (rows in flight
+are still recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from support_tool import contract
+from support_tool.errors import InvalidInput
+from support_tool.outcome import Outcome
+
+if TYPE_CHECKING:
+    from support_tool.batch import BatchProgress, BatchSummary, ItemEvent
+    from support_tool.groups import GroupSource
+    from support_tool.terminals import Terminal, TerminalList
+
+EXIT_CANCELLED = 130
+BAR_WIDTH = 28
+
+
+def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
+    batch = commands.add_parser(
+        "batch",
+        help="close many sessions: a list file (login[,gameId] per line), '-' or a group",
+    )
+    batch.add_argument("file", nargs="?", metavar="FILE|-", help="CSV or text list; - is stdin")
+    source = batch.add_mutually_exclusive_group()
+    source.add_argument("--group", metavar="NAME", help="close every terminal of a saved group")
+    source.add_argument(
+        "--retry-failed",
+        metavar="BATCH_ID",
+        help="run again every row of an earlier batch that did not close",
+    )
+    batch.add_argument("--game", metavar="ID", help="game id for rows that do not name one")
+    batch.add_argument(
+        "--clear-history", action="store_true", help="also remove each unfinished round"
+    )
+    batch.add_argument("--reason", default="", metavar="TEXT", help="reason or ticket reference")
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help=f"requests at a time, 1-{contract.MAX_BATCH_CONCURRENCY} (default: the profile's)",
+    )
+    batch.add_argument(
+        "--max-rps", type=float, metavar="R", help="at most R requests started per second"
+    )
+    batch.add_argument("--profile", metavar="NAME")
+    batch.add_argument(
+        "--json", action="store_true", help="one JSON object per row, then a summary"
+    )
+    batch.add_argument("--yes", action="store_true", help="do not ask to confirm (production)")
+
+    group = commands.add_parser("group", help="saved groups of terminals")
+    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="save a group from a list file (or - for stdin)")
+    add.add_argument("name")
+    add.add_argument("file", metavar="FILE|-")
+    add.add_argument("--replace", action="store_true", help="replace a group of the same name")
+    actions.add_parser("list", help="list groups")
+    show = actions.add_parser("show", help="print a group as CSV (login,gameId)")
+    show.add_argument("name")
+    remove = actions.add_parser("remove", help="delete a group")
+    remove.add_argument("name")
+
+
+# --- reading lists ---------------------------------------------------------------------
+
+
+def _read_list(source: str, game: str | None) -> TerminalList:
+    from support_tool.terminals import decode_list, parse_terminals, read_terminal_file
+
+    if source == "-":
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        text = data if isinstance(data, str) else decode_list(data, "Standard input")
+        return parse_terminals(text, game)
+    return read_terminal_file(Path(source), game)
+
+
+def _groups(demo: bool) -> GroupSource:
+    from support_tool.groups import GroupStore, MemoryGroups, demo_groups
+
+    return MemoryGroups(demo_groups()) if demo else GroupStore()
+
+
+def _find_group(groups: GroupSource, name: str) -> list[Terminal]:
+    found = groups.load().get(name)
+    if found is None:
+        known = ", ".join(sorted(groups.load())) or "none yet"
+        raise InvalidInput(
+            f"There is no group named {name!r} (groups: {known}). "
+            "Save one with: support-tool group add NAME FILE"
+        )
+    return list(found.terminals)
+
+
+def _with_game(terminals: list[Terminal], game: str | None) -> list[Terminal]:
+    from support_tool.terminals import Terminal
+    from support_tool.validation import clean_game_id
+
+    default = clean_game_id(game)
+    if default is None:
+        return terminals
+    return [t if t.game_id else Terminal(t.login, default) for t in terminals]
+
+
+def _retry_list(history_path: Path, batch_id: str) -> list[Terminal]:
+    """Rows of an earlier batch whose latest attempt did not close (nor was invalid)."""
+    from support_tool.history import HistoryStore
+    from support_tool.terminals import Terminal
+
+    latest: dict[Terminal, str] = {}
+    with HistoryStore(history_path) as store:
+        for record in store.query(batch_id=batch_id):
+            terminal = Terminal(record.login, record.game_id or None)
+            latest.setdefault(terminal, record.outcome)  # newest first: keep the latest
+    if not latest:
+        raise InvalidInput(f"The history has no batch {batch_id!r}.")
+    done = {Outcome.SUCCESS.value, Outcome.INVALID_INPUT.value}
+    return [t for t, outcome in reversed(latest.items()) if outcome not in done]
+
+
+# --- batch -----------------------------------------------------------------------------
+
+
+def _confirm(count: int, profile_name: str, clear: bool, stdin: TextIO, assume_yes: bool) -> None:
+    what = f"{count:,} session{'s' if count != 1 else ''} on PRODUCTION profile {profile_name!r}"
+    what += ", removing unfinished rounds" if clear else ""
+    if assume_yes:
+        return
+    if not stdin.isatty():
+        raise InvalidInput(f"This closes {what}. Add --yes to confirm when not at a terminal.")
+    print(f"This closes {what}.", file=sys.stderr)
+    answer = input(f"Type the number of sessions ({count}) to go ahead: ").strip()
+    if answer.replace(",", "") != str(count):
+        raise InvalidInput("Not confirmed; nothing was sent.")
+
+
+class _Reporter:
+    """Prints rows as they finish (JSON lines, or failures in words) and a progress bar."""
+
+    def __init__(self, as_json: bool, batch_id: str) -> None:
+        self.as_json = as_json
+        self.batch_id = batch_id
+        self.bar = sys.stderr.isatty()
+        self._lock = threading.Lock()
+        self._bar_shown = False
+
+    def event(self, event: ItemEvent) -> None:
+        from support_tool.batch import ItemState
+
+        if event.state is not ItemState.DONE or event.closed is None:
+            return
+        result = event.closed.result
+        with self._lock:
+            self._clear_bar()
+            if self.as_json:
+                print(
+                    json.dumps(
+                        {
+                            "login": event.terminal.login,
+                            "game_id": event.terminal.game_id,
+                            "ok": result.ok,
+                            "outcome": result.outcome.value,
+                            "error": result.error_code,
+                            "description": result.description,
+                            "next_step": result.next_step,
+                            "http_status": result.http_status,
+                            "elapsed_ms": result.elapsed_ms,
+                            "attempts": result.attempts,
+                            "history_id": event.closed.history_id,
+                            "batch_id": self.batch_id,
+                        },
+                        ensure_ascii=False,
+                    ),
+                    flush=True,
+                )
+            elif not result.ok:
+                from support_tool.cli import _safe
+
+                print(
+                    f"{_safe(event.terminal.as_line())}: {_safe(result.headline)}", file=sys.stderr
+                )
+
+    def progress(self, progress: BatchProgress) -> None:
+        if not self.bar:
+            return
+        done, total = progress.done, max(progress.total, 1)
+        filled = BAR_WIDTH * done // total
+        eta = progress.eta_s
+        left = f", about {eta:,.0f} s left" if eta is not None and progress.remaining else ""
+        waiting = (
+            f", {progress.waiting_rate_limit} waiting (rate limit)"
+            if progress.waiting_rate_limit
+            else ""
+        )
+        line = (
+            f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done:,}/{progress.total:,}  "
+            f"{progress.succeeded:,} ok  {progress.failed:,} failed{waiting}{left}"
+        )
+        with self._lock:
+            sys.stderr.write(line.ljust(100)[:120])
+            sys.stderr.flush()
+            self._bar_shown = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+            self._bar_shown = False
+
+    def finish(self) -> None:
+        with self._lock:
+            self._clear_bar()
+
+
+def _summary_json(summary: BatchSummary, parsed_invalid: int, duplicates: int, status: int) -> str:
+    return json.dumps(
+        {
+            "summary": True,
+            "batch_id": summary.batch_id,
+            "total": summary.total,
+            "succeeded": summary.succeeded,
+            "failed": summary.failed,
+            "not_sent": summary.not_sent,
+            "counts": {o.value: n for o, n in summary.counts.items() if n},
+            "invalid_lines": parsed_invalid,
+            "duplicates_removed": duplicates,
+            "rate_limit_retries": summary.rate_limit_retries,
+            "elapsed_s": round(summary.elapsed_s, 3),
+            "cancelled": summary.cancelled,
+            "stop_reason": summary.stop_reason,
+            "exit_status": status,
+        },
+        ensure_ascii=False,
+    )
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from support_tool.batch import BatchOptions, BatchRun, new_batch_id
+    from support_tool.runtime import open_runtime
+    from support_tool.terminals import TerminalList
+
+    sources = [s for s in (args.file, args.group, args.retry_failed) if s]
+    if len(sources) != 1:
+        raise InvalidInput(
+            "Give one list: FILE (or - for standard input), --group NAME, "
+            "or --retry-failed BATCH_ID."
+        )
+    if args.concurrency is not None and not 1 <= args.concurrency <= contract.MAX_BATCH_CONCURRENCY:
+        raise InvalidInput(f"--concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY}.")
+    if args.file:
+        parsed = _read_list(args.file, args.game)
+    elif args.group:
+        parsed = TerminalList(_with_game(_find_group(_groups(args.demo), args.group), args.game))
+    else:
+        from support_tool import paths
+
+        parsed = TerminalList(_retry_list(paths.history_file(args.demo), args.retry_failed))
+    for notice in parsed.notices():
+        print(notice, file=sys.stderr)
+    for line in parsed.invalid[1:6]:
+        print(f"  line {line.line}: {line.reason}", file=sys.stderr)
+
+    with open_runtime(demo=args.demo) as runtime:
+        profile = runtime.service.profile(args.profile)
+        if parsed.terminals and profile is not None and profile.production:
+            _confirm(len(parsed.terminals), profile.name, args.clear_history, sys.stdin, args.yes)
+        batch_id = new_batch_id()
+        reporter = _Reporter(args.json, batch_id)
+        run = BatchRun(
+            runtime.service,
+            parsed.terminals,
+            BatchOptions(
+                profile=args.profile,
+                clear_history=args.clear_history,
+                reason=args.reason,
+                concurrency=args.concurrency,
+                max_rps=args.max_rps,
+            ),
+            batch_id=batch_id,
+            on_event=reporter.event,
+            skipped=parsed.invalid,
+        )
+        if not parsed.terminals:
+            run.start()
+            run.wait()
+            raise InvalidInput("The list has no valid terminals; nothing was sent.")
+        interrupted = False
+        run.start()
+        while True:
+            try:
+                summary = run.wait(0.2)
+                if summary is not None:
+                    break
+                reporter.progress(run.progress())
+            except KeyboardInterrupt:
+                interrupted = True
+                print("\nCancelling: requests in flight finish and are recorded…", file=sys.stderr)
+                run.cancel("Cancelled by the operator.")
+        reporter.finish()
+
+    status = EXIT_CANCELLED if interrupted else summary.exit_status
+    if status == 0 and parsed.invalid:
+        status = 2
+    if args.json:
+        print(_summary_json(summary, len(parsed.invalid), len(parsed.duplicates), status))
+    else:
+        out = sys.stdout if status == 0 else sys.stderr
+        retries = summary.rate_limit_retries
+        facts = f"{summary.total:,} terminals, {summary.elapsed_s:,.1f} s"
+        facts += f", {retries} rate-limit retries" if retries else ""
+        print(f"Batch {summary.batch_id}: {summary.counts_text()} ({facts}).", file=out)
+        if summary.stop_reason:
+            print(f"  {summary.stop_reason}", file=out)
+        tool = "support-tool --demo" if args.demo else "support-tool"
+        if summary.retry:
+            print(
+                f"  Retry the {len(summary.retry):,} that did not close: "
+                f"{tool} batch --retry-failed {summary.batch_id}",
+                file=out,
+            )
+        print(f"  History: {tool} history --batch {summary.batch_id}", file=out)
+    return status
+
+
+# --- groups ----------------------------------------------------------------------------
+
+
+def cmd_group(args: argparse.Namespace) -> int:
+    from support_tool.groups import GroupStore, make_group
+    from support_tool.terminals import terminals_csv
+
+    store = GroupStore()
+    groups = store.load()
+    if args.action == "list":
+        if not groups:
+            print("No groups yet. Save one: support-tool group add NAME FILE")
+        for name in sorted(groups, key=str.casefold):
+            count = len(groups[name].terminals)
+            print(f"{name}  ({count:,} terminal{'s' if count != 1 else ''})")
+        return 0
+    if args.action == "show":
+        sys.stdout.write(terminals_csv(_find_group(store, args.name)))
+        return 0
+    if args.action == "remove":
+        _find_group(store, args.name)
+        del groups[args.name]
+        store.save(groups)
+        print(f"Removed group {args.name!r}.")
+        return 0
+    parsed = _read_list(args.file, None)
+    for notice in parsed.notices():
+        print(notice, file=sys.stderr)
+    if parsed.invalid:
+        for line in parsed.invalid[:10]:
+            print(f"  line {line.line}: {line.reason}", file=sys.stderr)
+        raise InvalidInput("The group was not saved: fix the invalid lines and try again.")
+    group = make_group(args.name, parsed.terminals)
+    if group.name in groups and not args.replace:
+        raise InvalidInput(f"A group named {group.name!r} exists. Add --replace to replace it.")
+    groups[group.name] = group
+    store.save(groups)
+    print(f"Saved group {group.name!r} with {len(group.terminals):,} terminals.")
+    return 0

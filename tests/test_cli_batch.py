@@ -1,0 +1,187 @@
+"""``support-tool batch`` and ``group`` as an operator or a script runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from support_tool.history import HistoryStore
+from support_tool.sandbox import SandboxServer
+from tests.conftest import SANDBOX_SECRET
+
+
+def write_list(folder: Path, text: str, name: str = "list.csv") -> str:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def json_lines(out: str) -> tuple[list[dict[str, object]], dict[str, object]]:
+    parsed = [json.loads(line) for line in out.splitlines()]
+    return parsed[:-1], parsed[-1]
+
+
+def test_batch_json_lines_then_a_summary(cli, sandbox_profile, tmp_path: Path) -> None:
+    listing = write_list(tmp_path, "login,gameId\nterminal-0001\nterminal-0002,vs20olympgate\n")
+    run = cli("batch", listing, "--clear-history", "--reason", "INC-7", "--json")
+    assert run.status == 0, run.err
+    rows, summary = json_lines(run.out)
+    assert sorted(r["login"] for r in rows) == ["terminal-0001", "terminal-0002"]
+    assert all(r["ok"] and r["outcome"] == "success" and r["history_id"] for r in rows)
+    assert summary["summary"] is True
+    assert summary["succeeded"] == 2
+    assert summary["exit_status"] == 0
+    history = cli("history", "--batch", str(summary["batch_id"]), "--json")
+    recorded = [json.loads(line) for line in history.out.splitlines()]
+    assert len(recorded) == 2
+    assert {r["reason"] for r in recorded} == {"INC-7"}
+
+
+def test_exit_status_by_the_worst_kind_of_problem(
+    cli, sandbox_profile, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    refused = cli("batch", write_list(tmp_path, "terminal-0001\nnobody\n"))
+    assert refused.status == 1
+    assert "nobody: Refused by provider: error 17" in refused.err
+    assert "1 closed, 1 refused by provider" in refused.err
+    sandbox.fault_for_login["terminal-0003"] = "http500"
+    transport = cli("batch", write_list(tmp_path, "nobody\nterminal-0003\n"))
+    assert transport.status == 3  # a transport failure wins
+    invalid = cli("batch", write_list(tmp_path, "terminal-0004\nbad login\n"))
+    assert invalid.status == 2
+    assert "1 invalid line will not be sent (first on line 2" in invalid.err
+    nothing = cli("batch", write_list(tmp_path, "bad login\n"))
+    assert nothing.status == 2
+    assert "no valid terminals" in nothing.err
+
+
+def test_retry_failed_sends_only_the_rows_that_did_not_close(
+    cli, sandbox_profile, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    sandbox.fault_for_login["terminal-0002"] = "reset"
+    first = cli("batch", write_list(tmp_path, "terminal-0001\nterminal-0002\n"), "--json")
+    assert first.status == 3
+    _, summary = json_lines(first.out)
+    del sandbox.fault_for_login["terminal-0002"]
+    before = sandbox.request_count
+    again = cli("batch", "--retry-failed", str(summary["batch_id"]), "--json")
+    assert again.status == 0, again.err
+    rows, _ = json_lines(again.out)
+    assert [r["login"] for r in rows] == ["terminal-0002"]
+    assert sandbox.request_count == before + 1
+    missing = cli("batch", "--retry-failed", "no-such-batch")
+    assert missing.status == 2
+    assert "no batch" in missing.err
+
+
+def test_production_needs_yes_when_not_at_a_terminal(
+    cli, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    from support_tool.secret_store import KeyringSecrets
+
+    assert cli("profile", "add", "live", "--url", sandbox.url, "--production").status == 0
+    KeyringSecrets().set("live", SANDBOX_SECRET)
+    try:
+        listing = write_list(tmp_path, "terminal-0001\nterminal-0002\n")
+        refused = cli("batch", listing, "--clear-history")
+        assert refused.status == 2
+        assert "2 sessions on PRODUCTION profile 'live'" in refused.err
+        assert "--yes" in refused.err
+        assert sandbox.request_count == 0
+        confirmed = cli("batch", listing, "--clear-history", "--yes")
+        assert confirmed.status == 0
+        assert sandbox.request_count == 2
+    finally:
+        KeyringSecrets().delete("live")
+
+
+def test_usage_errors(cli, sandbox_profile, tmp_path: Path) -> None:
+    assert cli("batch").status == 2
+    both = cli("batch", write_list(tmp_path, "t\n"), "--group", "A")
+    assert both.status == 2
+    assert cli("batch", write_list(tmp_path, "t\n"), "--concurrency", "17").status == 2
+    assert cli("batch", str(tmp_path / "missing.csv")).status == 2
+    unknown = cli("batch", "--group", "Nope")
+    assert unknown.status == 2
+    assert "no group named 'Nope'" in unknown.err
+
+
+def test_groups_add_list_show_remove_and_run(cli, sandbox_profile, tmp_path: Path) -> None:
+    listing = write_list(
+        tmp_path, "\ufefflogin\r\nterminal-0001\r\nterminal-0002,vs20olympgate\r\n"
+    )
+    added = cli("group", "add", "Bank A", listing)
+    assert added.status == 0
+    assert "2 terminals" in added.out
+    assert cli("group", "add", "Bank A", listing).status == 2  # no silent overwrite
+    assert cli("group", "add", "Bank A", listing, "--replace").status == 0
+    assert "Bank A  (2 terminals)" in cli("group", "list").out
+    shown = cli("group", "show", "Bank A")
+    assert shown.out.splitlines() == [
+        "login,gameId",
+        "terminal-0001",
+        "terminal-0002,vs20olympgate",
+    ]
+    run = cli("batch", "--group", "Bank A", "--game", "vs10bbbonanza", "--json")
+    rows, summary = json_lines(run.out)
+    assert summary["succeeded"] == 2
+    games = {r["login"]: r["game_id"] for r in rows}
+    assert games == {"terminal-0001": "vs10bbbonanza", "terminal-0002": "vs20olympgate"}
+    bad = cli("group", "add", "Broken", write_list(tmp_path, "ok-1\nbad login\n"))
+    assert bad.status == 2
+    assert "not saved" in bad.err
+    assert cli("group", "remove", "Bank A").status == 0
+    assert "No groups yet" in cli("group", "list").out
+
+
+def test_list_from_standard_input(cli_process, sandbox_profile) -> None:
+    run = cli_process("batch", "-", "--json", stdin="terminal-0001\nterminal-0002\n")
+    assert run.status == 0, run.err
+    assert json_lines(run.out)[1]["succeeded"] == 2
+
+
+def test_demo_batch_with_a_demo_group(cli_process) -> None:
+    run = cli_process("--demo", "batch", "--group", "Demo bank A (40 terminals)", "--clear-history")
+    assert run.status == 0, run.err
+    assert "40 closed" in run.out
+
+
+def test_killed_mid_batch_every_sent_request_has_a_row(
+    home: Path, sandbox_profile, tmp_path: Path
+) -> None:
+    """SIGKILL a real batch process: no request that reached the provider goes unrecorded,
+    the database is intact, and rows in flight become *unknown* on the next start."""
+    listing = write_list(tmp_path, "".join(f"terminal-{n:04d}\n" for n in range(1, 1001)))
+    with SandboxServer(secret=SANDBOX_SECRET, latency_ms=60) as slow:
+        from support_tool.profiles import ProfileStore, make_profile
+
+        store = ProfileStore()
+        store.save(store.load().with_profile(make_profile("sandbox", slow.url, 3.0)))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "support_tool", "batch", listing, "--concurrency", "8"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "SUPPORT_TOOL_HOME": str(home)},
+        )
+        try:
+            assert slow.wait_for_requests(60, timeout=30)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        arrived = {r.query.split("MEMB_ID=")[1].split("&")[0] for r in list(slow.received)}
+    path = home / "history.sqlite3"
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    check.close()
+    with HistoryStore(path) as history:  # the next start: recovery runs
+        records = list(history.query())
+    assert arrived <= {r.login for r in records}
+    outcomes = {r.outcome for r in records}
+    assert "pending" not in outcomes
+    assert "unknown" in outcomes  # the requests that were in flight when it died
+    assert len(records) < 1000

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from support_tool import contract, paths
+from support_tool.groups import GroupSource, GroupStore, MemoryGroups, demo_groups
 from support_tool.history import HistoryStore
 from support_tool.profiles import ProfileSet, ProfileStore, make_profile
 from support_tool.secret_store import KeyringSecrets, MemorySecrets
@@ -53,6 +54,7 @@ class Runtime:
     history_path: Path
     demo: bool
     sandbox: SandboxServer | None = None
+    groups: GroupSource = field(default_factory=GroupStore)
 
 
 @contextmanager
@@ -79,7 +81,8 @@ def open_runtime(
             secrets = KeyringSecrets()
         service = CloseService(profiles.load, secrets, history, pool_size=pool_size)
         try:
-            yield Runtime(service, profiles, secrets, history_path, demo, sandbox)
+            groups: GroupSource = MemoryGroups(demo_groups()) if demo else GroupStore()
+            yield Runtime(service, profiles, secrets, history_path, demo, sandbox, groups)
         finally:
             service.close_all()
     finally:

@@ -39,7 +39,11 @@ def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: igno
         "timeout": 20.0,
         "ca_bundle": "",
         "production": True,
+        "concurrency": 4,
     }
+    busy = cli("profile", "add", "busy", "--url", "https://b.example.com", "--concurrency", "17")
+    assert busy.status == 2
+    assert "between 1 and 16" in busy.err
     listed = json.loads(cli("profile", "list", "--json").out)
     assert [(p["name"], p["default"], p["production"], p["secret"]) for p in listed] == [
         ("live", False, True, "missing"),

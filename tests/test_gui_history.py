@@ -111,7 +111,7 @@ def test_history_tab_live_update_close_again_details_and_export(
         assert window.tabs.currentIndex() == 0
         assert window.form.login.text() == "terminal-0001"
 
-        window.tabs.setCurrentIndex(1)
+        window.tabs.setCurrentIndex(2)
         view.table.doubleClicked.emit(view.model.index(0, 0))
         assert isinstance(view.dialog, RecordDialog)
         assert "login: player-001" in view.dialog.text

@@ -42,12 +42,17 @@ def test_add_profile_store_secret_and_test_connection(
         assert "must start with https://" in dialog.message.text()
         dialog.url.setText(sandbox.url)
         dialog.production.setChecked(True)
+        dialog.concurrency.setValue(6)
         dialog.save.click()
         qtbot.waitUntil(
             lambda: dialog.list.count() == 1 and dialog.secret_state.text() == "missing"
         )
         saved = tomllib.loads((home / "profiles.toml").read_text())
         assert saved["profiles"]["venue"]["production"] is True
+        assert saved["profiles"]["venue"]["concurrency"] == 6
+        qtbot.waitUntil(lambda: window.terminals is not None)
+        assert window.terminals is not None
+        qtbot.waitUntil(lambda: window.terminals.concurrency.value() == 6)
         qtbot.waitUntil(lambda: window.form.profile.currentText() == "venue")
         assert window.production_banner.isVisibleTo(window)
 

@@ -19,7 +19,54 @@ from PySide6.QtWidgets import (
 )
 
 
-class ConfirmClear(QDialog):
+class _Confirm(QDialog):
+    """OK/Cancel where Enter by reflex cancels; with ``expected``, OK needs it typed."""
+
+    def __init__(
+        self, title: str, html: str, ok_text: str, expected: str | None, parent: QWidget | None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.expected = expected
+        self.message = QLabel(html)
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText(ok_text)
+        self.ok.setAccessibleName(ok_text)
+        self.cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        self.typed: QLineEdit | None = None
+        if expected is not None:
+            self.typed = QLineEdit()
+            self.typed.setAccessibleName("Type to confirm")
+            self.typed.setPlaceholderText(expected)
+            self.typed.textChanged.connect(self._typed_changed)
+            layout.addWidget(self.typed)
+            self.ok.setEnabled(False)
+        layout.addWidget(self.buttons)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._sync_default()  # the button box makes OK the default on show; undo that
+
+    def _sync_default(self) -> None:
+        """Enter by reflex cancels; it confirms only once the expected text is typed."""
+        deliberate = self.typed is not None and self.ok.isEnabled()
+        self.ok.setDefault(deliberate)
+        self.cancel.setDefault(not deliberate)
+
+    def _typed_changed(self, text: str) -> None:
+        self.ok.setEnabled(text.strip().replace(",", "") == (self.expected or "").replace(",", ""))
+        self._sync_default()
+
+
+class ConfirmClear(_Confirm):
     """Confirm *clear history*; with ``production`` the login must be typed to enable OK."""
 
     def __init__(
@@ -30,8 +77,6 @@ class ConfirmClear(QDialog):
         production: bool,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Clear history?" if not production else "PRODUCTION: clear history?")
         self.login = login
         where = f"game {game_id}" if game_id else "all of the player's games"
         text = (
@@ -44,39 +89,41 @@ class ConfirmClear(QDialog):
                 "<p><b>This is a production profile with live players.</b> "
                 "Type the login to confirm.</p>"
             )
-        self.message = QLabel(text)
-        self.message.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("Clear history and close")
-        self.ok.setAccessibleName("Clear history and close")
-        self.cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.message)
-        self.typed: QLineEdit | None = None
+        title = "Clear history?" if not production else "PRODUCTION: clear history?"
+        expected = login if production else None
+        super().__init__(title, text, "Clear history and close", expected, parent)
+
+
+class ConfirmBatch(_Confirm):
+    """Confirm a batch: the count, the profile and the clear-history choice, stated plainly;
+    on production the number of sessions must be typed."""
+
+    def __init__(
+        self,
+        count: int,
+        profile: str,
+        clear_history: bool,
+        production: bool,
+        skipped: int = 0,
+        parent: QWidget | None = None,
+    ) -> None:
+        sessions = f"{count:,} session{'s' if count != 1 else ''}"
+        text = f"<p>Close <b>{sessions}</b> on profile <b>{_esc(profile)}</b>"
+        if clear_history:
+            text += " and <b>remove every unfinished round</b>?</p>"
+            text += "<p>Nobody will be able to complete those rounds. This cannot be undone.</p>"
+        else:
+            text += "?</p><p>Unfinished rounds are kept (clear history is off).</p>"
+        if skipped:
+            text += (
+                f"<p>{skipped:,} invalid line{'s' if skipped != 1 else ''} will not be sent.</p>"
+            )
         if production:
-            self.typed = QLineEdit()
-            self.typed.setAccessibleName("Type the login to confirm")
-            self.typed.setPlaceholderText(login)
-            self.typed.textChanged.connect(self._typed_changed)
-            layout.addWidget(self.typed)
-            self.ok.setEnabled(False)
-        layout.addWidget(self.buttons)
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._sync_default()  # the button box makes OK the default on show; undo that
-
-    def _sync_default(self) -> None:
-        """Enter by reflex cancels; it confirms only once the login has been typed."""
-        deliberate = self.typed is not None and self.ok.isEnabled()
-        self.ok.setDefault(deliberate)
-        self.cancel.setDefault(not deliberate)
-
-    def _typed_changed(self, text: str) -> None:
-        self.ok.setEnabled(text.strip() == self.login)
-        self._sync_default()
+            text += (
+                "<p><b>This is a production profile with live players.</b> "
+                f"Type the number of sessions ({count:,}) to confirm.</p>"
+            )
+        title = "PRODUCTION: close sessions?" if production else "Close sessions?"
+        super().__init__(
+            title, text, f"Close {sessions}", f"{count}" if production else None, parent
+        )

@@ -54,6 +54,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("Code", lambda r: "" if r.error_code is None else str(r.error_code)),
     ("Description", lambda r: r.description),
     ("Elapsed", _elapsed),
+    ("Batch", lambda r: r.batch_id or ""),
 ]
 OUTCOME_COLUMN = 6
 

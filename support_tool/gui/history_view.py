@@ -72,6 +72,10 @@ class HistoryView(QWidget):
         self.search.setAccessibleName("Filter history")
         self.search.setPlaceholderText("Filter by login, game or description")
         self.search.setClearButtonEnabled(True)
+        self.batch = QLineEdit()
+        self.batch.setAccessibleName("Batch filter")
+        self.batch.setPlaceholderText("Batch id")
+        self.batch.setClearButtonEnabled(True)
         self.outcome = QComboBox()
         self.outcome.setAccessibleName("Outcome filter")
         self.outcome.addItem("All outcomes", None)
@@ -91,7 +95,7 @@ class HistoryView(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for column, width in enumerate((140, 80, 80, 130, 110, 85, 150, 45, 0, 75)):
+        for column, width in enumerate((140, 80, 80, 130, 110, 85, 150, 45, 0, 75, 150)):
             if width:
                 self.table.setColumnWidth(column, width)
         # The provider's words are what people read: that column takes the spare width.
@@ -106,6 +110,7 @@ class HistoryView(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.search, 3)
+        top.addWidget(self.batch, 1)
         top.addWidget(self.outcome, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.count, 1)
@@ -121,6 +126,7 @@ class HistoryView(QWidget):
         self._debounce.setInterval(FILTER_DELAY_MS)
         self._debounce.timeout.connect(self.apply_filter)
         self.search.textChanged.connect(self._debounce.start)
+        self.batch.textChanged.connect(self._debounce.start)
         self.outcome.currentIndexChanged.connect(self.apply_filter)
         self.table.doubleClicked.connect(self._open)
         self.details.clicked.connect(lambda: self._open(self.table.currentIndex()))
@@ -136,7 +142,18 @@ class HistoryView(QWidget):
         self.apply_filter()
 
     def current_filter(self) -> HistoryFilter:
-        return HistoryFilter(text=self.search.text(), outcome=self.outcome.currentData())
+        return HistoryFilter(
+            text=self.search.text(),
+            outcome=self.outcome.currentData(),
+            batch_id=self.batch.text().strip() or None,
+        )
+
+    def show_batch(self, batch_id: str) -> None:
+        """Only the rows of one batch (from the Terminals tab's *Show in history*)."""
+        self.search.clear()
+        self.outcome.setCurrentIndex(0)
+        self.batch.setText(batch_id)
+        self.apply_filter()
 
     def apply_filter(self) -> None:
         self._debounce.stop()
@@ -178,7 +195,7 @@ class HistoryView(QWidget):
 
         def work() -> int:
             with path.open("w", encoding="utf-8-sig", newline="") as out:
-                records = store.query(text=flt.text, outcome=flt.outcome)
+                records = store.query(text=flt.text, outcome=flt.outcome, batch_id=flt.batch_id)
                 return write_history_csv(records, out, spreadsheet_safe=True)
 
         self.export.setEnabled(False)

@@ -26,6 +26,7 @@ from support_tool.gui.history_view import HistoryView
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.profiles_dialog import ProfilesDialog
 from support_tool.gui.style import PRODUCTION_BANNER
+from support_tool.gui.terminals_tab import TerminalsTab
 from support_tool.history import HistoryRecord
 from support_tool.outcome import CloseResult, Outcome
 from support_tool.profiles import Profile, ProfileSet
@@ -35,6 +36,7 @@ from support_tool.service import Closed
 log = logging.getLogger(__name__)
 
 BUSY_TICK_MS = 100
+TERMINALS_TAB, HISTORY_TAB = 1, 2
 
 
 def window_settings() -> QSettings:
@@ -51,7 +53,9 @@ class MainWindow(QMainWindow):
         self.profile_set = ProfileSet()
         self.in_flight = False
         self.closing = False
+        self._close_when_idle = False
         self.confirmation: ConfirmClear | None = None
+        self.stop_question: QMessageBox | None = None
         self.profiles_dialog: ProfilesDialog | None = None
         self.setWindowTitle("support-tool")
         self.setMinimumSize(720, 520)
@@ -92,9 +96,12 @@ class MainWindow(QMainWindow):
         close_layout.addLayout(busy_row)
         close_layout.addWidget(self.answer, 1)
 
-        self.history: HistoryView | None = None  # built right after the first paint
+        # Built right after the first paint: hidden at start, so the window paints sooner.
+        self.history: HistoryView | None = None
+        self.terminals: TerminalsTab | None = None
         self.tabs = QTabWidget()
         self.tabs.addTab(close_tab, "&Close session")
+        self.tabs.addTab(QWidget(), "&Terminals")
         self.tabs.addTab(QWidget(), "&History")
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -124,24 +131,49 @@ class MainWindow(QMainWindow):
 
     def _after_first_paint(self) -> None:
         self.history_view()
+        self.terminals_view()
         self._warm_up()
 
+    def _install_tab(self, index: int, widget: QWidget, title: str) -> None:
+        current = self.tabs.currentIndex()
+        placeholder = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        if placeholder is not None:
+            placeholder.deleteLater()
+        self.tabs.insertTab(index, widget, title)
+        self.tabs.setCurrentIndex(current)
+
     def history_view(self) -> HistoryView:
-        """The History tab, built on first need: it is hidden at start, so the window
-        paints without it."""
+        """The History tab, built on first need."""
         if self.history is None:
             view = HistoryView(self.runtime.service.history, self.jobs)
             view.close_again.connect(self.close_again)
             view.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
-            current = self.tabs.currentIndex()
-            placeholder = self.tabs.widget(1)
-            self.tabs.removeTab(1)
-            if placeholder is not None:
-                placeholder.deleteLater()
-            self.tabs.insertTab(1, view, "&History")
-            self.tabs.setCurrentIndex(current)
+            self._install_tab(HISTORY_TAB, view, "&History")
             self.history = view
         return self.history
+
+    def terminals_view(self) -> TerminalsTab:
+        """The Terminals tab (batches), built on first need."""
+        if self.terminals is None:
+            tab = TerminalsTab(self.runtime, self.jobs)
+            tab.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+            tab.recorded.connect(lambda: self.history_view().model.refresh())
+            tab.show_batch.connect(self.show_batch)
+            tab.running_changed.connect(self._batch_running)
+            self._install_tab(TERMINALS_TAB, tab, "&Terminals")
+            self.terminals = tab
+            tab.set_profiles(self.profile_set, self.form.profile.currentText())
+            tab.load_groups()
+        return self.terminals
+
+    def show_batch(self, batch_id: str) -> None:
+        self.history_view().show_batch(batch_id)
+        self.tabs.setCurrentIndex(HISTORY_TAB)
+
+    def _batch_running(self, running: bool) -> None:
+        if not running and self.closing:
+            self.close()
 
     def _warm_up(self) -> None:
         """After the first paint: load the network stack and check the keyring, off the
@@ -205,6 +237,8 @@ class MainWindow(QMainWindow):
         names = profile_set.names()
         chosen = prefer if prefer in names else profile_set.default or (names[0] if names else "")
         self.form.set_profiles(names, chosen)
+        if self.terminals is not None:
+            self.terminals.set_profiles(profile_set, chosen)
         if not names:
             self.answer.headline.setText("No profile yet")
             self.answer.description.setText(
@@ -323,12 +357,50 @@ class MainWindow(QMainWindow):
 
     # --- shutting down --------------------------------------------------------------------
 
+    def _ask_stop_batch(self) -> None:
+        """Quitting mid-batch: ask, then cancel, let requests in flight be recorded, quit."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "A batch is running",
+            "A batch is still closing sessions. Stop it and quit? Requests already sent "
+            "finish and are recorded; the rest are not sent.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        stop = box.button(QMessageBox.StandardButton.Yes)
+        stop.setText("Stop and quit")
+        box.buttonClicked.connect(lambda button: self._stop_answer(button is stop))
+        self.stop_question = box
+        box.open()
+
+    def _stop_answer(self, stop: bool) -> None:
+        self.stop_question = None
+        if stop:
+            self._stop_batch_and_quit()
+
+    def _stop_batch_and_quit(self) -> None:
+        terminals = self.terminals
+        if terminals is None or not terminals.running:
+            self.close()
+            return
+        self.closing = True
+        terminals.cancel()
+        self.statusBar().showMessage("Stopping the batch: waiting for requests in flight…")
+        self.setEnabled(False)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.terminals is not None and self.terminals.running:
+            event.ignore()
+            if not self.closing:
+                self._ask_stop_batch()
+            return
         if self.in_flight or self.jobs.pending:
             # Never lose a history row, and never block the GUI thread on a worker: wait,
             # bounded by the deadline, for work in flight to finish, then close.
-            if not self.closing:
-                self.closing = True
+            self.closing = True
+            if not self._close_when_idle:
+                self._close_when_idle = True
                 self.jobs.idle.connect(self.close)
             self.statusBar().showMessage("Waiting for the provider's answer to be recorded…")
             self.setEnabled(False)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -133,6 +134,13 @@ class ProfilesDialog(QDialog):
         self.timeout.setRange(contract.MIN_DEADLINE_S, contract.MAX_DEADLINE_S)
         self.timeout.setValue(contract.DEFAULT_DEADLINE_S)
         self.timeout.setSuffix(" s")
+        self.concurrency = QSpinBox()
+        self.concurrency.setAccessibleName("Batch requests at a time")
+        self.concurrency.setRange(1, contract.MAX_BATCH_CONCURRENCY)
+        self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
+        self.concurrency.setToolTip(
+            "How many requests a batch sends at once to this provider (Terminals tab)"
+        )
         self.ca_bundle = QLineEdit()
         self.ca_bundle.setAccessibleName("CA bundle")
         self.ca_bundle.setPlaceholderText("Optional: PEM file, if the provider uses a private CA")
@@ -161,6 +169,7 @@ class ProfilesDialog(QDialog):
         form.addRow("Name", self.name)
         form.addRow("API URL", self.url)
         form.addRow("Timeout", self.timeout)
+        form.addRow("Batch concurrency", self.concurrency)
         form.addRow("CA bundle", ca_row)
         form.addRow("", self.production)
         form.addRow("", self.default)
@@ -232,6 +241,7 @@ class ProfilesDialog(QDialog):
         self.name.setText(profile.name)
         self.url.setText(profile.url)
         self.timeout.setValue(profile.timeout)
+        self.concurrency.setValue(profile.concurrency)
         self.ca_bundle.setText(profile.ca_bundle)
         self.production.setChecked(profile.production)
         self.default.setChecked(self._set.default == profile.name)
@@ -243,6 +253,7 @@ class ProfilesDialog(QDialog):
         for field in (self.name, self.url, self.ca_bundle):
             field.clear()
         self.timeout.setValue(contract.DEFAULT_DEADLINE_S)
+        self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
         self.production.setChecked(False)
         self.default.setChecked(not self._set.profiles)
         self.secret_state.setText("Save the profile first.")
@@ -283,6 +294,7 @@ class ProfilesDialog(QDialog):
                 self.timeout.value(),
                 self.ca_bundle.text(),
                 self.production.isChecked(),
+                self.concurrency.value(),
             )
         except InvalidInput as exc:
             self.message.setText(str(exc))

@@ -1,0 +1,126 @@
+"""The live per-row table of a batch: one row per terminal, updated as results arrive.
+
+Results arrive hundreds per second; each would repaint the table if signalled on its own.
+Changes are instead collected and announced as one ``dataChanged`` range per tick, so the
+view repaints at most a few times a second however fast the batch runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+
+from support_tool.batch import ItemEvent, ItemState
+from support_tool.gui.style import outcome_colour
+from support_tool.outcome import CloseResult, Outcome
+from support_tool.terminals import Terminal
+
+Index = QModelIndex | QPersistentModelIndex
+FLUSH_MS = 100
+
+
+@dataclass
+class BatchRow:
+    terminal: Terminal
+    state: str = "Waiting"
+    result: CloseResult | None = None
+    history_id: int | None = None
+
+
+def _status(row: BatchRow) -> str:
+    return row.result.outcome.label if row.result is not None and row.state == "Done" else row.state
+
+
+COLUMNS: list[tuple[str, Any]] = [
+    ("#", None),
+    ("Login", lambda r: r.terminal.login),
+    ("Game", lambda r: r.terminal.game_id or "all games"),
+    ("Status", _status),
+    (
+        "Code",
+        lambda r: "" if not r.result or r.result.error_code is None else str(r.result.error_code),
+    ),
+    ("Description", lambda r: r.result.description if r.result else ""),
+    ("Elapsed", lambda r: f"{r.result.elapsed_ms:,} ms" if r.result else ""),
+    ("History", lambda r: "" if r.history_id is None else f"#{r.history_id}"),
+]
+STATUS_COLUMN = 3
+
+_STATES = {
+    ItemState.SENDING: "Sending…",
+    ItemState.RATE_LIMITED: "Rate limited: will retry",
+    ItemState.DONE: "Done",
+}
+
+
+class BatchModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[BatchRow] = []
+        self._dirty: tuple[int, int] | None = None
+        self._flush = QTimer(self)
+        self._flush.setInterval(FLUSH_MS)
+        self._flush.setSingleShot(True)
+        self._flush.timeout.connect(self.flush)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            getter = COLUMNS[index.column()][1]
+            return str(index.row() + 1) if getter is None else getter(row)
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == STATUS_COLUMN:
+            if row.result is not None and row.state == "Done":
+                return outcome_colour(row.result.outcome)
+            if row.state.startswith("Rate"):
+                return outcome_colour(Outcome.REFUSED)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section][0]
+        return None
+
+    def reset(self, terminals: list[Terminal]) -> None:
+        self._flush.stop()
+        self._dirty = None
+        self.beginResetModel()
+        self._rows = [BatchRow(t) for t in terminals]
+        self.endResetModel()
+
+    def row(self, number: int) -> BatchRow:
+        return self._rows[number]
+
+    def rows(self) -> list[BatchRow]:
+        return self._rows
+
+    def apply(self, event: ItemEvent) -> None:
+        if not 0 <= event.index < len(self._rows):
+            return
+        row = self._rows[event.index]
+        row.state = _STATES[event.state]
+        if event.closed is not None:
+            row.result = event.closed.result
+            row.history_id = event.closed.history_id
+        low, high = self._dirty or (event.index, event.index)
+        self._dirty = (min(low, event.index), max(high, event.index))
+        if not self._flush.isActive():
+            self._flush.start()
+
+    def flush(self) -> None:
+        if self._dirty is None:
+            return
+        low, high = self._dirty
+        self._dirty = None
+        self.dataChanged.emit(self.index(low, 0), self.index(high, len(COLUMNS) - 1))

@@ -1,0 +1,643 @@
+"""The Terminals tab: pick or paste a list, confirm, watch it run, retry what failed.
+
+Everything slow happens off the GUI thread: parsing a pasted list (100,000 lines take a
+moment), reading and saving groups, and the batch itself, whose results come back through
+queued signals and are painted a few times a second (``BatchModel``).
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from support_tool import contract
+from support_tool.batch import BatchOptions, BatchRun, BatchSummary, ItemEvent, ItemState
+from support_tool.errors import InvalidInput, SupportToolError
+from support_tool.export import spreadsheet_cell
+from support_tool.groups import Group, make_group
+from support_tool.gui.batch_model import BatchModel
+from support_tool.gui.confirm import ConfirmBatch
+from support_tool.gui.jobs import Jobs
+from support_tool.profiles import Profile, ProfileSet
+from support_tool.runtime import Runtime
+from support_tool.terminals import (
+    SkippedLine,
+    Terminal,
+    TerminalList,
+    parse_terminals,
+    read_terminal_file,
+    terminals_csv,
+)
+
+PARSE_DELAY_MS = 250
+PROGRESS_MS = 200
+PASTED = "Pasted list"
+
+
+class _Bridge(QObject):
+    """Carries the batch's worker-thread callbacks to the GUI thread (queued signals)."""
+
+    started = Signal(object)  # BatchRun
+    item = Signal(object)  # ItemEvent
+    finished = Signal(object)  # BatchSummary
+    failed = Signal(object)  # exception
+
+
+class TerminalsTab(QWidget):
+    message = Signal(str)
+    show_batch = Signal(str)
+    recorded = Signal()  # rows reached the history: views may refresh
+    running_changed = Signal(bool)
+
+    def __init__(self, runtime: Runtime, jobs: Jobs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        self.jobs = jobs
+        self.profile_set = ProfileSet()
+        self.groups: dict[str, Group] = {}
+        self.parsed: TerminalList | None = None
+        self.parse_error = ""
+        self._parse_generation = 0
+        self.run: BatchRun | None = None
+        self.summary: BatchSummary | None = None
+        self.confirmation: ConfirmBatch | None = None
+        self._options = BatchOptions()
+        self._bridge: _Bridge | None = None
+        self._recorded_since_refresh = 0
+
+        self.group = QComboBox()
+        self.group.setAccessibleName("Terminal group")
+        self.group.setMinimumContentsLength(24)
+        self.import_button = QPushButton("Import CSV…")
+        self.save_group = QPushButton("Save as group…")
+        self.delete_group = QPushButton("Delete group")
+        self.export_list = QPushButton("Export list…")
+        self.editor = QPlainTextEdit()
+        self.editor.setAccessibleName("Terminal list")
+        self.editor.setPlaceholderText(
+            "Paste terminal logins here, one per line: login, or login,gameId.\n"
+            "A header line, blank lines, tabs from a spreadsheet and extra columns are fine."
+        )
+        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.list_status = QLabel("No terminals yet.")
+        self.list_status.setWordWrap(True)
+        self.list_status.setAccessibleName("List check")
+
+        self.profile = QComboBox()
+        self.profile.setAccessibleName("Profile for the batch")
+        self.game = QLineEdit()
+        self.game.setAccessibleName("Game id for rows without one")
+        self.game.setPlaceholderText("blank: all games (rows may name their own)")
+        self.clear_history = QCheckBox("Clear history (remove each unfinished round)")
+        self.clear_history.setChecked(True)
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("Reason for the batch")
+        self.reason.setPlaceholderText("e.g. closing time, outage INC-1234")
+        self.concurrency = QSpinBox()
+        self.concurrency.setRange(1, contract.MAX_BATCH_CONCURRENCY)
+        self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
+        self.concurrency.setAccessibleName("Requests at a time")
+        self.max_rps = QDoubleSpinBox()
+        self.max_rps.setRange(0, contract.MAX_BATCH_RPS)
+        self.max_rps.setDecimals(1)
+        self.max_rps.setSpecialValueText("no limit")
+        self.max_rps.setAccessibleName("Most requests per second")
+        self.start_button = QPushButton("Close sessions…")
+        self.start_button.setAccessibleName("Start the batch")
+
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Batch progress")
+        self.progress.setFormat("%v / %m")
+        self.progress_label = QLabel()
+        self.progress_label.setAccessibleName("Batch counts")
+        self.progress_label.setWordWrap(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.retry_button = QPushButton("Retry failed")
+        self.export_results = QPushButton("Export results…")
+        self.history_button = QPushButton("Show in history")
+        self.model = BatchModel(self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Batch rows")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        for column, width in enumerate((50, 140, 120, 150, 45, 0, 75, 70)):
+            if width:
+                self.table.setColumnWidth(column, width)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+
+        self._layout()
+        self._connect()
+        self._update_buttons()
+
+    # --- layout -------------------------------------------------------------------------
+
+    def _layout(self) -> None:
+        groups_row = QHBoxLayout()
+        groups_row.addWidget(QLabel("&Group:"))
+        groups_row.itemAt(0).widget().setBuddy(self.group)  # type: ignore[union-attr]
+        groups_row.addWidget(self.group, 1)
+        for button in (self.import_button, self.save_group, self.delete_group, self.export_list):
+            groups_row.addWidget(button)
+        options = QFormLayout()
+        options.addRow("Profile:", self.profile)
+        options.addRow("Game id:", self.game)
+        options.addRow("", self.clear_history)
+        options.addRow("Reason:", self.reason)
+        pace = QHBoxLayout()
+        pace.addWidget(self.concurrency)
+        pace.addWidget(QLabel("at a time, at most"))
+        pace.addWidget(self.max_rps)
+        pace.addWidget(QLabel("per second"))
+        pace.addStretch(1)
+        options.addRow("Requests:", pace)
+        options.addRow("", self.start_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(groups_row)
+        left_layout.addWidget(self.editor, 1)
+        left_layout.addWidget(self.list_status)
+        left_layout.addLayout(options)
+
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.progress, 1)
+        for button in (self.cancel_button, self.retry_button, self.export_results):
+            run_row.addWidget(button)
+        run_row.addWidget(self.history_button)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addLayout(run_row)
+        right_layout.addWidget(self.progress_label)
+        right_layout.addWidget(self.table, 1)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 600])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def _connect(self) -> None:
+        self._parse_timer = QTimer(self)
+        self._parse_timer.setSingleShot(True)
+        self._parse_timer.setInterval(PARSE_DELAY_MS)
+        self._parse_timer.timeout.connect(self.check_list)
+        self.editor.textChanged.connect(self._list_edited)
+        self.game.textChanged.connect(self._list_edited)
+        self.group.activated.connect(self._group_chosen)
+        self.profile.currentTextChanged.connect(self._profile_chosen)
+        self.import_button.clicked.connect(self.ask_import)
+        self.save_group.clicked.connect(self.ask_save_group)
+        self.delete_group.clicked.connect(self.ask_delete_group)
+        self.export_list.clicked.connect(self.ask_export_list)
+        self.start_button.clicked.connect(self.confirm_start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.retry_button.clicked.connect(self.retry_failed)
+        self.export_results.clicked.connect(self.ask_export_results)
+        self.history_button.clicked.connect(self._show_in_history)
+        self._tick = QTimer(self)
+        self._tick.setInterval(PROGRESS_MS)
+        self._tick.timeout.connect(self._update_progress)
+
+    # --- profiles and groups ------------------------------------------------------------
+
+    def set_profiles(self, profile_set: ProfileSet, chosen: str) -> None:
+        self.profile_set = profile_set
+        self.profile.blockSignals(True)
+        self.profile.clear()
+        self.profile.addItems(profile_set.names())
+        if chosen:
+            self.profile.setCurrentText(chosen)
+        self.profile.blockSignals(False)
+        self._profile_chosen(self.profile.currentText())
+
+    def current_profile(self) -> Profile | None:
+        return self.profile_set.get(self.profile.currentText())
+
+    def _profile_chosen(self, name: str) -> None:
+        profile = self.profile_set.get(name)
+        if profile is not None:
+            self.concurrency.setValue(profile.concurrency)
+        self._update_buttons()
+
+    def load_groups(self, select: str = "") -> None:
+        self.jobs.submit(
+            self.runtime.groups.load, lambda g: self._groups_loaded(g, select), self._error
+        )
+
+    def _groups_loaded(self, groups: dict[str, Group], select: str) -> None:
+        self.groups = groups
+        current = select or self.group.currentText()
+        self.group.clear()
+        self.group.addItem(PASTED)
+        for name in sorted(groups, key=str.casefold):
+            count = len(groups[name].terminals)
+            self.group.addItem(name)
+            self.group.setItemData(
+                self.group.count() - 1, f"{count:,} terminals", Qt.ItemDataRole.ToolTipRole
+            )
+        index = self.group.findText(current)
+        self.group.setCurrentIndex(max(index, 0))
+        self._update_buttons()
+
+    def _group_chosen(self, index: int) -> None:
+        group = self.groups.get(self.group.itemText(index))
+        if group is not None:
+            self.editor.setPlainText("\n".join(t.as_line() for t in group.terminals))
+        self._update_buttons()
+
+    def ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import terminals", "", "Lists (*.csv *.txt);;All files (*)"
+        )
+        if path:
+            self.import_file(Path(path))
+
+    def import_file(self, path: Path) -> None:
+        def work() -> str:
+            parsed = read_terminal_file(path)
+            kept = [t.as_line() for t in parsed.terminals]
+            kept += [line.text for line in parsed.invalid]  # shown, so they can be fixed
+            return "\n".join(kept)
+
+        def done(text: str) -> None:
+            self.group.setCurrentIndex(0)
+            self.editor.setPlainText(text)
+            self.message.emit(f"Imported {path.name}.")
+
+        self.jobs.submit(work, done, self._error)
+
+    def ask_save_group(self) -> None:
+        current = self.group.currentText()
+        name, ok = QInputDialog.getText(
+            self, "Save group", "Group name:", text="" if current == PASTED else current
+        )
+        if ok:
+            self.save_as_group(name)
+
+    def save_as_group(self, name: str) -> None:
+        parsed = self.parsed
+        if parsed is None or not parsed.terminals or parsed.invalid:
+            self.message.emit("Fix the list first: a group is saved only without invalid lines.")
+            return
+        try:
+            group = make_group(name, parsed.terminals)
+        except InvalidInput as exc:
+            self.message.emit(str(exc))
+            return
+        source = self.runtime.groups
+
+        def work() -> None:
+            groups = source.load()
+            groups[group.name] = group
+            source.save(groups)
+
+        def done(_: object) -> None:
+            self.message.emit(f"Saved group “{group.name}” ({len(group.terminals):,} terminals).")
+            self.load_groups(group.name)
+
+        self.jobs.submit(work, done, self._error)
+
+    def ask_delete_group(self) -> None:
+        name = self.group.currentText()
+        if name not in self.groups:
+            return
+        answer = QMessageBox.question(self, "Delete group", f"Delete the group “{name}”?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete(name)
+
+    def delete(self, name: str) -> None:
+        source = self.runtime.groups
+
+        def work() -> None:
+            groups = source.load()
+            groups.pop(name, None)
+            source.save(groups)
+
+        def done(_: object) -> None:
+            self.message.emit(f"Deleted group “{name}”.")
+            self.load_groups(PASTED)
+
+        self.jobs.submit(work, done, self._error)
+
+    def ask_export_list(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export list", "terminals.csv", "CSV (*.csv)")
+        if path and self.parsed is not None:
+            self.export_list_to(Path(path))
+
+    def export_list_to(self, path: Path) -> None:
+        terminals = list(self.parsed.terminals) if self.parsed else []
+
+        def work() -> int:
+            path.write_text(terminals_csv(terminals), encoding="utf-8-sig", newline="")
+            return len(terminals)
+
+        self.jobs.submit(
+            work, lambda n: self.message.emit(f"Exported {n:,} terminals to {path}."), self._error
+        )
+
+    # --- checking the list --------------------------------------------------------------
+
+    def _list_edited(self) -> None:
+        self._parse_generation += 1
+        self.parsed = None
+        self._update_buttons()
+        self._parse_timer.start()
+
+    def check_list(self) -> None:
+        """Parse the list on a worker (100,000 pasted lines take a moment)."""
+        self._parse_timer.stop()
+        generation = self._parse_generation
+        text, game = self.editor.toPlainText(), self.game.text()
+        self.jobs.submit(
+            lambda: parse_terminals(text, game),
+            lambda parsed: self._checked(generation, parsed, ""),
+            lambda error: self._checked(generation, None, str(error)),
+        )
+
+    def _checked(self, generation: int, parsed: TerminalList | None, error: str) -> None:
+        if generation != self._parse_generation:
+            return
+        if parsed is None and not error:
+            return
+        self.parsed, self.parse_error = parsed, error
+        if parsed is None:
+            self.list_status.setText(error)
+        elif not parsed.terminals and not parsed.invalid:
+            self.list_status.setText("No terminals yet.")
+        else:
+            count = len(parsed.terminals)
+            said = [f"<b>{count:,} terminal{'s' if count != 1 else ''}</b> to close."]
+            said += parsed.notices()
+            said += [f"Line {s.line}: {s.reason}" for s in parsed.invalid[1:4]]
+            self.list_status.setText("<br>".join(said))
+        self._update_buttons()
+
+    @property
+    def checked(self) -> bool:
+        return self.parsed is not None and not self._parse_timer.isActive()
+
+    # --- running ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._bridge is not None
+
+    def _update_buttons(self) -> None:
+        running = self.running
+        count = len(self.parsed.terminals) if self.parsed else 0
+        ready = self.checked and count > 0 and self.current_profile() is not None
+        self.start_button.setEnabled(ready and not running and self.confirmation is None)
+        self.start_button.setText(
+            f"Close {count:,} session{'s' if count != 1 else ''}…" if count else "Close sessions…"
+        )
+        self.cancel_button.setEnabled(running and self.run is not None and not self.run.cancelled)
+        retry = self.summary.retry if self.summary else []
+        self.retry_button.setEnabled(bool(retry) and not running)
+        self.retry_button.setText(f"Retry failed ({len(retry):,})" if retry else "Retry failed")
+        has_rows = self.model.rowCount() > 0
+        self.export_results.setEnabled(has_rows and not running)
+        self.history_button.setEnabled(self.run is not None)
+        self.save_group.setEnabled(bool(count) and not (self.parsed and self.parsed.invalid))
+        self.delete_group.setEnabled(self.group.currentText() in self.groups)
+        self.export_list.setEnabled(bool(count))
+        for widget in (self.editor, self.group, self.profile, self.game, self.import_button):
+            widget.setEnabled(not running)
+
+    def options(self) -> BatchOptions:
+        return BatchOptions(
+            profile=self.profile.currentText() or None,
+            clear_history=self.clear_history.isChecked(),
+            reason=self.reason.text(),
+            concurrency=self.concurrency.value(),
+            max_rps=self.max_rps.value() or None,
+        )
+
+    def confirm_start(self) -> None:
+        if not self.start_button.isEnabled() or self.parsed is None:
+            return
+        self._confirm(list(self.parsed.terminals), list(self.parsed.invalid))
+
+    def retry_failed(self) -> None:
+        if self.summary is not None and self.summary.retry and not self.running:
+            self._confirm(list(self.summary.retry), [])
+
+    def _confirm(self, terminals: list[Terminal], skipped: list[SkippedLine]) -> None:
+        if self.confirmation is not None or self.running:
+            return
+        options = self.options()
+        profile = self.current_profile()
+        dialog = ConfirmBatch(
+            len(terminals),
+            options.profile or "",
+            options.clear_history,
+            bool(profile and profile.production),
+            len(skipped),
+            self,
+        )
+        dialog.accepted.connect(lambda: self.start(terminals, skipped, options))
+        dialog.finished.connect(self._confirmation_closed)
+        self.confirmation = dialog
+        self._update_buttons()
+        dialog.open()
+
+    def _confirmation_closed(self) -> None:
+        self.confirmation = None
+        self._update_buttons()
+
+    def start(
+        self, terminals: list[Terminal], skipped: list[SkippedLine], options: BatchOptions
+    ) -> None:
+        """Run the batch on worker threads; the window only paints what they report."""
+        bridge = _Bridge(self)
+        bridge.started.connect(self._started)
+        bridge.item.connect(self._item)
+        bridge.finished.connect(self._finished)
+        bridge.failed.connect(self._failed)
+        self._bridge = bridge
+        self.run = None
+        self.summary = None
+        self._options = options
+        self.model.reset(terminals)
+        self.progress.setRange(0, max(1, len(terminals)))
+        self.progress.setValue(0)
+        self.progress_label.setText(f"Starting {len(terminals):,} closes…")
+        service = self.runtime.service
+
+        def work() -> None:
+            try:
+                run = BatchRun(
+                    service, terminals, options, on_event=bridge.item.emit, skipped=skipped
+                )
+                bridge.started.emit(run)
+                bridge.finished.emit(run.run())
+            except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, never lost
+                bridge.failed.emit(exc)
+
+        threading.Thread(target=work, name="support-tool-batch", daemon=True).start()
+        self._tick.start()
+        self.running_changed.emit(True)
+        self._update_buttons()
+
+    def _started(self, run: BatchRun) -> None:
+        self.run = run
+        self._update_buttons()
+
+    def _item(self, event: ItemEvent) -> None:
+        self.model.apply(event)
+        if event.state is ItemState.DONE:
+            self._recorded_since_refresh += 1
+
+    def cancel(self) -> None:
+        if self.run is not None and not self.run.cancelled:
+            self.run.cancel("Cancelled by the operator.")
+            self.progress_label.setText("Cancelling: requests in flight finish and are recorded…")
+            self._update_buttons()
+
+    def _update_progress(self) -> None:
+        if self.run is None:
+            return
+        p = self.run.progress()
+        self.progress.setValue(p.done)
+        eta = p.eta_s
+        parts = [
+            f"{p.done:,} of {p.total:,} done",
+            f"{p.succeeded:,} closed",
+            f"{p.failed:,} failed",
+            f"{p.remaining:,} remaining",
+        ]
+        if p.waiting_rate_limit:
+            parts.append(f"{p.waiting_rate_limit:,} waiting after a rate limit")
+        if eta is not None and p.remaining:
+            parts.append(f"about {_duration(eta)} left")
+        if not self.run.cancelled:
+            self.progress_label.setText(" · ".join(parts))
+        if self._recorded_since_refresh:
+            self._recorded_since_refresh = 0
+            self.recorded.emit()
+
+    def _finished(self, summary: BatchSummary) -> None:
+        self._tick.stop()
+        self.model.flush()
+        if self._bridge is not None:
+            self._bridge.deleteLater()  # every event it carried was delivered before this
+        self._bridge = None
+        self.summary = summary
+        self.progress.setValue(summary.done)
+        text = (
+            f"Batch {summary.batch_id}: {summary.counts_text()} in {_duration(summary.elapsed_s)}."
+        )
+        if summary.rate_limit_retries:
+            text += f" {summary.rate_limit_retries:,} rate-limited requests were sent again."
+        if summary.stop_reason:
+            text += f" {summary.stop_reason}"
+        self.progress_label.setText(text)
+        self.message.emit(text)
+        self.recorded.emit()
+        self.running_changed.emit(False)
+        self._update_buttons()
+
+    def _failed(self, error: BaseException) -> None:
+        self._tick.stop()
+        self._bridge = None
+        self.running_changed.emit(False)
+        self._update_buttons()
+        if not isinstance(error, SupportToolError):
+            raise error  # unexpected: the application's error hook shows and logs it
+        self.progress_label.setText(f"The batch did not start: {error}")
+        self.message.emit(str(error))
+
+    def _show_in_history(self) -> None:
+        if self.run is not None:
+            self.show_batch.emit(self.run.batch_id)
+
+    # --- results ------------------------------------------------------------------------
+
+    def ask_export_results(self) -> None:
+        name = f"batch-{self.run.batch_id}.csv" if self.run else "batch.csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Export batch results", name, "CSV (*.csv)")
+        if path:
+            self.export_results_to(Path(path))
+
+    def export_results_to(self, path: Path) -> None:
+        batch_id = self.run.batch_id if self.run else ""
+        snapshot = [
+            (
+                r.terminal.login,
+                r.terminal.game_id or "",
+                r.result.outcome.value if r.result else "not_sent",
+                "" if not r.result or r.result.error_code is None else r.result.error_code,
+                r.result.description if r.result else "",
+                r.result.elapsed_ms if r.result else "",
+                r.history_id or "",
+            )
+            for r in self.model.rows()
+        ]
+
+        def work() -> int:
+            with path.open("w", encoding="utf-8-sig", newline="") as out:
+                writer = csv.writer(out, lineterminator="\r\n")
+                writer.writerow(
+                    [
+                        "login",
+                        "gameId",
+                        "outcome",
+                        "error",
+                        "description",
+                        "elapsed_ms",
+                        "history_id",
+                        "batch_id",
+                    ]
+                )
+                for row in snapshot:
+                    writer.writerow([spreadsheet_cell(str(v)) for v in row] + [batch_id])
+            return len(snapshot)
+
+        self.jobs.submit(
+            work, lambda n: self.message.emit(f"Exported {n:,} rows to {path}."), self._error
+        )
+
+    def _error(self, error: BaseException) -> None:
+        self.message.emit(str(error))
+        if not isinstance(error, SupportToolError | OSError):
+            raise error
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, rest = divmod(int(seconds + 0.5), 60)
+    return f"{minutes} min {rest:02d} s"

@@ -409,6 +409,7 @@ class BatchRun:
                     reason=self.reason,
                     profile=options.profile,
                     batch_id=self.batch_id,
+                    wait_for_history=False,  # rides with the next row's commit; flushed below
                 )
             except SupportToolError as exc:  # the history cannot be written: nothing sent
                 self._give_back(index)
@@ -471,6 +472,11 @@ class BatchRun:
     def _join_all(self) -> None:
         for thread in self._threads:
             thread.join()
+        try:
+            self.service.history.flush()
+        except SupportToolError as exc:
+            log.error("batch %s: last answers could not be recorded: %s", self.batch_id, exc)
+            self._stop_reason = self._stop_reason or str(exc)
         with self._cond:
             never = list(range(self._next_index, len(self.terminals)))
             waiting = [index for _, _, index in self._retry_heap]

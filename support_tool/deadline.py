@@ -20,15 +20,16 @@ from collections.abc import Callable
 class Alarm:
     """A scheduled action; ``cancel()`` is cheap and idempotent."""
 
-    __slots__ = ("action", "cancelled", "when")
+    __slots__ = ("action", "cancelled", "watchdog", "when")
 
-    def __init__(self, when: float, action: Callable[[], None]) -> None:
+    def __init__(self, when: float, action: Callable[[], None], watchdog: Watchdog) -> None:
         self.when = when
-        self.action = action
+        self.action: Callable[[], None] | None = action
         self.cancelled = False
+        self.watchdog = watchdog
 
     def cancel(self) -> None:
-        self.cancelled = True
+        self.watchdog.cancel(self)
 
 
 class Watchdog:
@@ -39,9 +40,31 @@ class Watchdog:
         self._counter = itertools.count()
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._cancelled = 0
+
+    def cancel(self, alarm: Alarm) -> None:
+        """Forget the alarm's action at once (it holds the exchange and its sockets), and
+        drop cancelled entries once they are most of the heap: a batch finishes hundreds
+        of exchanges a second, each long before its deadline, and memory must stay flat."""
+        with self._condition:
+            if alarm.cancelled:
+                return
+            alarm.cancelled = True
+            alarm.action = None
+            self._cancelled += 1
+            if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
+    @property
+    def armed(self) -> int:
+        """Entries still held (for tests of the memory bound)."""
+        with self._condition:
+            return len(self._heap)
 
     def arm(self, when: float, action: Callable[[], None]) -> Alarm:
-        alarm = Alarm(when, action)
+        alarm = Alarm(when, action, self)
         with self._condition:
             heapq.heappush(self._heap, (when, next(self._counter), alarm))
             if self._thread is None:
@@ -58,6 +81,7 @@ class Watchdog:
             with self._condition:
                 while self._heap and self._heap[0][2].cancelled:
                     heapq.heappop(self._heap)
+                    self._cancelled = max(0, self._cancelled - 1)
                 if not self._heap:
                     self._condition.wait()
                     continue
@@ -66,8 +90,9 @@ class Watchdog:
                     self._condition.wait(delay)
                     continue
                 alarm = heapq.heappop(self._heap)[2]
-            if not alarm.cancelled:
-                alarm.action()
+                action = alarm.action
+            if not alarm.cancelled and action is not None:
+                action()
 
 
 WATCHDOG = Watchdog()

@@ -193,6 +193,7 @@ class HistoryStore:
         self._lock = threading.Lock()  # the writer: one transaction at a time
         self._queue_lock = threading.Lock()
         self._queue: list[_Write] = []
+        self._deferred_error: sqlite3.Error | None = None
         self._readers = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -277,7 +278,7 @@ class HistoryStore:
                     ],
                 )
 
-    def _write(self, sql: str, params: tuple[object, ...]) -> int:
+    def _write(self, sql: str, params: tuple[object, ...], *, wait: bool = True) -> int:
         """Commit one statement durably; returns the row id it wrote.
 
         Group commit: statements queue up, and whichever thread next holds the writer
@@ -288,16 +289,20 @@ class HistoryStore:
         mine = _Write(sql, params)
         with self._queue_lock:
             self._queue.append(mine)
+        if not wait:
+            return 0
         with self._lock:
             if not mine.done:
                 with self._queue_lock:
                     group, self._queue = self._queue, []
                 self._commit(group)
-        if mine.error is not None:
+        failed = mine.error or self._deferred_error
+        if failed is not None:
+            self._deferred_error = None
             raise HistoryUnavailable(
-                f"The audit history at {self.path} cannot be written ({mine.error}). "
+                f"The audit history at {self.path} cannot be written ({failed}). "
                 "Check free disk space and permissions."
-            ) from mine.error
+            ) from failed
         return mine.row_id
 
     def _commit(self, group: list[_Write]) -> None:
@@ -310,6 +315,7 @@ class HistoryStore:
         except sqlite3.Error as exc:
             for write in group:
                 write.error = exc
+            self._deferred_error = exc  # a queued finish had no caller to tell: the next will
         finally:
             for write in group:
                 write.done = True
@@ -346,8 +352,14 @@ class HistoryStore:
             ),
         )
 
-    def finish(self, row_id: int, result: CloseResult) -> None:
-        """Complete a row with the outcome (only the result's safe fields are stored)."""
+    def finish(self, row_id: int, result: CloseResult, *, wait: bool = True) -> None:
+        """Complete a row with the outcome (only the result's safe fields are stored).
+
+        ``wait=False`` (batches) queues the update to ride with the next commit, usually
+        the next row's *pending* insert, instead of paying a durable commit of its own;
+        ``flush()`` commits whatever is still queued. Until then a crash leaves the row
+        *pending*, which recovery turns into *unknown*: never a request without a row.
+        """
         self._write(
             "UPDATE actions SET finished_at = ?, outcome = ?, error_code = ?, description = ?,"
             " http_status = ?, elapsed_ms = ?, attempts = ? WHERE id = ?",
@@ -361,7 +373,15 @@ class HistoryStore:
                 result.attempts,
                 row_id,
             ),
+            wait=wait,
         )
+
+    def flush(self) -> None:
+        """Commit every queued write now; raises :class:`HistoryUnavailable` if it fails."""
+        with self._queue_lock:
+            queued = bool(self._queue)
+        if queued:
+            self._write("SELECT 1", ())
 
     def record(self, result: CloseResult, **row: Any) -> int:
         """Record an action that ended before sending (invalid input, configuration)."""

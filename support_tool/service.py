@@ -95,8 +95,13 @@ class CloseService:
         reason: str = "",
         profile: str | None = None,
         batch_id: str | None = None,
+        wait_for_history: bool = True,
     ) -> Closed:
-        """Close one session; raises only :class:`HistoryUnavailable` (nothing is sent then)."""
+        """Close one session; raises only :class:`HistoryUnavailable` (nothing is sent then).
+
+        ``wait_for_history=False`` (batches) lets the answer's history update ride with the
+        next commit; the caller must ``history.flush()`` when done.
+        """
         chosen: Profile | None = None
         request: CloseRequest | None = None
 
@@ -142,7 +147,7 @@ class CloseService:
         result = with_request_details(self.transport_for(chosen).send(signed), signed)
         history_error = ""
         try:
-            self.history.finish(row_id, result)
+            self.history.finish(row_id, result, wait=wait_for_history)
         except HistoryUnavailable as exc:
             history_error = str(exc)
             log.error("close #%d: answer could not be recorded: %s", row_id, exc)

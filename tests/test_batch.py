@@ -12,6 +12,7 @@ import pytest
 
 from support_tool import contract
 from support_tool.batch import BatchOptions, BatchRun, ItemEvent, ItemState, Pacer
+from support_tool.deadline import WATCHDOG
 from support_tool.errors import InvalidInput
 from support_tool.history import HistoryStore
 from support_tool.outcome import Outcome
@@ -78,6 +79,7 @@ def test_500_terminals_all_close_each_with_a_history_row(history: HistoryStore) 
         assert all(r["clear_history"] == 1 for r in recorded)
         done = [e for e in events if e.state is ItemState.DONE]
         assert sorted(e.index for e in done) == list(range(500))
+        assert WATCHDOG.armed < 150  # finished exchanges are let go, not kept to deadline
     service.close_all()
 
 

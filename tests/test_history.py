@@ -184,3 +184,21 @@ def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> N
     with HistoryStore(path) as store:
         assert store.text_index
         assert _ids(store, "terminal-00") == [row]
+
+
+def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -> None:
+    """Batches queue the answer's update instead of paying a commit of its own."""
+    row = {"profile": "p", "api_host": "h", "login": "t-1", "game_id": None}
+    ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        first = store.begin(**row, clear_history=True)
+        store.finish(first, ok, wait=False)
+        record = store.get(first)
+        assert record is not None
+        assert record.outcome == "pending"  # queued, not yet committed
+        second = store.begin(**{**row, "login": "t-2"}, clear_history=True)  # carries it
+        assert [store.get(i).outcome for i in (first, second)] == ["success", "pending"]  # type: ignore[union-attr]
+        store.finish(second, ok, wait=False)
+        store.flush()
+        assert store.get(second).outcome == "success"  # type: ignore[union-attr]
+        store.flush()  # nothing queued: a no-op

@@ -1,0 +1,153 @@
+"""Batch figures: 1,000 closes at concurrency 8 against 20 ms latency, and flat memory.
+
+The ideal is 1,000 x 20 ms / 8 = 2.5 s. A bare ``requests`` client with eight threads
+against the same sandbox process is measured too, so the table shows how much of the gap
+to the ideal is this machine (two processes sharing two cores) and how much is the tool.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from benchmarks.common import Figure, sandbox_process
+from support_tool.batch import BatchOptions, BatchRun
+from support_tool.history import HistoryStore
+from support_tool.profiles import ProfileSet, make_profile
+from support_tool.request import CloseRequest, build_signed
+from support_tool.secret_store import MemorySecrets
+from support_tool.service import CloseService
+from support_tool.terminals import Terminal
+
+LOGINS = 1000
+CONCURRENCY = 8
+LATENCY_MS = 20
+IDEAL_S = LOGINS * LATENCY_MS / 1000 / CONCURRENCY
+MEMORY_LIST = 100_000
+
+
+def _terminals(count: int) -> list[Terminal]:
+    return [Terminal(f"terminal-{(n % 1000) + 1:04d}") for n in range(count)]
+
+
+def _bare(url: str, secret: str) -> float:
+    """Eight threads, each with its own Session, posting the same signed requests."""
+    signed = [
+        build_signed(url, CloseRequest.from_input(t.login, None, False), secret)
+        for t in _terminals(LOGINS)
+    ]
+    headers = {"Content-Type": "application/json"}
+
+    def worker(share: list) -> None:  # type: ignore[type-arg]
+        session = requests.Session()
+        for s in share:
+            session.post(s.url, params=s.query, data=s.body_bytes, headers=headers).json()
+
+    threads = [
+        threading.Thread(target=worker, args=(signed[k::CONCURRENCY],)) for k in range(CONCURRENCY)
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def _service(url: str, secret: str, folder: str) -> CloseService:
+    store = HistoryStore(Path(folder) / "history.sqlite3")
+    profiles = ProfileSet((make_profile("bench", url),), "bench")
+    return CloseService(lambda: profiles, MemorySecrets({"bench": secret}), store)
+
+
+def run(runs: int = 3) -> list[Figure]:
+    with (
+        sandbox_process("--latency-ms", str(LATENCY_MS)) as (url, secret),
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        service = _service(url, secret, folder)
+        BatchRun(service, _terminals(50), BatchOptions(concurrency=CONCURRENCY)).run()
+        _bare(url, secret)  # warm-up of both
+        tool_times, bare_times = [], []
+        for _ in range(runs):
+            summary = BatchRun(
+                service, _terminals(LOGINS), BatchOptions(concurrency=CONCURRENCY)
+            ).run()
+            assert summary.succeeded == LOGINS, summary.counts_text()
+            tool_times.append(summary.elapsed_s)
+            bare_times.append(_bare(url, secret))
+        service.close_all()
+        service.history.close()
+    tool = sorted(tool_times)[runs // 2]
+    bare = sorted(bare_times)[runs // 2]
+    return [
+        Figure(
+            f"{LOGINS:,}-login batch, concurrency {CONCURRENCY}, {LATENCY_MS} ms latency "
+            "vs the ideal",
+            tool,
+            "s",
+            IDEAL_S,
+            "≤ 1.25×",
+            tool / IDEAL_S <= 1.25,
+            f"a bare 8-thread requests client took {bare:.2f} s "
+            f"({bare / IDEAL_S:.2f}× the ideal) against the same sandbox in this run; "
+            f"the tool's batch is {tool / bare:.2f}× that",
+        ),
+        Figure(
+            "bare 8-thread requests client, same 1,000 requests, vs the ideal",
+            bare,
+            "s",
+            IDEAL_S,
+            "informational",
+            True,
+            "what this machine and the sandbox allow: the floor under the figure above",
+        ),
+    ]
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def memory(closes: int = 20_000) -> list[Figure]:
+    """Peak RSS over a 100,000-login batch: after the first quarter of ``closes`` (SQLite's
+    page cache and the WAL have warmed up by then) and after all of them; the difference
+    is what the batch grows per row, which must be nothing."""
+    with sandbox_process() as (url, secret), tempfile.TemporaryDirectory() as folder:
+        service = _service(url, secret, folder)
+        terminals = _terminals(MEMORY_LIST)
+        run = BatchRun(service, terminals, BatchOptions(concurrency=CONCURRENCY))
+        run.start()
+        warm = closes // 4
+        while run.progress().done < warm:
+            time.sleep(0.05)
+        early = _peak_rss_mb()
+        while run.progress().done < closes:
+            time.sleep(0.05)
+        late = _peak_rss_mb()
+        run.cancel()
+        run.wait()
+        service.close_all()
+        service.history.close()
+    growth = late - early
+    per_10k = growth / (closes - warm) * 10_000
+    return [
+        Figure(
+            f"peak memory growth during a {MEMORY_LIST:,}-login batch "
+            f"(closes {warm:,} → {closes:,})",
+            growth,
+            "MB",
+            None,
+            "flat (< 2 MB)",
+            growth < 2,
+            f"peak RSS {early:.0f} MB after {warm:,} closes, {late:.0f} MB after {closes:,} "
+            f"({per_10k:.2f} MB per 10,000 rows)",
+        )
+    ]

@@ -120,6 +120,19 @@ def test_demo_window_typed_into_and_photographed(
             history_shot = tmp_path / "history.png"
             poll_until(lambda: grab(display, window, history_shot)[2] > 20, 10, "history tab")
             shutil.copy(history_shot, RESOURCES / "screenshot-history.png")
+            xdotool(display, "key", "alt+t", "alt+g", "Down")  # the demo bank A group
+            xdotool(display, "sleep", "1", "key", "ctrl+Return", "sleep", "0.5", "key", "Return")
+
+            def batch_done() -> bool:
+                with sqlite3.connect(history) as db:
+                    (rows,) = db.execute("SELECT COUNT(*) FROM actions").fetchone()
+                return bool(rows == 41)
+
+            poll_until(batch_done, 20, "the demo batch to be recorded")
+            xdotool(display, "sleep", "1")
+            batch_shot = tmp_path / "terminals.png"
+            poll_until(lambda: grab(display, window, batch_shot)[2] > 20, 10, "terminals tab")
+            shutil.copy(batch_shot, RESOURCES / "screenshot-terminals.png")
     finally:
         app.terminate()
         output, _ = app.communicate(timeout=20)

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -129,6 +130,7 @@ class TerminalsTab(QWidget):
         self.max_rps.setAccessibleName("Most requests per second")
         self.start_button = QPushButton("Close sessions…")
         self.start_button.setAccessibleName("Start the batch")
+        self.start_button.setToolTip("Ctrl+Enter")
 
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Batch progress")
@@ -164,11 +166,14 @@ class TerminalsTab(QWidget):
 
     def _layout(self) -> None:
         groups_row = QHBoxLayout()
-        groups_row.addWidget(QLabel("&Group:"))
-        groups_row.itemAt(0).widget().setBuddy(self.group)  # type: ignore[union-attr]
+        group_label = QLabel("&Group:")
+        group_label.setBuddy(self.group)
+        groups_row.addWidget(group_label)
         groups_row.addWidget(self.group, 1)
+        group_buttons = QHBoxLayout()
         for button in (self.import_button, self.save_group, self.delete_group, self.export_list):
-            groups_row.addWidget(button)
+            group_buttons.addWidget(button)
+        group_buttons.addStretch(1)
         options = QFormLayout()
         options.addRow("Profile:", self.profile)
         options.addRow("Game id:", self.game)
@@ -186,27 +191,33 @@ class TerminalsTab(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(groups_row)
+        left_layout.addLayout(group_buttons)
         left_layout.addWidget(self.editor, 1)
         left_layout.addWidget(self.list_status)
         left_layout.addLayout(options)
 
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.progress, 1)
-        for button in (self.cancel_button, self.retry_button, self.export_results):
-            run_row.addWidget(button)
-        run_row.addWidget(self.history_button)
+        run_buttons = QHBoxLayout()
+        for button in (
+            self.cancel_button,
+            self.retry_button,
+            self.export_results,
+            self.history_button,
+        ):
+            run_buttons.addWidget(button)
+        run_buttons.addStretch(1)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(run_row)
+        right_layout.addWidget(self.progress)
         right_layout.addWidget(self.progress_label)
+        right_layout.addLayout(run_buttons)
         right_layout.addWidget(self.table, 1)
 
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 600])
+        splitter.setSizes([420, 560])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -224,6 +235,9 @@ class TerminalsTab(QWidget):
         self.delete_group.clicked.connect(self.ask_delete_group)
         self.export_list.clicked.connect(self.ask_export_list)
         self.start_button.clicked.connect(self.confirm_start)
+        start = QShortcut(QKeySequence("Ctrl+Return"), self)
+        start.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        start.activated.connect(self.confirm_start)
         self.cancel_button.clicked.connect(self.cancel)
         self.retry_button.clicked.connect(self.retry_failed)
         self.export_results.clicked.connect(self.ask_export_results)

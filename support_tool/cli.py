@@ -122,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
     sandbox.add_argument("--secret", default=None, help="secret key (default: a random one)")
     sandbox.add_argument("--latency-ms", type=int, default=0, metavar="N")
+    sandbox.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="R",
+        help="answer error 99 beyond R requests a second, as a metered provider does",
+    )
     from support_tool.sandbox.faults import FAULTS
 
     sandbox.add_argument(
@@ -396,6 +403,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         raise InvalidInput("--port must be between 0 and 65535.")
     if args.latency_ms < 0:
         raise InvalidInput("--latency-ms cannot be negative.")
+    if args.rate_limit is not None and not args.rate_limit > 0:
+        raise InvalidInput("--rate-limit must be more than 0 requests a second.")
     try:
         server = SandboxServer(
             secret=args.secret,
@@ -403,6 +412,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
             fault=args.fault,
             verbose=True,
+            rate_limit_rps=args.rate_limit,
         )
     except OSError as exc:
         raise ConfigurationError(
@@ -413,8 +423,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"Secret key: {server.secret}")
     print(f"Terminals terminal-0001 ... terminal-1000 have an unfinished round in {DEMO_GAMES[0]};")
     print(f"players player-001 ... player-100 have open sessions in {', '.join(DEMO_GAMES)}.")
-    if args.fault != "none" or args.latency_ms:
-        print(f"Injecting: fault {args.fault}, latency {args.latency_ms} ms.")
+    if args.fault != "none" or args.latency_ms or args.rate_limit:
+        limit = f", rate limit {args.rate_limit:g}/s" if args.rate_limit else ""
+        print(f"Injecting: fault {args.fault}, latency {args.latency_ms} ms{limit}.")
     print("To use it from support-tool:")
     print(f"  support-tool profile add sandbox --url {server.url}")
     print("  support-tool secret set sandbox      (paste the secret key above)")

@@ -186,6 +186,8 @@ def test_usage_errors_exit_2(cli_process) -> None:  # type: ignore[no-untyped-de
     assert cli_process("close").status == 2
     assert cli_process("history", "--outcome", "nope").status == 2
     assert cli_process("--demo", "profile", "list").status == 2
+    assert cli_process("--demo", "group", "list").status == 2
+    assert cli_process("sandbox", "--rate-limit", "0").status == 2
 
 
 def test_hand_edited_remote_http_url_is_refused_and_recorded(cli, home: Path) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QShortcut
@@ -26,12 +27,14 @@ from support_tool.gui.history_view import HistoryView
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.profiles_dialog import ProfilesDialog
 from support_tool.gui.style import PRODUCTION_BANNER
-from support_tool.gui.terminals_tab import TerminalsTab
 from support_tool.history import HistoryRecord
 from support_tool.outcome import CloseResult, Outcome
 from support_tool.profiles import Profile, ProfileSet
 from support_tool.runtime import Runtime
 from support_tool.service import Closed
+
+if TYPE_CHECKING:  # built after the first paint; its imports (batch runner) wait too
+    from support_tool.gui.terminals_tab import TerminalsTab
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,8 @@ class MainWindow(QMainWindow):
     def terminals_view(self) -> TerminalsTab:
         """The Terminals tab (batches), built on first need."""
         if self.terminals is None:
+            from support_tool.gui.terminals_tab import TerminalsTab
+
             tab = TerminalsTab(self.runtime, self.jobs)
             tab.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
             tab.recorded.connect(lambda: self.history_view().model.refresh())

@@ -1,0 +1,106 @@
+"""Hypothesis drives the two parsers that read what comes from outside: the provider's
+answer and the operator's list. Whatever arrives, the result is the tool's own clean
+result or message, never another exception."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from support_tool.errors import InvalidInput
+from support_tool.interpret import interpret_http
+from support_tool.outcome import Failure, Outcome
+from support_tool.terminals import MAX_TERMINALS, decode_list, parse_terminals
+from support_tool.validation import clean_game_id, clean_login
+
+FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+answers = st.fixed_dictionaries(
+    {},
+    optional={
+        "error": st.integers() | st.text() | st.floats() | st.none() | st.booleans(),
+        "description": st.text() | st.integers() | st.none(),
+    },
+).flatmap(lambda d: st.dictionaries(st.text(max_size=8), json_values, max_size=3).map(d.__or__))
+
+
+def _check(result_outcome: Outcome, failure: Failure | None, description: str) -> None:
+    assert result_outcome in (Outcome.SUCCESS, Outcome.REFUSED, Outcome.TRANSPORT_FAILURE)
+    assert isinstance(description, str)
+    assert (failure is None) == (result_outcome is not Outcome.TRANSPORT_FAILURE)
+
+
+@FUZZ
+@given(status=st.integers(100, 599), body=st.binary(max_size=2048), truncated=st.booleans())
+def test_any_bytes_become_a_clean_result(status: int, body: bytes, truncated: bool) -> None:
+    result = interpret_http(status, body, truncated=truncated, location=None)
+    _check(result.outcome, result.failure, result.description)
+    if result.outcome is Outcome.SUCCESS:
+        assert 200 <= status < 300
+        assert json.loads(body)["error"] == 0
+
+
+@FUZZ
+@given(status=st.sampled_from([200, 201, 204, 299]), document=answers | json_values)
+def test_any_json_becomes_a_clean_result(status: int, document: object) -> None:
+    body = json.dumps(document).encode()
+    result = interpret_http(status, body)
+    _check(result.outcome, result.failure, result.description)
+    is_answer = (
+        isinstance(document, dict)
+        and type(document.get("error")) is int
+        and isinstance(document.get("description"), str)
+    )
+    if is_answer:
+        assert isinstance(document, dict)
+        expected = Outcome.SUCCESS if document["error"] == 0 else Outcome.REFUSED
+        assert result.outcome is expected
+        assert result.error_code == document["error"]
+        assert result.description == document["description"]  # verbatim
+    else:
+        assert result.outcome is Outcome.TRANSPORT_FAILURE
+
+
+@FUZZ
+@given(text=st.text(max_size=600), game=st.none() | st.text(max_size=20))
+def test_any_pasted_text_gives_terminals_or_line_reasons(text: str, game: str | None) -> None:
+    try:
+        parsed = parse_terminals(text, game)
+    except InvalidInput:
+        return  # the default game id itself is invalid: a message, nothing else
+    lines = text.removeprefix("\ufeff").splitlines()
+    assert len(parsed.terminals) <= MAX_TERMINALS
+    for terminal in parsed.terminals:
+        assert clean_login(terminal.login) == terminal.login  # would pass a single close
+        assert clean_game_id(terminal.game_id) == terminal.game_id
+    assert len(set(parsed.terminals)) == len(parsed.terminals)  # no duplicates sent
+    for skipped in (*parsed.invalid, *parsed.duplicates):
+        assert 1 <= skipped.line <= len(lines)
+        assert skipped.reason
+
+
+@FUZZ
+@given(data=st.binary(max_size=600))
+def test_any_file_bytes_decode_or_give_a_message(data: bytes) -> None:
+    try:
+        text = decode_list(data, "The file")
+    except InvalidInput as exc:
+        message = str(exc)
+    else:
+        parse_terminals(text)
+        return
+    assert "not a text file" in message
+
+
+@FUZZ
+@given(rows=st.lists(st.lists(st.text(max_size=12), max_size=4), max_size=20))
+def test_csv_shaped_text_keeps_the_first_two_columns(rows: list[list[str]]) -> None:
+    text = "\r\n".join(",".join(cells) for cells in rows)
+    parse_terminals(text)  # any quoting, commas and empties: never an exception

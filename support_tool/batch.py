@@ -34,6 +34,7 @@ from datetime import datetime
 from support_tool import contract
 from support_tool.errors import InvalidInput, SupportToolError
 from support_tool.outcome import CloseResult, Outcome
+from support_tool.secret_store import BatchSecrets
 from support_tool.service import Closed, CloseService
 from support_tool.terminals import SkippedLine, Terminal
 from support_tool.validation import clean_reason
@@ -250,6 +251,7 @@ class BatchRun:
         self.pacer = Pacer(clean_max_rps(options.max_rps), clock)
         self._on_event = on_event
         self._clock = clock
+        self._secrets = BatchSecrets(service.secrets)
         self._cond = threading.Condition()
         self._cancel = threading.Event()
         self._next_index = 0
@@ -410,6 +412,7 @@ class BatchRun:
                     profile=options.profile,
                     batch_id=self.batch_id,
                     wait_for_history=False,  # rides with the next row's commit; flushed below
+                    secrets=self._secrets,  # the keyring is read once per batch, not per row
                 )
             except SupportToolError as exc:  # the history cannot be written: nothing sent
                 self._give_back(index)
@@ -472,6 +475,7 @@ class BatchRun:
     def _join_all(self) -> None:
         for thread in self._threads:
             thread.join()
+        self._secrets.forget()
         try:
             self.service.history.flush()
         except SupportToolError as exc:

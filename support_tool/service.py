@@ -58,6 +58,10 @@ class CloseService:
         self._transports: dict[Profile, Transport] = {}
         self._lock = threading.Lock()
 
+    @property
+    def secrets(self) -> SecretSource:
+        return self._secrets
+
     def close_all(self) -> None:
         with self._lock:
             for transport in self._transports.values():
@@ -96,11 +100,13 @@ class CloseService:
         profile: str | None = None,
         batch_id: str | None = None,
         wait_for_history: bool = True,
+        secrets: SecretSource | None = None,
     ) -> Closed:
         """Close one session; raises only :class:`HistoryUnavailable` (nothing is sent then).
 
         ``wait_for_history=False`` (batches) lets the answer's history update ride with the
-        next commit; the caller must ``history.flush()`` when done.
+        next commit; the caller must ``history.flush()`` when done. ``secrets`` replaces
+        the service's secret source for this close (a batch's ``BatchSecrets``).
         """
         chosen: Profile | None = None
         request: CloseRequest | None = None
@@ -128,7 +134,7 @@ class CloseService:
             return refuse(Outcome.INVALID_INPUT, str(exc), "Correct the input and try again.")
         try:
             chosen = self._profiles().resolve(profile)
-            secret = self._secrets.get(chosen.name)
+            secret = (secrets or self._secrets).get(chosen.name)
         except ConfigurationError as exc:
             return refuse(Outcome.CONFIGURATION, str(exc), "Fix the configuration and try again.")
         signed = build_signed(chosen.url, request, secret)

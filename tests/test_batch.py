@@ -249,3 +249,60 @@ def test_profile_concurrency_is_the_default(history: HistoryStore, sandbox: Sand
     run = BatchRun(service_for(sandbox, history, concurrency=2), terminals(4), BatchOptions())
     assert run.concurrency == 2
     assert run.run().succeeded == 4
+
+
+class CountingSecrets:
+    """The real keyring, counting how often it is read."""
+
+    def __init__(self) -> None:
+        from support_tool.secret_store import KeyringSecrets
+
+        self.inner = KeyringSecrets()
+        self.reads = 0
+
+    def get(self, profile: str) -> str:
+        self.reads += 1
+        return self.inner.get(profile)
+
+
+def test_a_batch_reads_the_keyring_once_not_per_row(
+    history: HistoryStore, sandbox: SandboxServer
+) -> None:
+    counting = CountingSecrets()
+    counting.inner.set("sandbox", SANDBOX_SECRET)
+    try:
+        chosen = make_profile("sandbox", sandbox.url)
+        service = CloseService(lambda: ProfileSet((chosen,), "sandbox"), counting, history)
+        summary = BatchRun(service, terminals(40), BatchOptions(concurrency=8)).run()
+        assert summary.succeeded == 40
+        assert counting.reads == 1
+        assert service.close("terminal-0041").result.ok  # a single close reads it afresh
+        assert counting.reads == 2
+    finally:
+        counting.inner.delete("sandbox")
+        service.close_all()
+
+
+def test_an_unexpected_keyring_error_is_a_message_not_a_crash(
+    history: HistoryStore, sandbox: SandboxServer
+) -> None:
+    """Secret Service objects can vanish under a reader (seen in CI: ItemNotFoundException
+    from secretstorage); whatever the backend raises becomes a keyring message."""
+    from support_tool.secret_store import KeyringSecrets
+
+    class VanishingCollection:
+        def get_password(self, service: str, user: str) -> str:
+            raise LookupError("Item does not exist!")
+
+    chosen = make_profile("sandbox", sandbox.url)
+    secrets = KeyringSecrets(backend=VanishingCollection())
+    service = CloseService(lambda: ProfileSet((chosen,), "sandbox"), secrets, history)
+    single = service.close("terminal-0001")
+    assert single.result.outcome is Outcome.CONFIGURATION
+    assert (
+        "LookupError while reading a secret key: Item does not exist!" in single.result.description
+    )
+    summary = BatchRun(service, terminals(20), BatchOptions(concurrency=4)).run()
+    assert summary.counts[Outcome.CONFIGURATION] >= 1
+    assert "No working keyring" in summary.stop_reason
+    assert sandbox.request_count == 0

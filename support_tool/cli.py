@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from support_tool import __version__, cli_batch, contract
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from support_tool.service import Closed
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_CONFIG = 0, 1, 2, 3, 4
+EXIT_TAMPERED = 5  # the audit history failed verification
 
 log = logging.getLogger("support_tool")
 
@@ -117,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = history.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object per line")
     fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    history_cmds = history.add_subparsers(dest="history_action", metavar="ACTION")
+    verify = history_cmds.add_parser(
+        "verify", help="check the history's hash chain: exit 5 if anything was altered"
+    )
+    verify.add_argument("--json", action="store_true", dest="verify_json")
 
     sandbox = commands.add_parser("sandbox", help="run the sandbox provider on this computer")
     sandbox.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
@@ -371,6 +378,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 0:
         raise InvalidInput("--limit must be 0 (no limit) or more.")
+    if args.history_action == "verify":
+        return _verify_history(paths.history_file(demo=args.demo), args.verify_json)
     with HistoryStore(paths.history_file(demo=args.demo)) as store:
         rows = _history_rows(args, store)
         if args.json:
@@ -393,6 +402,31 @@ def cmd_history(args: argparse.Namespace) -> int:
             if not shown:
                 print("No history rows match.")
     return EXIT_OK
+
+
+def _verify_history(path: Path, as_json: bool) -> int:
+    from support_tool.history import HistoryStore
+
+    if not path.exists():
+        raise ConfigurationError(f"There is no audit history at {path} yet.")
+    with HistoryStore(path) as store:
+        report = store.verify()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "checked": report.checked,
+                    "head_seal": report.head_seal,
+                    "problem": report.problem,
+                    "record_id": report.record_id,
+                    "path": str(path),
+                }
+            )
+        )
+    else:
+        print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
+    return EXIT_OK if report.ok else EXIT_TAMPERED
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

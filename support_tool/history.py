@@ -20,11 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from support_tool import history_chain
 from support_tool.errors import HistoryUnavailable
 from support_tool.identity import operator_name, process_alive, workstation_name
 from support_tool.outcome import CloseResult, Outcome
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+CHAIN_VERSION = 3  # the first version that seals records (history_chain)
 STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
 MAX_STORED_INPUT = 256  # rejected inputs can be huge; keep enough to recognise them
 
@@ -180,6 +182,7 @@ class _Write:
 
     sql: str
     params: tuple[object, ...]
+    finishes: int | None = None  # the row this statement completes, to be sealed with it
     done: bool = False
     row_id: int = 0
     error: sqlite3.Error | None = None
@@ -203,9 +206,13 @@ class HistoryStore:
             self._db.execute("PRAGMA synchronous = FULL")
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
+                version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                history_chain.add_columns(self._db)
+                if version < CHAIN_VERSION:  # rows from before the chain: sealed once, here
+                    history_chain.seal_existing(self._db)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.text_index = self._create_text_index()
             self._recover()
@@ -277,8 +284,16 @@ class HistoryStore:
                         for row_id in abandoned
                     ],
                 )
+                history_chain.seal_rows(self._db, abandoned)
 
-    def _write(self, sql: str, params: tuple[object, ...], *, wait: bool = True) -> int:
+    def _write(
+        self,
+        sql: str,
+        params: tuple[object, ...],
+        *,
+        wait: bool = True,
+        finishes: int | None = None,
+    ) -> int:
         """Commit one statement durably; returns the row id it wrote.
 
         Group commit: statements queue up, and whichever thread next holds the writer
@@ -286,7 +301,7 @@ class HistoryStore:
         the same as before; eight batch workers share fsyncs instead of queueing for them.
         A caller returns only once its own statement is on disk.
         """
-        mine = _Write(sql, params)
+        mine = _Write(sql, params, finishes)
         with self._queue_lock:
             self._queue.append(mine)
         if not wait:
@@ -312,6 +327,8 @@ class HistoryStore:
                 self._db.execute("BEGIN IMMEDIATE")
                 for write in group:
                     write.row_id = int(self._db.execute(write.sql, write.params).lastrowid or 0)
+                finished = [w.finishes for w in group if w.finishes is not None]
+                history_chain.seal_rows(self._db, finished)  # in the same transaction
         except sqlite3.Error as exc:
             for write in group:
                 write.error = exc
@@ -374,6 +391,7 @@ class HistoryStore:
                 row_id,
             ),
             wait=wait,
+            finishes=row_id,
         )
 
     def flush(self) -> None:
@@ -396,6 +414,10 @@ class HistoryStore:
         try:
             with self._lock, self._db:
                 self._db.execute("BEGIN IMMEDIATE")
+                # Under the write lock the new rows take the next ids, one after another.
+                first = int(
+                    self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM actions").fetchone()[0]
+                )
                 self._db.executemany(
                     "INSERT INTO actions (started_at, finished_at, operator, workstation, pid,"
                     " profile, api_host, login, game_id, clear_history, reason, batch_id,"
@@ -420,6 +442,7 @@ class HistoryStore:
                         for login, result in entries
                     ],
                 )
+                history_chain.seal_rows(self._db, list(range(first, first + len(entries))))
         except sqlite3.Error as exc:
             raise HistoryUnavailable(
                 f"The audit history at {self.path} cannot be written ({exc}). "
@@ -483,6 +506,14 @@ class HistoryStore:
             f"ORDER BY {key} DESC LIMIT ?"
         )
         return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
+
+    def verify(self) -> history_chain.ChainReport:
+        """Check the hash chain of every sealed record (a read-only pass over the file)."""
+        reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return history_chain.verify(reader)
+        finally:
+            reader.close()
 
     def count(self) -> int:
         with self._lock:

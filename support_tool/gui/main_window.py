@@ -35,11 +35,13 @@ from support_tool.service import Closed
 
 if TYPE_CHECKING:  # built after the first paint; its imports (batch runner) wait too
     from support_tool.gui.terminals_tab import TerminalsTab
+    from support_tool.history_chain import ChainReport
 
 log = logging.getLogger(__name__)
 
 BUSY_TICK_MS = 100
 TERMINALS_TAB, HISTORY_TAB = 1, 2
+VERIFY_DELAY_MS = 1500  # after start-up work, so that it never slows the first close
 
 
 def window_settings() -> QSettings:
@@ -70,6 +72,14 @@ class MainWindow(QMainWindow):
             f"background: {background}; color: {text}; font-weight: bold; padding: 8px;"
         )
         self.production_banner.setVisible(False)
+        self.tamper_banner = QLabel()
+        self.tamper_banner.setAccessibleName("Audit history warning")
+        self.tamper_banner.setWordWrap(True)
+        self.tamper_banner.setStyleSheet(
+            f"background: {background}; color: {text}; font-weight: bold; padding: 8px;"
+        )
+        self.tamper_banner.setVisible(False)
+        self.history_report: ChainReport | None = None
         self.demo_banner = QLabel()
         self.demo_banner.setWordWrap(True)
         self.demo_banner.setStyleSheet("padding: 6px; border: 1px solid palette(mid);")
@@ -108,12 +118,16 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(QWidget(), "&History")
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.addWidget(self.tamper_banner)
         layout.addWidget(self.production_banner)
         layout.addWidget(self.demo_banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self._build_menus()
 
+        self._verify_timer = QTimer(self)
+        self._verify_timer.setSingleShot(True)
+        self._verify_timer.timeout.connect(self.verify_history)
         self._elapsed = QElapsedTimer()
         self._tick = QTimer(self)
         self._tick.setInterval(BUSY_TICK_MS)
@@ -136,6 +150,22 @@ class MainWindow(QMainWindow):
         self.history_view()
         self.terminals_view()
         self._warm_up()
+        self._verify_timer.start(VERIFY_DELAY_MS)
+
+    def verify_history(self, *, report_intact: bool = False) -> None:
+        """Check the audit history's hash chain on a worker; warn if it was altered."""
+        store = self.runtime.service.history
+
+        def done(report: ChainReport) -> None:
+            self.history_report = report
+            self.tamper_banner.setVisible(not report.ok)
+            if not report.ok:
+                self.tamper_banner.setText(report.describe())
+                log.error("audit history verification failed: %s", report.problem)
+            elif report_intact:
+                self.statusBar().showMessage(report.describe(), 20_000)
+
+        self.jobs.submit(store.verify, done, self._background_error)
 
     def _install_tab(self, index: int, widget: QWidget, title: str) -> None:
         current = self.tabs.currentIndex()
@@ -198,12 +228,14 @@ class MainWindow(QMainWindow):
         profiles = QAction("&Profiles and secrets…", self)
         profiles.setShortcut(QKeySequence("Ctrl+,"))
         profiles.triggered.connect(self.open_profiles)
+        verify = QAction("&Verify audit history", self)
+        verify.triggered.connect(lambda: self.verify_history(report_intact=True))
         export = QAction("&Export history…", self)
         export.triggered.connect(lambda: self.history_view().ask_export())
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        for action in (profiles, export):
+        for action in (profiles, export, verify):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -411,6 +443,7 @@ class MainWindow(QMainWindow):
             self.setEnabled(False)
             event.ignore()
             return
+        self._verify_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("last_profile", self.form.profile.currentText())
         self.settings.sync()

@@ -1,0 +1,221 @@
+"""The audit history's hash chain: every finished record is sealed, so edits show.
+
+When a record is finished (answered, refused, or recovered as unknown) it gets the next
+sequence number and a *seal*: SHA-256 over the previous seal, its sequence number and every
+stored field, in a fixed order. ``chain_head`` keeps the last sequence number and seal.
+Then, with plain ``sqlite3`` outside the tool:
+
+* editing any field of a sealed record breaks its seal;
+* deleting a record leaves a gap in the sequence (or, for the newest ones, a head that
+  points past the end);
+* moving records around changes the ids inside their seals;
+* inserting a finished record leaves it unsealed.
+
+Sealing happens inside the same transaction that finishes the record, under SQLite's write
+lock, so concurrent writers (a batch's workers, a window and a command line on the same
+file) extend one chain. The limit, stated plainly: someone who rewrites *every* later seal
+and the head is not caught by the file alone; ``history verify`` prints the head seal so
+that it can be noted outside (a ticket, an e-mail) and compared later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+GENESIS = "0" * 64
+SEALED_FIELDS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "operator",
+    "workstation",
+    "pid",
+    "profile",
+    "api_host",
+    "login",
+    "game_id",
+    "clear_history",
+    "reason",
+    "batch_id",
+    "outcome",
+    "error_code",
+    "description",
+    "http_status",
+    "elapsed_ms",
+    "attempts",
+)
+_FIELDS = ", ".join(SEALED_FIELDS)
+_CHUNK = 5000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chain_head (
+    one  INTEGER PRIMARY KEY CHECK (one = 1),
+    seq  INTEGER NOT NULL,
+    seal TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS actions_seq ON actions (seq) WHERE seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS actions_unsealed ON actions (id)
+    WHERE seq IS NULL AND outcome <> 'pending';
+"""
+
+
+def seal_of(previous: str, seq: int, fields: Sequence[object]) -> str:
+    content = json.dumps(list(fields), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}\n{seq}\n{content}".encode()).hexdigest()
+
+
+def add_columns(db: sqlite3.Connection) -> None:
+    """Give a history file from before the chain its ``seq`` and ``seal`` columns."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(actions)")}
+    if "seq" not in columns:
+        db.execute("ALTER TABLE actions ADD COLUMN seq INTEGER")
+    if "seal" not in columns:
+        db.execute("ALTER TABLE actions ADD COLUMN seal TEXT")
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def head(db: sqlite3.Connection) -> tuple[int, str]:
+    row = db.execute("SELECT seq, seal FROM chain_head WHERE one = 1").fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def _seal(
+    db: sqlite3.Connection, rows: list[tuple[object, ...]], start: tuple[int, str]
+) -> tuple[int, str]:
+    seq, previous = start
+    updates = []
+    for fields in rows:
+        seq += 1
+        previous = seal_of(previous, seq, fields)
+        updates.append((seq, previous, fields[0]))
+    db.executemany("UPDATE actions SET seq = ?, seal = ? WHERE id = ?", updates)
+    return seq, previous
+
+
+def _save_head(db: sqlite3.Connection, seq: int, seal: str) -> None:
+    db.execute(
+        "INSERT INTO chain_head (one, seq, seal) VALUES (1, ?, ?) "
+        "ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, seal = excluded.seal",
+        (seq, seal),
+    )
+
+
+def seal_rows(db: sqlite3.Connection, ids: Sequence[int]) -> int:
+    """Seal the records this transaction finished (and only those: a record written by
+    anything else stays unsealed, which ``verify`` reports). Call inside the transaction."""
+    if not ids:
+        return 0
+    wanted = sorted(set(ids))
+    rows: list[tuple[object, ...]] = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows += db.execute(
+            f"SELECT {_FIELDS} FROM actions WHERE id IN ({marks}) "  # noqa: S608
+            "AND seq IS NULL AND outcome <> 'pending' ORDER BY id",
+            chunk,
+        ).fetchall()
+    if rows:
+        _save_head(db, *_seal(db, rows, head(db)))
+    return len(rows)
+
+
+def seal_existing(db: sqlite3.Connection) -> int:
+    """Seal every finished record of a file written before the chain existed (once, when
+    it is first opened by a version with the chain)."""
+    position, sealed, after = head(db), 0, 0
+    while True:
+        rows = db.execute(
+            f"SELECT {_FIELDS} FROM actions WHERE seq IS NULL AND outcome <> 'pending' "  # noqa: S608
+            "AND id > ? ORDER BY id LIMIT ?",
+            (after, _CHUNK),
+        ).fetchall()
+        if not rows:
+            break
+        position = _seal(db, rows, position)
+        sealed += len(rows)
+        after = int(str(rows[-1][0]))
+    if sealed:
+        _save_head(db, *position)
+    return sealed
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What ``verify`` found: ``ok``, how many sealed records it checked, and for a broken
+    chain the first record at fault and what is wrong with it, in words."""
+
+    ok: bool
+    checked: int
+    head_seal: str
+    problem: str = ""
+    record_id: int | None = None
+
+    def describe(self) -> str:
+        if self.ok:
+            return (
+                f"The audit history is intact: {self.checked:,} sealed records verified. "
+                f"Chain head: {self.head_seal}"
+            )
+        return (
+            f"The audit history was altered outside support-tool: {self.problem} "
+            f"({self.checked:,} records before it verified.) Keep the file as evidence and "
+            "tell your supervisor."
+        )
+
+
+def verify(db: sqlite3.Connection) -> ChainReport:
+    """Check every seal in sequence, the head, and that no finished record is unsealed."""
+    expected, previous = 0, GENESIS
+    cursor = db.execute(
+        f"SELECT seq, seal, {_FIELDS} FROM actions WHERE seq IS NOT NULL ORDER BY seq"  # noqa: S608
+    )
+    for row in cursor:
+        seq, seal, fields = row[0], row[1], row[2:]
+        expected += 1
+        if seq != expected:
+            return ChainReport(
+                False,
+                expected - 1,
+                previous,
+                f"sealed record {expected:,} is missing (deleted); the chain jumps from "
+                f"{expected - 1:,} to {seq:,} at record #{fields[0]}.",
+                int(fields[0]),
+            )
+        if seal_of(previous, seq, fields) != seal:
+            return ChainReport(
+                False,
+                expected - 1,
+                previous,
+                f"record #{fields[0]} (sealed as {seq:,}) was changed after it was sealed.",
+                int(fields[0]),
+            )
+        previous = seal
+    head_seq, head_seal = head(db)
+    if (head_seq, head_seal) != (expected, previous):
+        return ChainReport(
+            False,
+            expected,
+            previous,
+            f"the newest sealed records are missing: the history ends at sealed record "
+            f"{expected:,} but {head_seq:,} were sealed.",
+        )
+    unsealed = db.execute(
+        "SELECT id FROM actions WHERE seq IS NULL AND outcome <> 'pending' ORDER BY id LIMIT 1"
+    ).fetchone()
+    if unsealed:
+        return ChainReport(
+            False,
+            expected,
+            previous,
+            f"record #{unsealed[0]} is finished but was never sealed: it was written "
+            "outside support-tool.",
+            int(unsealed[0]),
+        )
+    return ChainReport(True, expected, previous)

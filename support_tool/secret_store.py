@@ -17,7 +17,7 @@ from support_tool import APP_NAME
 from support_tool.errors import ConfigurationError, KeyringUnavailable
 
 SERVICE = APP_NAME
-KEYRING_TIMEOUT_S = 10.0
+KEYRING_TIMEOUT_S = 5.0  # a Secret Service that has not answered by then is stuck
 
 T = TypeVar("T")
 

@@ -407,7 +407,10 @@ class MainWindow(QMainWindow):
         box.setDefaultButton(QMessageBox.StandardButton.No)
         stop = box.button(QMessageBox.StandardButton.Yes)
         stop.setText("Stop and quit")
-        box.buttonClicked.connect(lambda button: self._stop_answer(button is stop))
+        yes = QMessageBox.StandardButton.Yes
+        box.buttonClicked.connect(
+            lambda button: self._stop_answer(box.standardButton(button) == yes)
+        )
         self.stop_question = box
         box.open()
 

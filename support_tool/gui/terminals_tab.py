@@ -58,6 +58,7 @@ from support_tool.terminals import (
 PARSE_DELAY_MS = 250
 PROGRESS_MS = 200
 PASTED = "Pasted list"
+CANCELLED = "Cancelled by the operator."
 
 
 class _Bridge(QObject):
@@ -67,6 +68,37 @@ class _Bridge(QObject):
     item = Signal(object)  # ItemEvent
     finished = Signal(object)  # BatchSummary
     failed = Signal(object)  # exception
+
+
+class _RunHandle:
+    """The batch as both threads see it: *Cancel* may come before the worker has created
+    the run (its ``started`` signal still queued), and must not be lost then."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._run: BatchRun | None = None
+        self._cancel_asked = False
+
+    def attach(self, run: BatchRun) -> None:
+        with self._lock:
+            self._run = run
+            if self._cancel_asked:
+                run.cancel(CANCELLED)
+
+    @property
+    def cancel_asked(self) -> bool:
+        with self._lock:
+            return self._cancel_asked
+
+    def cancel(self) -> bool:
+        """True if this asked for a cancel (False: already asked)."""
+        with self._lock:
+            if self._cancel_asked:
+                return False
+            self._cancel_asked = True
+            if self._run is not None:
+                self._run.cancel(CANCELLED)
+            return True
 
 
 class TerminalsTab(QWidget):
@@ -89,6 +121,7 @@ class TerminalsTab(QWidget):
         self.confirmation: ConfirmBatch | None = None
         self._options = BatchOptions()
         self._bridge: _Bridge | None = None
+        self._handle = _RunHandle()
         self._recorded_since_refresh = 0
 
         self.group = QComboBox()
@@ -438,7 +471,7 @@ class TerminalsTab(QWidget):
         self.start_button.setText(
             f"Close {count:,} session{'s' if count != 1 else ''}…" if count else "Close sessions…"
         )
-        self.cancel_button.setEnabled(running and self.run is not None and not self.run.cancelled)
+        self.cancel_button.setEnabled(running and not self._handle.cancel_asked)
         retry = self.summary.retry if self.summary else []
         self.retry_button.setEnabled(bool(retry) and not running)
         self.retry_button.setText(f"Retry failed ({len(retry):,})" if retry else "Retry failed")
@@ -510,12 +543,15 @@ class TerminalsTab(QWidget):
         self.progress.setValue(0)
         self.progress_label.setText(f"Starting {len(terminals):,} closes…")
         service = self.runtime.service
+        handle = _RunHandle()
+        self._handle = handle
 
         def work() -> None:
             try:
                 run = BatchRun(
                     service, terminals, options, on_event=bridge.item.emit, skipped=skipped
                 )
+                handle.attach(run)
                 bridge.started.emit(run)
                 bridge.finished.emit(run.run())
             except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, never lost
@@ -536,8 +572,8 @@ class TerminalsTab(QWidget):
             self._recorded_since_refresh += 1
 
     def cancel(self) -> None:
-        if self.run is not None and not self.run.cancelled:
-            self.run.cancel("Cancelled by the operator.")
+        """Cancel the running batch, even if its start has not reached this thread yet."""
+        if self.running and self._handle.cancel():
             self.progress_label.setText("Cancelling: requests in flight finish and are recorded…")
             self._update_buttons()
 

@@ -16,6 +16,7 @@ FAULTS: dict[str, str] = {
     "reset": "reset the connection without answering",
     "ratelimit": "answer error 99, request limit exceeded",
     "internal": "answer error 100, internal error",
+    "badparam": "answer error 3, invalid parameter value",
     "redirect": "HTTP 302 to another address",
     "bigbody": "HTTP 200 with a 50 MB body",
     "hang": "accept the request and never answer",

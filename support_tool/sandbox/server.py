@@ -103,6 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"error": 99, "description": "Request limit exceeded"}')
         elif fault == "internal":
             self._send(200, b'{"error": 100, "description": "Internal error"}')
+        elif fault == "badparam":
+            self._send(200, b'{"error": 3, "description": "Invalid parameter value"}')
         elif fault == "redirect":
             self.send_response(302)
             self.send_header("Location", "https://elsewhere.invalid/V4/closesession")

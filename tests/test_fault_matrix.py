@@ -6,6 +6,7 @@ history row, end within the profile's deadline plus 2 s, and leave the window re
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sqlite3
 import ssl
@@ -115,8 +116,13 @@ def test_fault_through_the_command_line(
 ) -> None:
     with provider(case, authority, home) as (url, bundle), profile(url, bundle, case.secret):
         args = ["close", case.login, "--json", *(["--clear-history"] if case.clear else [])]
+        # Name lookup fails for real, with no query leaving the machine: a network
+        # namespace with no route out (the only sure way to fail fast without a network).
+        isolated = ("unshare", "-n") if case.where == "no-dns" else ()
+        if isolated and not shutil.which("unshare"):
+            pytest.skip("needs unshare(1)")
         started = time.monotonic()
-        run = cli_process(*args)
+        run = cli_process(*args, prefix=isolated)
         elapsed = time.monotonic() - started
     assert run.status == case.status, run.text  # type: ignore[attr-defined]
     answer = json.loads(run.out)  # type: ignore[attr-defined]
@@ -130,8 +136,15 @@ def test_fault_through_the_command_line(
 @pytest.mark.gui
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_fault_through_the_window(
-    case: Case, qtbot: QtBot, home: Path, authority: trustme.CA
+    case: Case, qtbot: QtBot, home: Path, authority: trustme.CA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if case.where == "no-dns":
+        # The window runs in this process, which cannot leave the network namespace; the
+        # resolver's answer is stood in for (the command-line case above is the real one).
+        def no_such_name(*args: object, **kwargs: object) -> list[object]:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+        monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
     with (
         provider(case, authority, home) as (url, bundle),
         profile(url, bundle, case.secret),

@@ -30,6 +30,9 @@ def window_for(qtbot: QtBot, runtime: Runtime) -> Iterator[MainWindow]:
             window.close()
             qtbot.waitUntil(lambda: not window.in_flight, timeout=20_000)
         window.close()
+        # Closing waits (responsively) for pending work such as the tabs built after the
+        # first paint; the test ends when the window has really closed and saved its state.
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
 
 
 @contextmanager

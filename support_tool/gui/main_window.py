@@ -6,7 +6,14 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QKeySequence,
+    QPaintEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -144,7 +151,16 @@ class MainWindow(QMainWindow):
             self.resize(980, 720)
         self.load_profiles(str(self.settings.value("last_profile", "") or ""))
         self.form.login.setFocus()
-        QTimer.singleShot(0, self._after_first_paint)
+        self._painted = False  # the History and Terminals tabs are built once it is
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The first paint starts the deferred work. A zero timer set in ``__init__`` would
+        run *before* the first paint (Qt handles timers ahead of the expose that paints),
+        so the window would still wait for the tabs it does not show yet."""
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self._after_first_paint)
 
     def _after_first_paint(self) -> None:
         self.history_view()

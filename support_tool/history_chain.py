@@ -160,7 +160,8 @@ class ChainReport:
     def describe(self) -> str:
         if self.ok:
             return (
-                f"The audit history is intact: {self.checked:,} sealed records verified. "
+                f"The audit history is intact: {self.checked:,} sealed "
+                f"record{'' if self.checked == 1 else 's'} verified. "
                 f"Chain head: {self.head_seal}"
             )
         return (

@@ -107,10 +107,10 @@ def test_a_crash_mid_request_and_recovery_keep_the_chain(tmp_path: Path) -> None
     """A real process dies with a pending row; the next start marks it unknown and seals it."""
     path = filled(tmp_path / "h.sqlite3", 2)
     code = (
-        "import sys, time; from pathlib import Path; from support_tool.history import HistoryStore;"
+        "import sys; from pathlib import Path; from support_tool.history import HistoryStore;"
         f"s = HistoryStore(Path({str(path)!r}));"
         "s.begin(profile='live', api_host='h', login='dies', game_id=None, clear_history=True);"
-        "print('begun', flush=True); time.sleep(60)"
+        "print('begun', flush=True); import signal; signal.pause()"  # until it is killed
     )
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None

@@ -121,7 +121,20 @@ def test_demo_window_typed_into_and_photographed(
             poll_until(lambda: grab(display, window, history_shot)[2] > 20, 10, "history tab")
             shutil.copy(history_shot, RESOURCES / "screenshot-history.png")
             xdotool(display, "key", "alt+t", "alt+g", "Down")  # the demo bank A group
-            xdotool(display, "sleep", "1", "key", "ctrl+Return", "sleep", "0.5", "key", "Return")
+
+            def confirmation_open() -> bool:
+                # Ctrl+Enter is ignored until the list has been checked; ask until it opens.
+                xdotool(display, "key", "ctrl+Return")
+                found = subprocess.run(
+                    ["xdotool", "search", "--onlyvisible", "--name", "Close sessions"],
+                    env={**os.environ, "DISPLAY": display},
+                    capture_output=True,
+                    check=False,
+                )
+                return found.returncode == 0
+
+            poll_until(confirmation_open, 10, "the batch confirmation")
+            xdotool(display, "key", "Return")
 
             def batch_done() -> bool:
                 with sqlite3.connect(history) as db:
@@ -129,9 +142,16 @@ def test_demo_window_typed_into_and_photographed(
                 return bool(rows == 41)
 
             poll_until(batch_done, 20, "the demo batch to be recorded")
-            xdotool(display, "sleep", "1")
             batch_shot = tmp_path / "terminals.png"
-            poll_until(lambda: grab(display, window, batch_shot)[2] > 20, 10, "terminals tab")
+            previous = tmp_path / "terminals-previous.png"
+
+            def settled() -> bool:
+                """Two grabs in a row alike: the table has painted its last rows."""
+                grab(display, window, previous)
+                grab(display, window, batch_shot)
+                return previous.read_bytes() == batch_shot.read_bytes()
+
+            poll_until(settled, 10, "the terminals tab to finish painting")
             shutil.copy(batch_shot, RESOURCES / "screenshot-terminals.png")
     finally:
         app.terminate()

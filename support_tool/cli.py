@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from support_tool import __version__, cli_batch, contract
+from support_tool.cli_output import close_fields
+from support_tool.cli_output import safe as _safe
 from support_tool.errors import ConfigurationError, InvalidInput, SupportToolError
 from support_tool.outcome import EXIT_STATUS, Outcome
 
@@ -153,11 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-def _safe(text: str) -> str:
-    """Text from outside (provider, user) made safe for a terminal: no control characters."""
-    return "".join(ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def _profile_store() -> ProfileStore:
@@ -339,22 +336,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         )
     result = closed.result
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "ok": result.ok,
-                    "outcome": result.outcome.value,
-                    "error": result.error_code,
-                    "description": result.description,
-                    "next_step": result.next_step,
-                    "http_status": result.http_status,
-                    "elapsed_ms": result.elapsed_ms,
-                    "attempts": result.attempts,
-                    "history_id": closed.history_id,
-                },
-                ensure_ascii=False,
-            )
-        )
+        print(json.dumps(close_fields(closed), ensure_ascii=False))
     else:
         print(_describe_close(closed), file=sys.stdout if result.ok else sys.stderr)
     return result.exit_status

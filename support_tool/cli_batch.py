@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from support_tool import contract
+from support_tool.cli_output import close_fields, safe
 from support_tool.errors import InvalidInput
 from support_tool.outcome import Outcome
 
@@ -94,9 +95,10 @@ def _groups(demo: bool) -> GroupSource:
 
 
 def _find_group(groups: GroupSource, name: str) -> list[Terminal]:
-    found = groups.load().get(name)
+    saved = groups.load()
+    found = saved.get(name)
     if found is None:
-        known = ", ".join(sorted(groups.load())) or "none yet"
+        known = ", ".join(sorted(saved)) or "none yet"
         raise InvalidInput(
             f"There is no group named {name!r} (groups: {known}). "
             "Save one with: support-tool group add NAME FILE"
@@ -165,32 +167,15 @@ class _Reporter:
         with self._lock:
             self._clear_bar()
             if self.as_json:
-                print(
-                    json.dumps(
-                        {
-                            "login": event.terminal.login,
-                            "game_id": event.terminal.game_id,
-                            "ok": result.ok,
-                            "outcome": result.outcome.value,
-                            "error": result.error_code,
-                            "description": result.description,
-                            "next_step": result.next_step,
-                            "http_status": result.http_status,
-                            "elapsed_ms": result.elapsed_ms,
-                            "attempts": result.attempts,
-                            "history_id": event.closed.history_id,
-                            "batch_id": self.batch_id,
-                        },
-                        ensure_ascii=False,
-                    ),
-                    flush=True,
-                )
+                fields = {
+                    "login": event.terminal.login,
+                    "game_id": event.terminal.game_id,
+                    **close_fields(event.closed),
+                    "batch_id": self.batch_id,
+                }
+                print(json.dumps(fields, ensure_ascii=False), flush=True)
             elif not result.ok:
-                from support_tool.cli import _safe
-
-                print(
-                    f"{_safe(event.terminal.as_line())}: {_safe(result.headline)}", file=sys.stderr
-                )
+                print(f"{safe(event.terminal.as_line())}: {safe(result.headline)}", file=sys.stderr)
 
     def progress(self, progress: BatchProgress) -> None:
         if not self.bar:

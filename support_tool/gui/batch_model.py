@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from support_tool.batch import ItemEvent, ItemState
+from support_tool.gui.column_model import ColumnModel, Index
 from support_tool.gui.style import outcome_colour
 from support_tool.outcome import CloseResult, Outcome
 from support_tool.terminals import Terminal
 
-Index = QModelIndex | QPersistentModelIndex
 FLUSH_MS = 100
 
 
@@ -55,7 +55,9 @@ _STATES = {
 }
 
 
-class BatchModel(QAbstractTableModel):
+class BatchModel(ColumnModel):
+    columns = COLUMNS
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[BatchRow] = []
@@ -64,12 +66,6 @@ class BatchModel(QAbstractTableModel):
         self._flush.setInterval(FLUSH_MS)
         self._flush.setSingleShot(True)
         self._flush.timeout.connect(self.flush)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -83,13 +79,6 @@ class BatchModel(QAbstractTableModel):
                 return outcome_colour(row.result.outcome)
             if row.state.startswith("Rate"):
                 return outcome_colour(Outcome.REFUSED)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section][0]
         return None
 
     def reset(self, terminals: list[Terminal]) -> None:

@@ -12,20 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
 
+from support_tool.gui.column_model import ColumnModel, Index
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_colour, outcome_label
 from support_tool.history import HistoryFilter, HistoryRecord, HistoryStore
 
 PAGE_SIZE = 256
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 def local_time(iso_utc: str | None) -> str:
@@ -59,8 +56,10 @@ COLUMNS: list[tuple[str, Any]] = [
 OUTCOME_COLUMN = 6
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(ColumnModel):
     """Newest first; ``set_filter`` re-queries; ``refresh`` prepends rows recorded since."""
+
+    columns = COLUMNS
 
     loaded = Signal()  # a page (or a refresh) arrived: views may update counts
     load_failed = Signal(str)
@@ -77,12 +76,6 @@ class HistoryModel(QAbstractTableModel):
 
     # --- Qt model interface -------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
@@ -93,13 +86,6 @@ class HistoryModel(QAbstractTableModel):
             return outcome_colour(record.outcome)
         if role == Qt.ItemDataRole.UserRole:
             return record
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section][0]
         return None
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008

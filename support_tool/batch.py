@@ -240,7 +240,7 @@ class BatchRun:
         self.options = options
         self.batch_id = batch_id or new_batch_id()
         self.reason = clean_reason(options.reason)
-        profile = service.profile(options.profile)
+        profile = self.profile = service.profile(options.profile)
         default = profile.concurrency if profile else contract.DEFAULT_BATCH_CONCURRENCY
         self.concurrency = options.concurrency or default
         if not 1 <= self.concurrency <= contract.MAX_BATCH_CONCURRENCY:
@@ -301,7 +301,7 @@ class BatchRun:
         (never sent), tagged with the batch, so the batch's record accounts for its list."""
         if not self.skipped:
             return
-        profile = self.service.profile(self.options.profile)
+        profile = self.profile
         entries = [
             (
                 line.text,

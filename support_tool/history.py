@@ -314,11 +314,14 @@ class HistoryStore:
         failed = mine.error or self._deferred_error
         if failed is not None:
             self._deferred_error = None
-            raise HistoryUnavailable(
-                f"The audit history at {self.path} cannot be written ({failed}). "
-                "Check free disk space and permissions."
-            ) from failed
+            raise self._unwritable(failed) from failed
         return mine.row_id
+
+    def _unwritable(self, exc: sqlite3.Error) -> HistoryUnavailable:
+        return HistoryUnavailable(
+            f"The audit history at {self.path} cannot be written ({exc}). "
+            "Check free disk space and permissions."
+        )
 
     def _commit(self, group: list[_Write]) -> None:
         """Run ``group`` in one transaction (holding the writer lock)."""
@@ -444,10 +447,7 @@ class HistoryStore:
                 )
                 history_chain.seal_rows(self._db, list(range(first, first + len(entries))))
         except sqlite3.Error as exc:
-            raise HistoryUnavailable(
-                f"The audit history at {self.path} cannot be written ({exc}). "
-                "Check free disk space and permissions."
-            ) from exc
+            raise self._unwritable(exc) from exc
 
     def get(self, row_id: int) -> HistoryRecord | None:
         with self._lock:

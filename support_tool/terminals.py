@@ -10,6 +10,7 @@ that fails them is reported with its number and never sent.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,14 +195,10 @@ def terminals_csv(terminals: Iterable[Terminal]) -> str:
     """A CSV (``login,gameId`` header) that :func:`parse_terminals` reads back unchanged."""
     from support_tool.export import spreadsheet_cell
 
-    lines = ["login,gameId"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["login", "gameId"])
     for terminal in terminals:
-        row = [spreadsheet_cell(terminal.login), spreadsheet_cell(terminal.game_id or "")]
-        lines.append(",".join(_quoted(cell) for cell in row).rstrip(","))
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _quoted(cell: str) -> str:
-    if any(ch in cell for ch in ',";\t'):
-        return '"' + cell.replace('"', '""') + '"'
-    return cell
+        cells = [terminal.login] + ([terminal.game_id] if terminal.game_id else [])
+        writer.writerow([spreadsheet_cell(cell) for cell in cells])
+    return out.getvalue()

@@ -1,7 +1,7 @@
 """Everything specific to the provider's *Close Session* API, in one place.
 
 The provider's page leaves choices open (field limits, how to read odd answers, which
-next step to suggest); ``shared/api-contract.md`` fixes them and this module is where
+next step to suggest); ``docs/api-contract.md`` fixes them and this module is where
 they live, so that adapting the tool to another provider means editing this file only.
 """
 

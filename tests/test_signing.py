@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from support_tool.request import CloseRequest, build_signed
 from support_tool.signing import redacted_signed_string, sign, string_to_sign
 
+CONTRACT_PAGE = Path(__file__).resolve().parent.parent / "docs" / "api-contract.md"
 
-@pytest.mark.parametrize(
-    ("params", "hashed", "digest"),
-    [
-        (
-            {"secureLogin": "terminal-07", "gameId": "vs20olympgate", "clearHistory": "1"},
-            "clearHistory=1&gameId=vs20olympgate&secureLogin=terminal-07s3cret-key",
-            "3385f8bc041dc933c94a3d88767641d4",
-        ),
-        (
-            {"secureLogin": "player42", "clearHistory": "0"},
-            "clearHistory=0&secureLogin=player42s3cret-key",
-            "e5acbeb5819aa6e6ddb7aa074c199a28",
-        ),
-    ],
-)
+
+def contract_vectors() -> list[tuple[dict[str, str], str, str]]:
+    """The test vectors as written in the repository's contract page (docs/api-contract.md).
+
+    Read from the page, not copied here, so that the page and the code cannot drift apart.
+    """
+    vectors = []
+    row = re.compile(r"^\| ((?:\w+=[^,|]*, )*\w+=[^,|]*) \| `([^`]+)` \| `([0-9a-f]{32})` \|$")
+    for line in CONTRACT_PAGE.read_text(encoding="utf-8").splitlines():
+        match = row.match(line)
+        if match:
+            pairs = (pair.split("=", 1) for pair in match.group(1).split(", "))
+            vectors.append(({name: value for name, value in pairs}, match[2], match[3]))
+    return vectors
+
+
+def test_the_contract_page_holds_both_vectors() -> None:
+    assert len(contract_vectors()) == 2
+
+
+@pytest.mark.parametrize(("params", "hashed", "digest"), contract_vectors())
 def test_contract_vectors(params: dict[str, str], hashed: str, digest: str) -> None:
     assert string_to_sign(params) + "s3cret-key" == hashed
     assert sign(params, "s3cret-key") == digest

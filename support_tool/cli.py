@@ -454,6 +454,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _open_window(demo: bool) -> int:
+    from support_tool.gui.preflight import window_problem
+
+    problem = window_problem(sys.argv)
+    if problem:  # Qt would abort the process with a core dump instead
+        _err(problem)
+        return EXIT_CONFIG
     from support_tool.gui.app import run
 
     return run(demo=demo)

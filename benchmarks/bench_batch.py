@@ -17,13 +17,13 @@ from pathlib import Path
 import requests
 
 from benchmarks.common import Figure, sandbox_process
-from support_tool.batch import BatchOptions, BatchRun
-from support_tool.history import HistoryStore
-from support_tool.profiles import ProfileSet, make_profile
-from support_tool.request import CloseRequest, build_signed
-from support_tool.secret_store import MemorySecrets
-from support_tool.service import CloseService
-from support_tool.terminals import Terminal
+from support_tool.audit.log import AuditLog
+from support_tool.config.profiles import ProfileSet, make_profile
+from support_tool.config.secret_store import MemorySecrets
+from support_tool.ops.batch import BatchOptions, BatchRun
+from support_tool.ops.close import CloseService
+from support_tool.ops.terminals import Terminal
+from support_tool.provider.request import CloseRequest, build_signed
 
 LOGINS = 1000
 CONCURRENCY = 8
@@ -61,7 +61,7 @@ def _bare(url: str, secret: str) -> float:
 
 
 def _service(url: str, secret: str, folder: str) -> CloseService:
-    store = HistoryStore(Path(folder) / "history.sqlite3")
+    store = AuditLog(Path(folder) / "history.sqlite3")
     profiles = ProfileSet((make_profile("bench", url),), "bench")
     return CloseService(lambda: profiles, MemorySecrets({"bench": secret}), store)
 

@@ -22,7 +22,7 @@ def _time(argv: list[str], env: dict[str, str]) -> float:
 def _real_close(runs: int) -> tuple[float, float]:
     """An operator's close: profile from the file, secret from gnome-keyring (a private one
     on its own D-Bus, as the tests use), the provider a sandbox in another process."""
-    from support_tool.secret_store import KeyringSecrets
+    from support_tool.config.secret_store import KeyringSecrets
     from tests.keyring_daemon import SecretServiceDaemon
 
     daemon = SecretServiceDaemon()
@@ -66,7 +66,7 @@ def run(runs: int = RUNS) -> list[Figure]:
             [
                 sys.executable,
                 "-c",
-                "import sys; from support_tool.cli import main;"
+                "import sys; from support_tool.cli.main import main;"
                 "main(['--demo', 'close', 'player-001']);"
                 "print(sum(m.startswith('PySide6') for m in sys.modules))",
             ],

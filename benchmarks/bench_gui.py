@@ -77,9 +77,9 @@ def in_process(rows: int = HISTORY_ROWS) -> list[Figure]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
+    from support_tool.audit.log import AuditLog
     from support_tool.gui.history_view import HistoryView
     from support_tool.gui.jobs import Jobs
-    from support_tool.history import HistoryStore
     from tests.history_seed import seed_history
 
     app = QApplication.instance() or QApplication([])
@@ -87,7 +87,7 @@ def in_process(rows: int = HISTORY_ROWS) -> list[Figure]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "history.sqlite3"
         seed_history(path, rows)
-        store = HistoryStore(path)
+        store = AuditLog(path)
         jobs = Jobs()
 
         def painted(view: HistoryView) -> float:
@@ -179,10 +179,10 @@ def _stall_during_batch(wait) -> Figure:  # type: ignore[no-untyped-def]
     """The Terminals tab running 1,000 closes at concurrency 8 against a sandbox process
     with 20 ms latency (a separate process, as a real provider would be)."""
     from benchmarks.common import sandbox_process
+    from support_tool.config.profiles import ProfileSet, make_profile
     from support_tool.gui.main_window import MainWindow
-    from support_tool.profiles import ProfileSet, make_profile
-    from support_tool.runtime import DEMO_PROFILE, open_runtime
-    from support_tool.terminals import Terminal
+    from support_tool.ops.runtime import DEMO_PROFILE, open_runtime
+    from support_tool.ops.terminals import Terminal
 
     with (
         tempfile.TemporaryDirectory() as home,
@@ -224,7 +224,7 @@ def _stall_during_batch(wait) -> Figure:  # type: ignore[no-untyped-def]
 
 def _stall_while_hanging(wait) -> Figure:  # type: ignore[no-untyped-def]
     from support_tool.gui.main_window import MainWindow
-    from support_tool.runtime import open_runtime
+    from support_tool.ops.runtime import open_runtime
 
     def longest_gap(duration_s: float, during=None) -> float:  # type: ignore[no-untyped-def]
         return _longest_gap(wait, duration_s, during)

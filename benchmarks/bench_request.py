@@ -9,12 +9,12 @@ from pathlib import Path
 import requests
 
 from benchmarks.common import Figure, median_of, sandbox_process
-from support_tool.history import HistoryStore
-from support_tool.profiles import ProfileSet, make_profile
-from support_tool.request import CloseRequest, build_signed
-from support_tool.secret_store import MemorySecrets
-from support_tool.service import CloseService
-from support_tool.transport import Transport
+from support_tool.audit.log import AuditLog
+from support_tool.config.profiles import ProfileSet, make_profile
+from support_tool.config.secret_store import MemorySecrets
+from support_tool.ops.close import CloseService
+from support_tool.provider.request import CloseRequest, build_signed
+from support_tool.provider.transport import Transport
 
 ROUNDS = 300
 
@@ -57,7 +57,7 @@ def run(rounds: int = ROUNDS) -> list[Figure]:
         tool_median = sorted(tool_times)[rounds // 2]
 
         with tempfile.TemporaryDirectory() as folder:
-            store = HistoryStore(Path(folder) / "history.sqlite3")
+            store = AuditLog(Path(folder) / "history.sqlite3")
             profiles = ProfileSet((make_profile("bench", url),), "bench")
             service = CloseService(lambda: profiles, MemorySecrets({"bench": secret}), store)
 

@@ -85,7 +85,7 @@ def main() -> None:
         app.exec()
         return
     from support_tool.gui.main_window import MainWindow
-    from support_tool.runtime import open_runtime
+    from support_tool.ops.runtime import open_runtime
 
     with open_runtime(demo=True) as runtime:
         window = MainWindow(runtime)

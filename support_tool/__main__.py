@@ -2,6 +2,6 @@
 
 import sys
 
-from support_tool.cli import main
+from support_tool.cli.main import main
 
 sys.exit(main())

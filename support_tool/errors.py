@@ -27,5 +27,5 @@ class KeyringUnavailable(ConfigurationError):
     """No working OS keyring; the message says how to get one. Never falls back to plaintext."""
 
 
-class HistoryUnavailable(ConfigurationError):
+class AuditUnavailable(ConfigurationError):
     """The audit history cannot be written, so nothing may be sent."""

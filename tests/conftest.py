@@ -79,7 +79,7 @@ class CliRun:
 @pytest.fixture
 def cli(home: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run ``support-tool ARGS`` in this process; returns status and captured output."""
-    from support_tool.cli import main
+    from support_tool.cli.main import main
 
     def run(*args: str) -> CliRun:
         capsys.readouterr()
@@ -118,7 +118,7 @@ def cli_process(home: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sandbox_profile(cli, sandbox: SandboxServer):  # type: ignore[no-untyped-def]
     """A profile named 'sandbox' pointing at the running sandbox, secret in the keyring."""
-    from support_tool.secret_store import KeyringSecrets
+    from support_tool.config.secret_store import KeyringSecrets
 
     assert cli("profile", "add", "sandbox", "--url", sandbox.url, "--timeout", "3").status == 0
     KeyringSecrets().set("sandbox", SANDBOX_SECRET)

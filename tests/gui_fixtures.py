@@ -8,11 +8,11 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
+from support_tool.config.profiles import ProfileStore, make_profile
+from support_tool.config.secret_store import KeyringSecrets
 from support_tool.gui.main_window import MainWindow
-from support_tool.profiles import ProfileStore, make_profile
-from support_tool.runtime import Runtime, open_runtime
+from support_tool.ops.runtime import Runtime, open_runtime
 from support_tool.sandbox import SandboxServer
-from support_tool.secret_store import KeyringSecrets
 from tests.conftest import SANDBOX_SECRET
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from support_tool.history import _SCHEMA, HistoryStore
+from support_tool.audit.log import _SCHEMA, AuditLog
 
 OUTCOMES = (
     ("success", 0, "Success", 200),
@@ -45,4 +45,4 @@ def seed_history(path: Path, rows: int, batch: int = 50_000) -> None:
                     for n in range(start, min(rows, start + batch))
                 ),
             )
-    HistoryStore(path).close()
+    AuditLog(path).close()

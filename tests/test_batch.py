@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from support_tool import contract
-from support_tool.batch import BatchOptions, BatchRun, ItemEvent, ItemState, Pacer
-from support_tool.deadline import WATCHDOG
+from support_tool.audit.log import AuditLog
+from support_tool.config.profiles import ProfileSet, make_profile
+from support_tool.config.secret_store import MemorySecrets
 from support_tool.errors import InvalidInput
-from support_tool.history import HistoryStore
-from support_tool.outcome import Outcome
-from support_tool.profiles import ProfileSet, make_profile
+from support_tool.ops.batch import BatchOptions, BatchRun, ItemEvent, ItemState, Pacer
+from support_tool.ops.close import CloseService
+from support_tool.ops.terminals import Terminal, parse_terminals
+from support_tool.provider import contract
+from support_tool.provider.deadline import WATCHDOG
+from support_tool.provider.outcome import Outcome
 from support_tool.sandbox import SandboxServer
-from support_tool.secret_store import MemorySecrets
-from support_tool.service import CloseService
-from support_tool.terminals import Terminal, parse_terminals
 from tests.conftest import SANDBOX_SECRET
 
 
@@ -29,12 +29,12 @@ def terminals(count: int, start: int = 1) -> list[Terminal]:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore(tmp_path / "history.sqlite3") as store:
+def history(tmp_path: Path) -> Iterator[AuditLog]:
+    with AuditLog(tmp_path / "history.sqlite3") as store:
         yield store
 
 
-def service_for(sandbox: SandboxServer, history: HistoryStore, **profile: object) -> CloseService:
+def service_for(sandbox: SandboxServer, history: AuditLog, **profile: object) -> CloseService:
     chosen = make_profile("sandbox", sandbox.url, **profile)  # type: ignore[arg-type]
     return CloseService(
         lambda: ProfileSet((chosen,), "sandbox"),
@@ -43,7 +43,7 @@ def service_for(sandbox: SandboxServer, history: HistoryStore, **profile: object
     )
 
 
-def rows(history: HistoryStore, batch_id: str) -> list[sqlite3.Row]:
+def rows(history: AuditLog, batch_id: str) -> list[sqlite3.Row]:
     db = sqlite3.connect(history.path)
     db.row_factory = sqlite3.Row
     try:
@@ -54,7 +54,7 @@ def rows(history: HistoryStore, batch_id: str) -> list[sqlite3.Row]:
         db.close()
 
 
-def test_500_terminals_all_close_each_with_a_history_row(history: HistoryStore) -> None:
+def test_500_terminals_all_close_each_with_a_history_row(history: AuditLog) -> None:
     with SandboxServer(secret=SANDBOX_SECRET, latency_ms=5) as sandbox:
         service = service_for(sandbox, history)
         events: list[ItemEvent] = []
@@ -83,7 +83,7 @@ def test_500_terminals_all_close_each_with_a_history_row(history: HistoryStore) 
     service.close_all()
 
 
-def test_mixed_outcomes_are_counted_right(history: HistoryStore) -> None:
+def test_mixed_outcomes_are_counted_right(history: AuditLog) -> None:
     with SandboxServer(secret=SANDBOX_SECRET) as sandbox:
         sandbox.fault_for_login.update({"terminal-0003": "http500", "terminal-0004": "reset"})
         service = service_for(sandbox, history, timeout=3)
@@ -103,12 +103,12 @@ def test_mixed_outcomes_are_counted_right(history: HistoryStore) -> None:
     service.close_all()
 
 
-def test_refusals_only_exit_1(history: HistoryStore, sandbox: SandboxServer) -> None:
+def test_refusals_only_exit_1(history: AuditLog, sandbox: SandboxServer) -> None:
     summary = BatchRun(service_for(sandbox, history), [Terminal("nobody")], BatchOptions()).run()
     assert summary.exit_status == 1
 
 
-def test_cancel_stops_new_requests_and_records_those_in_flight(history: HistoryStore) -> None:
+def test_cancel_stops_new_requests_and_records_those_in_flight(history: AuditLog) -> None:
     with SandboxServer(secret=SANDBOX_SECRET, latency_ms=100) as sandbox:
         service = service_for(sandbox, history)
         run = BatchRun(service, terminals(200), BatchOptions(concurrency=4))
@@ -131,7 +131,7 @@ def test_cancel_stops_new_requests_and_records_those_in_flight(history: HistoryS
     service.close_all()
 
 
-def test_rate_limit_answers_slow_the_batch_and_are_retried(history: HistoryStore) -> None:
+def test_rate_limit_answers_slow_the_batch_and_are_retried(history: AuditLog) -> None:
     with SandboxServer(secret=SANDBOX_SECRET, latency_ms=2, rate_limit_rps=40) as sandbox:
         service = service_for(sandbox, history)
         run = BatchRun(service, terminals(80), BatchOptions(concurrency=8))
@@ -148,7 +148,7 @@ def test_rate_limit_answers_slow_the_batch_and_are_retried(history: HistoryStore
 
 
 def test_a_row_still_limited_after_its_tries_counts_as_refused(
-    history: HistoryStore, monkeypatch: pytest.MonkeyPatch
+    history: AuditLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(contract, "RATE_LIMIT_BACKOFF_S", (0.01, 0.02))
     with SandboxServer(secret=SANDBOX_SECRET, fault="ratelimit") as sandbox:
@@ -158,7 +158,7 @@ def test_a_row_still_limited_after_its_tries_counts_as_refused(
     assert summary.rate_limit_retries == 2 * (contract.RATE_LIMIT_TRIES - 1)
 
 
-def test_max_rps_spaces_requests(history: HistoryStore, sandbox: SandboxServer) -> None:
+def test_max_rps_spaces_requests(history: AuditLog, sandbox: SandboxServer) -> None:
     run = BatchRun(
         service_for(sandbox, history), terminals(11), BatchOptions(concurrency=8, max_rps=20)
     )
@@ -189,9 +189,7 @@ def test_pacer_halves_once_per_burst_and_creeps_back() -> None:
     assert capped.rate == 10
 
 
-def test_invalid_lines_are_recorded_never_sent(
-    history: HistoryStore, sandbox: SandboxServer
-) -> None:
+def test_invalid_lines_are_recorded_never_sent(history: AuditLog, sandbox: SandboxServer) -> None:
     parsed = parse_terminals("terminal-0001\nbad login\nterminal-0001\nterminal-0002\n")
     run = BatchRun(
         service_for(sandbox, history), parsed.terminals, BatchOptions(), skipped=parsed.invalid
@@ -205,9 +203,7 @@ def test_invalid_lines_are_recorded_never_sent(
     assert invalid[0]["description"].startswith("Line 2 not sent:")
 
 
-def test_missing_secret_stops_the_batch_at_once(
-    history: HistoryStore, sandbox: SandboxServer
-) -> None:
+def test_missing_secret_stops_the_batch_at_once(history: AuditLog, sandbox: SandboxServer) -> None:
     chosen = make_profile("sandbox", sandbox.url)
     service = CloseService(lambda: ProfileSet((chosen,), "sandbox"), MemorySecrets(), history)
     summary = BatchRun(service, terminals(100), BatchOptions(concurrency=2)).run()
@@ -219,7 +215,7 @@ def test_missing_secret_stops_the_batch_at_once(
     assert sandbox.request_count == 0
 
 
-def test_an_unreachable_provider_stops_the_batch(history: HistoryStore, tmp_path: Path) -> None:
+def test_an_unreachable_provider_stops_the_batch(history: AuditLog, tmp_path: Path) -> None:
     with SandboxServer(secret=SANDBOX_SECRET) as sandbox:
         url = sandbox.url
     chosen = make_profile("gone", url, timeout=2)
@@ -235,7 +231,7 @@ def test_an_unreachable_provider_stops_the_batch(history: HistoryStore, tmp_path
 
 
 def test_bad_options_are_refused_before_anything_runs(
-    history: HistoryStore, sandbox: SandboxServer
+    history: AuditLog, sandbox: SandboxServer
 ) -> None:
     service = service_for(sandbox, history)
     with pytest.raises(InvalidInput, match="Concurrency"):
@@ -245,7 +241,7 @@ def test_bad_options_are_refused_before_anything_runs(
     assert history.count() == 0
 
 
-def test_profile_concurrency_is_the_default(history: HistoryStore, sandbox: SandboxServer) -> None:
+def test_profile_concurrency_is_the_default(history: AuditLog, sandbox: SandboxServer) -> None:
     run = BatchRun(service_for(sandbox, history, concurrency=2), terminals(4), BatchOptions())
     assert run.concurrency == 2
     assert run.run().succeeded == 4
@@ -255,7 +251,7 @@ class CountingSecrets:
     """The real keyring, counting how often it is read."""
 
     def __init__(self) -> None:
-        from support_tool.secret_store import KeyringSecrets
+        from support_tool.config.secret_store import KeyringSecrets
 
         self.inner = KeyringSecrets()
         self.reads = 0
@@ -266,7 +262,7 @@ class CountingSecrets:
 
 
 def test_a_batch_reads_the_keyring_once_not_per_row(
-    history: HistoryStore, sandbox: SandboxServer
+    history: AuditLog, sandbox: SandboxServer
 ) -> None:
     counting = CountingSecrets()
     counting.inner.set("sandbox", SANDBOX_SECRET)
@@ -284,11 +280,11 @@ def test_a_batch_reads_the_keyring_once_not_per_row(
 
 
 def test_an_unexpected_keyring_error_is_a_message_not_a_crash(
-    history: HistoryStore, sandbox: SandboxServer
+    history: AuditLog, sandbox: SandboxServer
 ) -> None:
     """Secret Service objects can vanish under a reader (seen in CI: ItemNotFoundException
     from secretstorage); whatever the backend raises becomes a keyring message."""
-    from support_tool.secret_store import KeyringSecrets
+    from support_tool.config.secret_store import KeyringSecrets
 
     class VanishingCollection:
         def get_password(self, service: str, user: str) -> str:

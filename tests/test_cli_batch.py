@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support_tool.history import HistoryStore
+from support_tool.audit.log import AuditLog
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 
@@ -82,7 +82,7 @@ def test_retry_failed_sends_only_the_rows_that_did_not_close(
 def test_production_needs_yes_when_not_at_a_terminal(
     cli, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    from support_tool.secret_store import KeyringSecrets
+    from support_tool.config.secret_store import KeyringSecrets
 
     assert cli("profile", "add", "live", "--url", sandbox.url, "--production").status == 0
     KeyringSecrets().set("live", SANDBOX_SECRET)
@@ -158,7 +158,7 @@ def test_killed_mid_batch_every_sent_request_has_a_row(
     the database is intact, and rows in flight become *unknown* on the next start."""
     listing = write_list(tmp_path, "".join(f"terminal-{n:04d}\n" for n in range(1, 1001)))
     with SandboxServer(secret=SANDBOX_SECRET, latency_ms=60) as slow:
-        from support_tool.profiles import ProfileStore, make_profile
+        from support_tool.config.profiles import ProfileStore, make_profile
 
         store = ProfileStore()
         store.save(store.load().with_profile(make_profile("sandbox", slow.url, 3.0)))
@@ -178,7 +178,7 @@ def test_killed_mid_batch_every_sent_request_has_a_row(
     check = sqlite3.connect(path)
     assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     check.close()
-    with HistoryStore(path) as history:  # the next start: recovery runs
+    with AuditLog(path) as history:  # the next start: recovery runs
         records = list(history.query())
     assert arrived <= {r.login for r in records}
     outcomes = {r.outcome for r in records}

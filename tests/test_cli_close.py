@@ -139,7 +139,7 @@ def test_blank_game_id_closes_all_games(cli, sandbox_profile: str, sandbox: Sand
 
 
 def test_wrong_secret_is_refused_with_code_1_and_a_next_step(cli, sandbox_profile: str) -> None:  # type: ignore[no-untyped-def]
-    from support_tool.secret_store import KeyringSecrets
+    from support_tool.config.secret_store import KeyringSecrets
 
     KeyringSecrets().set("sandbox", "not-the-secret")
     run = cli("close", "terminal-0001")
@@ -188,7 +188,7 @@ def test_close_faults(
 def test_connection_refused_through_the_cli(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     import socket
 
-    from support_tool.secret_store import KeyringSecrets
+    from support_tool.config.secret_store import KeyringSecrets
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support_tool.secret_store import KeyringSecrets
+from support_tool.config.secret_store import KeyringSecrets
 
 
 def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
@@ -127,7 +127,7 @@ def test_profile_remove_deletes_its_secret(cli) -> None:  # type: ignore[no-unty
 def test_cli_startup_does_not_import_qt(home: Path) -> None:
     code = (
         "import sys, runpy; sys.argv=['support-tool','profile','list'];"
-        "from support_tool.cli import main; main(['profile','list']);"
+        "from support_tool.cli.main import main; main(['profile','list']);"
         "bad=[m for m in sys.modules if m.startswith(('PySide6','shiboken6'))];"
         "print('QT' if bad else 'NOQT')"
     )

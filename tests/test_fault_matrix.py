@@ -20,10 +20,10 @@ import pytest
 import trustme
 from pytestqt.qtbot import QtBot
 
-from support_tool.profiles import ProfileStore, make_profile
-from support_tool.runtime import open_runtime
+from support_tool.config.profiles import ProfileStore, make_profile
+from support_tool.config.secret_store import KeyringSecrets
+from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
-from support_tool.secret_store import KeyringSecrets
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import window_for
 from tests.test_gui_close import tick_counter, wait_answer

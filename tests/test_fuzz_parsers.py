@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support_tool.errors import InvalidInput
-from support_tool.interpret import interpret_http
-from support_tool.outcome import Failure, Outcome
-from support_tool.terminals import MAX_TERMINALS, decode_list, parse_terminals
-from support_tool.validation import clean_game_id, clean_login
+from support_tool.ops.terminals import MAX_TERMINALS, decode_list, parse_terminals
+from support_tool.provider.interpret import interpret_http
+from support_tool.provider.outcome import Failure, Outcome
+from support_tool.provider.validation import clean_game_id, clean_login
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from support_tool.gui.confirm import ConfirmBatch
 from support_tool.gui.main_window import HISTORY_TAB, MainWindow
 from support_tool.gui.terminals_tab import TerminalsTab
-from support_tool.runtime import open_runtime
+from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
 from tests.gui_fixtures import sandbox_window, window_for
 from tests.test_gui_close import tick_counter

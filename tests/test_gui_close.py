@@ -14,8 +14,8 @@ from pytestqt.qtbot import QtBot
 from support_tool.gui.confirm import ConfirmClear
 from support_tool.gui.main_window import MainWindow
 from support_tool.gui.style import outcome_colour
-from support_tool.outcome import Outcome
-from support_tool.runtime import open_runtime
+from support_tool.ops.runtime import open_runtime
+from support_tool.provider.outcome import Outcome
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import sandbox_window, window_for

@@ -10,12 +10,12 @@ from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from support_tool.audit.log import AuditFilter, AuditLog
 from support_tool.gui.history_model import PAGE_SIZE, HistoryModel
 from support_tool.gui.history_view import HistoryView, RecordDialog
 from support_tool.gui.jobs import Jobs
-from support_tool.history import HistoryFilter, HistoryStore
-from support_tool.outcome import CloseResult, Outcome
-from support_tool.runtime import open_runtime
+from support_tool.ops.runtime import open_runtime
+from support_tool.provider.outcome import CloseResult, Outcome
 from tests.gui_fixtures import window_for
 from tests.history_seed import seed_history
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.gui
 def store(tmp_path: Path):  # type: ignore[no-untyped-def]
     path = tmp_path / "history.sqlite3"
     seed_history(path, 1_000)
-    with HistoryStore(path) as opened:
+    with AuditLog(path) as opened:
         yield opened
 
 
@@ -42,10 +42,10 @@ def loaded(model: HistoryModel) -> bool:
 
 
 def test_model_passes_qt_model_tester_and_fetches_lazily(
-    qtbot: QtBot, qtmodeltester: ModelTester, store: HistoryStore, jobs: Jobs
+    qtbot: QtBot, qtmodeltester: ModelTester, store: AuditLog, jobs: Jobs
 ) -> None:
     model = HistoryModel(store, jobs)
-    model.set_filter(HistoryFilter())
+    model.set_filter(AuditFilter())
     qtbot.waitUntil(lambda: loaded(model))
     assert model.rowCount() == PAGE_SIZE  # one page, not the whole history
     assert model.data(model.index(0, 3)) == "terminal-0000999"  # newest first
@@ -60,27 +60,27 @@ def test_model_passes_qt_model_tester_and_fetches_lazily(
 
 
 def test_filter_is_applied_by_the_database_not_only_to_loaded_rows(
-    qtbot: QtBot, store: HistoryStore, jobs: Jobs
+    qtbot: QtBot, store: AuditLog, jobs: Jobs
 ) -> None:
     model = HistoryModel(store, jobs)
-    model.set_filter(HistoryFilter(text="terminal-0000007"))  # the 993rd newest: not loaded yet
+    model.set_filter(AuditFilter(text="terminal-0000007"))  # the 993rd newest: not loaded yet
     qtbot.waitUntil(lambda: loaded(model))
     assert [model.data(model.index(r, 3)) for r in range(model.rowCount())] == ["terminal-0000007"]
-    model.set_filter(HistoryFilter(outcome="refused", text="Round not"))
+    model.set_filter(AuditFilter(outcome="refused", text="Round not"))
     qtbot.waitUntil(lambda: loaded(model))
     assert model.rowCount() == 250
     assert {model.record(r).error_code for r in range(model.rowCount())} == {4}
-    model.set_filter(HistoryFilter(text="100%_\\"))  # LIKE wildcards are taken literally
+    model.set_filter(AuditFilter(text="100%_\\"))  # LIKE wildcards are taken literally
     qtbot.waitUntil(lambda: loaded(model))
     assert model.rowCount() == 0
 
 
 def test_a_stale_answer_from_an_old_filter_is_dropped(
-    qtbot: QtBot, store: HistoryStore, jobs: Jobs
+    qtbot: QtBot, store: AuditLog, jobs: Jobs
 ) -> None:
     model = HistoryModel(store, jobs)
-    model.set_filter(HistoryFilter())
-    model.set_filter(HistoryFilter(text="terminal-0000500"))
+    model.set_filter(AuditFilter())
+    model.set_filter(AuditFilter(text="terminal-0000500"))
     qtbot.waitUntil(lambda: loaded(model))
     qtbot.wait(50)
     assert model.rowCount() == 1

@@ -10,12 +10,12 @@ from keyring.backends import fail
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
+from support_tool.config.profiles import make_profile
+from support_tool.config.secret_store import KeyringSecrets
 from support_tool.gui.app import ErrorReport
 from support_tool.gui.profiles_dialog import ProfilesDialog
-from support_tool.profiles import make_profile
-from support_tool.runtime import open_runtime
+from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
-from support_tool.secret_store import KeyringSecrets
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import window_for
 
@@ -151,8 +151,8 @@ def test_error_hook_logs_and_shows_a_plain_dialog(qtbot: QtBot, home: Path) -> N
 
     from PySide6.QtGui import QGuiApplication
 
+    from support_tool.config.logsetup import configure_logging
     from support_tool.gui import app as gui_app
-    from support_tool.logsetup import configure_logging
 
     configure_logging()
     saved = sys.excepthook

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from support_tool.history import HistoryStore
-from support_tool.outcome import CloseResult, Outcome
+from support_tool.audit.log import AuditLog
+from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
 
 
@@ -30,7 +30,7 @@ def test_row_is_pending_while_the_request_is_in_flight_and_unknown_after_a_crash
         env={**os.environ, "SUPPORT_TOOL_HOME": str(home)},
         capture_output=True,
     )
-    from support_tool.secret_store import KeyringSecrets
+    from support_tool.config.secret_store import KeyringSecrets
 
     KeyringSecrets().set("s", "k")
     process = subprocess.Popen(
@@ -45,7 +45,7 @@ def test_row_is_pending_while_the_request_is_in_flight_and_unknown_after_a_crash
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     KeyringSecrets().delete("s")
-    with HistoryStore(home / "history.sqlite3") as store:
+    with AuditLog(home / "history.sqlite3") as store:
         (record,) = list(store.query())
     assert record.outcome == Outcome.UNKNOWN.value
     assert "Check with the provider" in record.description
@@ -57,26 +57,26 @@ def test_row_is_pending_while_the_request_is_in_flight_and_unknown_after_a_crash
 
 def test_pending_row_of_a_live_process_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
-    with HistoryStore(path) as first:
+    with AuditLog(path) as first:
         row = first.begin(profile="p", api_host="h", login="l", game_id=None, clear_history=False)
-        with HistoryStore(path) as second:  # another window opening meanwhile
+        with AuditLog(path) as second:  # another window opening meanwhile
             assert second.get(row).outcome == "pending"  # type: ignore[union-attr]
         first.finish(row, CloseResult(Outcome.SUCCESS, "Success", error_code=0))
         assert first.get(row).outcome == "success"  # type: ignore[union-attr]
 
 
 def test_store_settings_and_unwritable_folder(tmp_path: Path) -> None:
-    with HistoryStore(tmp_path / "h.sqlite3") as store:
+    with AuditLog(tmp_path / "h.sqlite3") as store:
         assert store._db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert store._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     import pytest
 
-    from support_tool.errors import HistoryUnavailable
+    from support_tool.errors import AuditUnavailable
 
-    with pytest.raises(HistoryUnavailable, match="Nothing can be sent"):
-        HistoryStore(blocked / "h.sqlite3")
+    with pytest.raises(AuditUnavailable, match="Nothing can be sent"):
+        AuditLog(blocked / "h.sqlite3")
 
 
 def test_unwritable_history_means_nothing_is_sent(
@@ -119,10 +119,10 @@ def test_history_command_filters_and_formats(
     assert cli("history", "--limit", "-1").status == 2
 
 
-def _ids(store: HistoryStore, text: str, outcome: str | None = None) -> list[int]:
-    from support_tool.history import HistoryFilter
+def _ids(store: AuditLog, text: str, outcome: str | None = None) -> list[int]:
+    from support_tool.audit.log import AuditFilter
 
-    return [r.id for r in store.page(HistoryFilter(text=text, outcome=outcome), limit=10_000)]
+    return [r.id for r in store.page(AuditFilter(text=text, outcome=outcome), limit=10_000)]
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_text_index_gives_the_same_rows_as_a_plain_scan(tmp_path: Path, text: st
 
     path = tmp_path / "h.sqlite3"
     seed_history(path, 300)
-    with HistoryStore(path) as store:
+    with AuditLog(path) as store:
         store.record(
             CloseResult(Outcome.REFUSED, 'said "quoted" 100%_sure'),
             profile="p",
@@ -167,7 +167,7 @@ def test_text_index_gives_the_same_rows_as_a_plain_scan(tmp_path: Path, text: st
 
 def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
-    with HistoryStore(path) as store:
+    with AuditLog(path) as store:
         row = store.begin(
             profile="p", api_host="h", login="terminal-0001", game_id="g1", clear_history=False
         )
@@ -181,7 +181,7 @@ def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> N
             "DROP TRIGGER IF EXISTS actions_text_delete;"
             "DROP TRIGGER IF EXISTS actions_text_update;"
         )
-    with HistoryStore(path) as store:
+    with AuditLog(path) as store:
         assert store.text_index
         assert _ids(store, "terminal-00") == [row]
 
@@ -190,7 +190,7 @@ def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -
     """Batches queue the answer's update instead of paying a commit of its own."""
     row = {"profile": "p", "api_host": "h", "login": "t-1", "game_id": None}
     ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
-    with HistoryStore(tmp_path / "h.sqlite3") as store:
+    with AuditLog(tmp_path / "h.sqlite3") as store:
         first = store.begin(**row, clear_history=True)
         store.finish(first, ok, wait=False)
         record = store.get(first)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from support_tool.history import HistoryStore
-from support_tool.outcome import CloseResult, Outcome
-from support_tool.runtime import open_runtime
+from support_tool.audit.log import AuditLog
+from support_tool.ops.runtime import open_runtime
+from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
 from tests.gui_fixtures import window_for
 from tests.history_seed import seed_history
@@ -25,7 +25,7 @@ ROW = {"profile": "live", "api_host": "api.example.com", "game_id": None, "clear
 
 
 def filled(path: Path, rows: int = 6) -> Path:
-    with HistoryStore(path) as store:
+    with AuditLog(path) as store:
         for n in range(rows):
             store.record(OK, login=f"terminal-{n:04d}", **ROW)
     return path
@@ -41,13 +41,13 @@ def tamper(path: Path, *statements: str) -> None:
 
 
 def report(path: Path):  # type: ignore[no-untyped-def]
-    with HistoryStore(path) as store:
+    with AuditLog(path) as store:
         return store.verify()
 
 
 def test_normal_use_seals_every_finished_record(tmp_path: Path) -> None:
     path = filled(tmp_path / "h.sqlite3")
-    with HistoryStore(path) as store:
+    with AuditLog(path) as store:
         pending = store.begin(login="in-flight", **ROW)
         result = store.verify()
         assert result.ok
@@ -107,8 +107,8 @@ def test_a_crash_mid_request_and_recovery_keep_the_chain(tmp_path: Path) -> None
     """A real process dies with a pending row; the next start marks it unknown and seals it."""
     path = filled(tmp_path / "h.sqlite3", 2)
     code = (
-        "import sys; from pathlib import Path; from support_tool.history import HistoryStore;"
-        f"s = HistoryStore(Path({str(path)!r}));"
+        "import sys; from pathlib import Path; from support_tool.audit.log import AuditLog;"
+        f"s = AuditLog(Path({str(path)!r}));"
         "s.begin(profile='live', api_host='h', login='dies', game_id=None, clear_history=True);"
         "print('begun', flush=True); import signal; signal.pause()"  # until it is killed
     )
@@ -117,7 +117,7 @@ def test_a_crash_mid_request_and_recovery_keep_the_chain(tmp_path: Path) -> None
     assert child.stdout.readline().strip() == "begun"
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=10)
-    with HistoryStore(path) as store:
+    with AuditLog(path) as store:
         outcomes = [r.outcome for r in store.query()]
         assert outcomes[0] == "unknown"
         found = store.verify()
@@ -134,15 +134,15 @@ def test_a_history_from_before_the_chain_is_sealed_once_on_opening(tmp_path: Pat
 
 
 def test_concurrent_writers_extend_one_chain(tmp_path: Path, sandbox: SandboxServer) -> None:
-    from support_tool.batch import BatchOptions, BatchRun
-    from support_tool.profiles import ProfileSet, make_profile
-    from support_tool.secret_store import MemorySecrets
-    from support_tool.service import CloseService
-    from support_tool.terminals import Terminal
+    from support_tool.config.profiles import ProfileSet, make_profile
+    from support_tool.config.secret_store import MemorySecrets
+    from support_tool.ops.batch import BatchOptions, BatchRun
+    from support_tool.ops.close import CloseService
+    from support_tool.ops.terminals import Terminal
     from tests.conftest import SANDBOX_SECRET
 
     path = tmp_path / "h.sqlite3"
-    with HistoryStore(path) as store, HistoryStore(path) as other:
+    with AuditLog(path) as store, AuditLog(path) as other:
         chosen = make_profile("sandbox", sandbox.url)
         service = CloseService(
             lambda: ProfileSet((chosen,), "sandbox"),

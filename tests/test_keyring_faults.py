@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from support_tool import secret_store
-from support_tool.profiles import ProfileStore, make_profile
-from support_tool.runtime import open_runtime
+from support_tool.config import secret_store
+from support_tool.config.profiles import ProfileStore, make_profile
+from support_tool.config.secret_store import KEYRING_TIMEOUT_S, KeyringSecrets
+from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
-from support_tool.secret_store import KEYRING_TIMEOUT_S, KeyringSecrets
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import window_for
 from tests.keyring_daemon import SecretServiceDaemon

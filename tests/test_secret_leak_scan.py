@@ -19,12 +19,12 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
+from support_tool.config.logsetup import configure_logging
+from support_tool.config.secret_store import KeyringSecrets
 from support_tool.gui.app import ErrorReport, install_error_hook
-from support_tool.logsetup import configure_logging
-from support_tool.runtime import open_runtime
+from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
 from support_tool.sandbox.faults import FAULTS
-from support_tool.secret_store import KeyringSecrets
 from tests.gui_fixtures import window_for
 from tests.test_gui_close import wait_answer
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support_tool.request import CloseRequest, build_signed
-from support_tool.signing import redacted_signed_string, sign, string_to_sign
+from support_tool.provider.request import CloseRequest, build_signed
+from support_tool.provider.signing import redacted_signed_string, sign, string_to_sign
 
 CONTRACT_PAGE = Path(__file__).resolve().parent.parent / "docs" / "api-contract.md"
 

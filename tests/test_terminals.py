@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from support_tool.config.groups import GroupStore, groups_from_toml, make_group
 from support_tool.errors import ConfigurationError, InvalidInput
-from support_tool.groups import GroupStore, groups_from_toml, make_group
-from support_tool.terminals import (
+from support_tool.ops.terminals import (
     MAX_TERMINALS,
     Terminal,
     parse_terminals,

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import trustme
 
-from support_tool.outcome import Failure, Outcome
-from support_tool.request import CloseRequest, build_signed
+from support_tool.provider.outcome import Failure, Outcome
+from support_tool.provider.request import CloseRequest, build_signed
+from support_tool.provider.transport import Transport
 from support_tool.sandbox import SandboxServer
-from support_tool.transport import Transport
 
 SECRET = "transport-secret"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support_tool.errors import InvalidInput
-from support_tool.validation import clean_api_url, clean_game_id, clean_login, clean_reason
+from support_tool.provider.validation import clean_api_url, clean_game_id, clean_login, clean_reason
 
 
 @pytest.mark.parametrize(

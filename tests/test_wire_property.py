@@ -2,7 +2,7 @@
 tool refuses never leaves the machine.
 
 The verifier below is written from the contract's text, independently of
-``support_tool.signing``; the requests it checks are the bytes the real sandbox received.
+``support_tool.provider.signing``; the requests it checks are the bytes the real sandbox received.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support_tool.errors import InvalidInput
-from support_tool.outcome import Outcome
-from support_tool.request import CloseRequest, build_signed
+from support_tool.provider.outcome import Outcome
+from support_tool.provider.request import CloseRequest, build_signed
+from support_tool.provider.transport import Transport
 from support_tool.sandbox import SandboxServer
 from support_tool.sandbox.server import ReceivedRequest
-from support_tool.transport import Transport
 
 
 def independent_verify(received: ReceivedRequest, secret: str) -> dict[str, str]:

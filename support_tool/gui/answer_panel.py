@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from support_tool.gui.style import outcome_colour
-from support_tool.outcome import Outcome
-from support_tool.service import Closed
+from support_tool.ops.close import Closed
+from support_tool.provider.outcome import Outcome
 
 _HEADLINES = {
     Outcome.SUCCESS: "Session closed",

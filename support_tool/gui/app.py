@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool import APP_NAME, paths
+from support_tool import APP_NAME
+from support_tool.config import paths
 from support_tool.errors import SupportToolError
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def install_error_hook() -> None:
 def run(demo: bool = False) -> int:
     """Open the window and run until it is closed; returns the exit status."""
     from support_tool.gui.main_window import MainWindow
-    from support_tool.runtime import open_runtime
+    from support_tool.ops.runtime import open_runtime
 
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)

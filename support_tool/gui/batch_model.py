@@ -12,11 +12,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 
-from support_tool.batch import ItemEvent, ItemState
 from support_tool.gui.column_model import ColumnModel, Index
 from support_tool.gui.style import outcome_colour
-from support_tool.outcome import CloseResult, Outcome
-from support_tool.terminals import Terminal
+from support_tool.ops.batch import ItemEvent, ItemState
+from support_tool.ops.terminals import Terminal
+from support_tool.provider.outcome import CloseResult, Outcome
 
 FLUSH_MS = 100
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from support_tool.errors import InvalidInput
 from support_tool.gui.style import outcome_colour
-from support_tool.outcome import Outcome
-from support_tool.validation import clean_game_id, clean_login, clean_reason
+from support_tool.provider.outcome import Outcome
+from support_tool.provider.validation import clean_game_id, clean_login, clean_reason
 
 CLEAR_EXPLANATION = (
     "Removes the player's unfinished round for good, so that nobody can complete it on this "

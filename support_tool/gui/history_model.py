@@ -2,7 +2,7 @@
 
 Rows are fetched a page at a time, on a worker thread, only as the view scrolls, so a
 history of a million rows opens as fast as an empty one. Filtering is done by SQLite
-(``HistoryFilter``), not by a proxy over fetched rows: a proxy could only see the pages
+(``AuditFilter``), not by a proxy over fetched rows: a proxy could only see the pages
 already loaded and would silently hide older matches.
 """
 
@@ -17,10 +17,10 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from support_tool.audit.log import AuditFilter, AuditLog, AuditRecord
 from support_tool.gui.column_model import ColumnModel, Index
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_colour, outcome_label
-from support_tool.history import HistoryFilter, HistoryRecord, HistoryStore
 
 PAGE_SIZE = 256
 
@@ -36,7 +36,7 @@ def local_time(iso_utc: str | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _elapsed(record: HistoryRecord) -> str:
+def _elapsed(record: AuditRecord) -> str:
     return "" if record.elapsed_ms is None else f"{record.elapsed_ms:,} ms"
 
 
@@ -64,12 +64,12 @@ class HistoryModel(ColumnModel):
     loaded = Signal()  # a page (or a refresh) arrived: views may update counts
     load_failed = Signal(str)
 
-    def __init__(self, store: HistoryStore, jobs: Jobs, parent: Any = None) -> None:
+    def __init__(self, store: AuditLog, jobs: Jobs, parent: Any = None) -> None:
         super().__init__(parent)
         self._store = store
         self._jobs = jobs
-        self._rows: list[HistoryRecord] = []
-        self._filter = HistoryFilter()
+        self._rows: list[AuditRecord] = []
+        self._filter = AuditFilter()
         self._exhausted = False
         self._loading = False
         self._generation = 0  # answers from an older filter are dropped
@@ -102,13 +102,13 @@ class HistoryModel(ColumnModel):
         return self._loading
 
     @property
-    def current_filter(self) -> HistoryFilter:
+    def current_filter(self) -> AuditFilter:
         return self._filter
 
-    def record(self, row: int) -> HistoryRecord:
+    def record(self, row: int) -> AuditRecord:
         return self._rows[row]
 
-    def set_filter(self, flt: HistoryFilter) -> None:
+    def set_filter(self, flt: AuditFilter) -> None:
         self._generation += 1
         self.beginResetModel()
         self._filter = flt
@@ -131,7 +131,7 @@ class HistoryModel(ColumnModel):
         )
 
     def _page_arrived(
-        self, generation: int, before: int | None, records: list[HistoryRecord]
+        self, generation: int, before: int | None, records: list[AuditRecord]
     ) -> None:
         if generation != self._generation:
             return
@@ -165,7 +165,7 @@ class HistoryModel(ColumnModel):
             lambda error: self._failed(generation, error),
         )
 
-    def _newer_arrived(self, generation: int, newest: int, records: list[HistoryRecord]) -> None:
+    def _newer_arrived(self, generation: int, newest: int, records: list[AuditRecord]) -> None:
         if generation != self._generation:
             return
         current_newest = self._rows[0].id if self._rows else 0

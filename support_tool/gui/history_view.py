@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool.export import write_history_csv
+from support_tool.audit.export import write_history_csv
+from support_tool.audit.log import AuditFilter, AuditLog, AuditRecord
 from support_tool.gui.history_model import HistoryModel, local_time
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_label
-from support_tool.history import HistoryFilter, HistoryRecord, HistoryStore
-from support_tool.outcome import Outcome
+from support_tool.provider.outcome import Outcome
 
 FILTER_DELAY_MS = 150
 DESCRIPTION_COLUMN = 8
@@ -37,7 +37,7 @@ DESCRIPTION_COLUMN = 8
 class RecordDialog(QDialog):
     """Every stored field of one history row, selectable for copying."""
 
-    def __init__(self, record: HistoryRecord, parent: QWidget | None = None) -> None:
+    def __init__(self, record: AuditRecord, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"History record #{record.id}")
         form = QFormLayout(self)
@@ -63,7 +63,7 @@ class HistoryView(QWidget):
     close_again = Signal(object)
     message = Signal(str)
 
-    def __init__(self, store: HistoryStore, jobs: Jobs, parent: QWidget | None = None) -> None:
+    def __init__(self, store: AuditLog, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._store = store
         self._jobs = jobs
@@ -141,8 +141,8 @@ class HistoryView(QWidget):
         self._update_buttons()
         self.apply_filter()
 
-    def current_filter(self) -> HistoryFilter:
-        return HistoryFilter(
+    def current_filter(self) -> AuditFilter:
+        return AuditFilter(
             text=self.search.text(),
             outcome=self.outcome.currentData(),
             batch_id=self.batch.text().strip() or None,
@@ -170,7 +170,7 @@ class HistoryView(QWidget):
         self.details.setEnabled(selected)
         self.again.setEnabled(selected)
 
-    def selected_record(self) -> HistoryRecord | None:
+    def selected_record(self) -> AuditRecord | None:
         index = self.table.currentIndex()
         return self.model.record(index.row()) if index.isValid() else None
 

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool import paths
+from support_tool.audit.log import AuditRecord
+from support_tool.config import paths
+from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import SupportToolError
 from support_tool.gui.answer_panel import AnswerPanel
 from support_tool.gui.close_form import CloseForm, CloseInput
@@ -34,15 +36,13 @@ from support_tool.gui.history_view import HistoryView
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.profiles_dialog import ProfilesDialog
 from support_tool.gui.style import PRODUCTION_BANNER
-from support_tool.history import HistoryRecord
-from support_tool.outcome import CloseResult, Outcome
-from support_tool.profiles import Profile, ProfileSet
-from support_tool.runtime import Runtime
-from support_tool.service import Closed
+from support_tool.ops.close import Closed
+from support_tool.ops.runtime import Runtime
+from support_tool.provider.outcome import CloseResult, Outcome
 
 if TYPE_CHECKING:  # built after the first paint; its imports (batch runner) wait too
+    from support_tool.audit.seals import ChainReport
     from support_tool.gui.terminals_tab import TerminalsTab
-    from support_tool.history_chain import ChainReport
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         secrets = self.runtime.secrets
 
         def work() -> None:
-            import support_tool.transport  # noqa: F401 - imported for its cost, not its names
+            import support_tool.provider.transport  # noqa: F401 - imported for its cost, not its names
 
             if hasattr(secrets, "backend"):
                 secrets.backend()
@@ -404,7 +404,7 @@ class MainWindow(QMainWindow):
         if not isinstance(error, SupportToolError):
             raise error
 
-    def close_again(self, record: HistoryRecord) -> None:
+    def close_again(self, record: AuditRecord) -> None:
         self.tabs.setCurrentIndex(0)
         self.form.fill(record.login, record.game_id, record.clear_history, record.profile)
 

@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool import contract
+from support_tool.config.profiles import ProfileSet, make_profile
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_colour
-from support_tool.outcome import Outcome
-from support_tool.profiles import ProfileSet, make_profile
-from support_tool.runtime import Runtime
-from support_tool.service import Closed
+from support_tool.ops.close import Closed
+from support_tool.ops.runtime import Runtime
+from support_tool.provider import contract
+from support_tool.provider.outcome import Outcome
 
 CONNECTION_TEST_LOGIN = "support-tool-connection-test"
 

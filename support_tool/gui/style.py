@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from support_tool.outcome import Outcome
+from support_tool.provider.outcome import Outcome
 
 # (light theme, dark theme) foreground colours, chosen for contrast on each background.
 _COLOURS = {

@@ -36,17 +36,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool import contract
-from support_tool.batch import BatchOptions, BatchRun, BatchSummary, ItemEvent, ItemState
+from support_tool.audit.export import spreadsheet_cell
+from support_tool.config.groups import Group, make_group
+from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import InvalidInput, SupportToolError
-from support_tool.export import spreadsheet_cell
-from support_tool.groups import Group, make_group
 from support_tool.gui.batch_model import BatchModel
 from support_tool.gui.confirm import ConfirmBatch
 from support_tool.gui.jobs import Jobs
-from support_tool.profiles import Profile, ProfileSet
-from support_tool.runtime import Runtime
-from support_tool.terminals import (
+from support_tool.ops.batch import BatchOptions, BatchRun, BatchSummary, ItemEvent, ItemState
+from support_tool.ops.runtime import Runtime
+from support_tool.ops.terminals import (
     SkippedLine,
     Terminal,
     TerminalList,
@@ -54,6 +53,7 @@ from support_tool.terminals import (
     read_terminal_file,
     terminals_csv,
 )
+from support_tool.provider import contract
 
 PARSE_DELAY_MS = 250
 PROGRESS_MS = 200

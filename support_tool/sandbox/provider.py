@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Mapping
 
-from support_tool import contract, signing
+from support_tool.provider import contract, signing
 
 DEMO_GAMES = ("vs20olympgate", "vs10bbbonanza")
 

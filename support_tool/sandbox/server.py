@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from support_tool import contract
+from support_tool.provider import contract
 from support_tool.sandbox.faults import FAULTS
 from support_tool.sandbox.provider import SandboxProvider
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from support_tool import contract, paths
-from support_tool.groups import GroupSource, GroupStore, MemoryGroups, demo_groups
-from support_tool.history import HistoryStore
-from support_tool.profiles import ProfileSet, ProfileStore, make_profile
-from support_tool.secret_store import KeyringSecrets, MemorySecrets
-from support_tool.service import CloseService
+from support_tool.audit.log import AuditLog
+from support_tool.config import paths
+from support_tool.config.groups import GroupSource, GroupStore, MemoryGroups, demo_groups
+from support_tool.config.profiles import ProfileSet, ProfileStore, make_profile
+from support_tool.config.secret_store import KeyringSecrets, MemorySecrets
+from support_tool.ops.close import CloseService
+from support_tool.provider import contract
 
 if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only in demo mode
     from support_tool.sandbox import SandboxServer
@@ -63,7 +64,7 @@ def open_runtime(
 ) -> Iterator[Runtime]:
     """Open the history, and for ``demo`` start the sandbox; close both afterwards."""
     history_path = paths.history_file(demo=demo)
-    history = HistoryStore(history_path)
+    history = AuditLog(history_path)
     sandbox: SandboxServer | None = None
     try:
         profiles: ProfileSource

@@ -31,13 +31,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from support_tool import contract
+from support_tool.config.secret_store import BatchSecrets
 from support_tool.errors import InvalidInput, SupportToolError
-from support_tool.outcome import CloseResult, Outcome
-from support_tool.secret_store import BatchSecrets
-from support_tool.service import Closed, CloseService
-from support_tool.terminals import SkippedLine, Terminal
-from support_tool.validation import clean_reason
+from support_tool.ops.close import Closed, CloseService
+from support_tool.ops.terminals import SkippedLine, Terminal
+from support_tool.provider import contract
+from support_tool.provider.outcome import CloseResult, Outcome
+from support_tool.provider.validation import clean_reason
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ class BatchRun:
 
     def start(self) -> BatchRun:
         """Record the list's invalid lines, then start the workers. Raises
-        :class:`HistoryUnavailable` (before anything is sent) if the history is unwritable."""
+        :class:`AuditUnavailable` (before anything is sent) if the history is unwritable."""
         self._record_skipped()
         self._started_at = self._clock()
         workers = min(self.concurrency, max(1, len(self.terminals)))

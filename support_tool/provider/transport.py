@@ -30,12 +30,13 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from support_tool import __version__, contract
-from support_tool.deadline import Exchange, current_exchange, set_current_exchange
-from support_tool.interpret import interpret_http
-from support_tool.outcome import CloseResult, Failure, Outcome
-from support_tool.request import SignedRequest
-from support_tool.validation import clean_api_url
+from support_tool import __version__
+from support_tool.provider import contract
+from support_tool.provider.deadline import Exchange, current_exchange, set_current_exchange
+from support_tool.provider.interpret import interpret_http
+from support_tool.provider.outcome import CloseResult, Failure, Outcome
+from support_tool.provider.request import SignedRequest
+from support_tool.provider.validation import clean_api_url
 
 log = logging.getLogger(__name__)
 

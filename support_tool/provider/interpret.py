@@ -11,8 +11,8 @@ import json
 import re
 from dataclasses import replace
 
-from support_tool import contract
-from support_tool.outcome import CloseResult, Failure, Outcome
+from support_tool.provider import contract
+from support_tool.provider.outcome import CloseResult, Failure, Outcome
 
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 _SPACES = re.compile(r"\s+")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from support_tool.errors import InvalidInput
-from support_tool.validation import clean_game_id, clean_login
+from support_tool.provider.validation import clean_game_id, clean_login
 
 MAX_TERMINALS = 100_000
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -193,7 +193,7 @@ def read_terminal_file(path: Path, default_game: str | None = None) -> TerminalL
 
 def terminals_csv(terminals: Iterable[Terminal]) -> str:
     """A CSV (``login,gameId`` header) that :func:`parse_terminals` reads back unchanged."""
-    from support_tool.export import spreadsheet_cell
+    from support_tool.audit.export import spreadsheet_cell
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

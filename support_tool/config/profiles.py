@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from support_tool import contract, paths
-from support_tool.atomic import write_text_atomically
+from support_tool.config import paths
+from support_tool.config.atomic import write_text_atomically
 from support_tool.errors import ConfigurationError, InvalidInput
-from support_tool.validation import clean_api_url
+from support_tool.provider import contract
+from support_tool.provider.validation import clean_api_url
 
 MAX_NAME_CHARS = 64
 

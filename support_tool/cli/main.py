@@ -17,17 +17,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from support_tool import __version__, cli_batch, contract
-from support_tool.cli_output import close_fields
-from support_tool.cli_output import safe as _safe
+from support_tool import __version__
+from support_tool.cli import batch as cli_batch
+from support_tool.cli.output import close_fields
+from support_tool.cli.output import safe as _safe
 from support_tool.errors import ConfigurationError, InvalidInput, SupportToolError
-from support_tool.outcome import EXIT_STATUS, Outcome
+from support_tool.provider import contract
+from support_tool.provider.outcome import EXIT_STATUS, Outcome
 
 if TYPE_CHECKING:
-    from support_tool.history import HistoryRecord, HistoryStore
-    from support_tool.profiles import ProfileSet, ProfileStore
-    from support_tool.secret_store import KeyringSecrets
-    from support_tool.service import Closed
+    from support_tool.audit.log import AuditLog, AuditRecord
+    from support_tool.config.profiles import ProfileSet, ProfileStore
+    from support_tool.config.secret_store import KeyringSecrets
+    from support_tool.ops.close import Closed
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_CONFIG = 0, 1, 2, 3, 4
 EXIT_TAMPERED = 5  # the audit history failed verification
@@ -158,13 +160,13 @@ def _err(message: str) -> None:
 
 
 def _profile_store() -> ProfileStore:
-    from support_tool.profiles import ProfileStore
+    from support_tool.config.profiles import ProfileStore
 
     return ProfileStore()
 
 
 def _keyring() -> KeyringSecrets:
-    from support_tool.secret_store import KeyringSecrets
+    from support_tool.config.secret_store import KeyringSecrets
 
     return KeyringSecrets()
 
@@ -173,7 +175,7 @@ def _keyring() -> KeyringSecrets:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from support_tool.profiles import make_profile
+    from support_tool.config.profiles import make_profile
 
     store = _profile_store()
     current = store.load()
@@ -328,7 +330,7 @@ def _describe_close(closed: Closed) -> str:
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    from support_tool.runtime import open_runtime
+    from support_tool.ops.runtime import open_runtime
 
     with open_runtime(demo=args.demo) as runtime:
         closed = runtime.service.close(
@@ -342,7 +344,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def _history_rows(args: argparse.Namespace, store: HistoryStore) -> Iterator[HistoryRecord]:
+def _history_rows(args: argparse.Namespace, store: AuditLog) -> Iterator[AuditRecord]:
     limit = args.limit if args.limit is not None else (None if args.json or args.csv else 50)
     return store.query(
         login=args.login,
@@ -354,15 +356,15 @@ def _history_rows(args: argparse.Namespace, store: HistoryStore) -> Iterator[His
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from support_tool import paths
-    from support_tool.export import write_history_csv
-    from support_tool.history import HistoryStore
+    from support_tool.audit.export import write_history_csv
+    from support_tool.audit.log import AuditLog
+    from support_tool.config import paths
 
     if args.limit is not None and args.limit < 0:
         raise InvalidInput("--limit must be 0 (no limit) or more.")
     if args.history_action == "verify":
         return _verify_history(paths.history_file(demo=args.demo), args.verify_json)
-    with HistoryStore(paths.history_file(demo=args.demo)) as store:
+    with AuditLog(paths.history_file(demo=args.demo)) as store:
         rows = _history_rows(args, store)
         if args.json:
             for record in rows:
@@ -387,11 +389,11 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _verify_history(path: Path, as_json: bool) -> int:
-    from support_tool.history import HistoryStore
+    from support_tool.audit.log import AuditLog
 
     if not path.exists():
         raise ConfigurationError(f"There is no audit history at {path} yet.")
-    with HistoryStore(path) as store:
+    with AuditLog(path) as store:
         report = store.verify()
     if as_json:
         print(
@@ -477,7 +479,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from support_tool.logsetup import configure_logging
+    from support_tool.config.logsetup import configure_logging
 
     args = build_parser().parse_args(argv)
     configure_logging()

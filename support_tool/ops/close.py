@@ -13,19 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from support_tool import contract
-from support_tool.errors import ConfigurationError, HistoryUnavailable, InvalidInput
-from support_tool.history import HistoryStore
-from support_tool.outcome import CloseResult, Outcome
-from support_tool.profiles import Profile, ProfileSet
-from support_tool.request import CloseRequest, build_signed
-from support_tool.secret_store import SecretSource
-from support_tool.validation import clean_reason
+from support_tool.audit.log import AuditLog
+from support_tool.config.profiles import Profile, ProfileSet
+from support_tool.config.secret_store import SecretSource
+from support_tool.errors import AuditUnavailable, ConfigurationError, InvalidInput
+from support_tool.provider import contract
+from support_tool.provider.outcome import CloseResult, Outcome
+from support_tool.provider.request import CloseRequest, build_signed
+from support_tool.provider.validation import clean_reason
 
 if TYPE_CHECKING:
     # requests and urllib3 cost ~100 ms to import; the window paints without them and
     # loads them on a worker thread (see transport_for).
-    from support_tool.transport import Transport
+    from support_tool.provider.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class CloseService:
         self,
         profiles: Callable[[], ProfileSet],
         secrets: SecretSource,
-        history: HistoryStore,
+        history: AuditLog,
         pool_size: int = contract.MAX_BATCH_CONCURRENCY,
     ) -> None:
         self._profiles = profiles
@@ -69,7 +69,7 @@ class CloseService:
             self._transports.clear()
 
     def transport_for(self, profile: Profile) -> Transport:
-        from support_tool.transport import Transport
+        from support_tool.provider.transport import Transport
 
         with self._lock:
             transport = self._transports.get(profile)
@@ -102,7 +102,7 @@ class CloseService:
         wait_for_history: bool = True,
         secrets: SecretSource | None = None,
     ) -> Closed:
-        """Close one session; raises only :class:`HistoryUnavailable` (nothing is sent then).
+        """Close one session; raises only :class:`AuditUnavailable` (nothing is sent then).
 
         ``wait_for_history=False`` (batches) lets the answer's history update ride with the
         next commit; the caller must ``history.flush()`` when done. ``secrets`` replaces
@@ -148,13 +148,13 @@ class CloseService:
             reason=reason,
             batch_id=batch_id,
         )
-        from support_tool.transport import with_request_details
+        from support_tool.provider.transport import with_request_details
 
         result = with_request_details(self.transport_for(chosen).send(signed), signed)
         history_error = ""
         try:
             self.history.finish(row_id, result, wait=wait_for_history)
-        except HistoryUnavailable as exc:
+        except AuditUnavailable as exc:
             history_error = str(exc)
             log.error("close #%d: answer could not be recorded: %s", row_id, exc)
         log.info(

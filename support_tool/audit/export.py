@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterable
 from typing import TextIO
 
-from support_tool.history import COLUMNS, HistoryRecord
+from support_tool.audit.log import COLUMNS, AuditRecord
 
 # A cell starting with one of these is run as a formula by spreadsheet programs; provider
 # descriptions and logins come from outside, so exports meant for people neutralise them.
@@ -24,7 +24,7 @@ def _cell(value: object, spreadsheet_safe: bool) -> str:
 
 
 def write_history_csv(
-    records: Iterable[HistoryRecord], out: TextIO, *, spreadsheet_safe: bool = False
+    records: Iterable[AuditRecord], out: TextIO, *, spreadsheet_safe: bool = False
 ) -> int:
     """Write a header and one line per record; returns the number of records written."""
     writer = csv.writer(out, lineterminator="\r\n" if spreadsheet_safe else "\n")

@@ -15,15 +15,15 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from support_tool import contract
-from support_tool.cli_output import close_fields, safe
+from support_tool.cli.output import close_fields, safe
 from support_tool.errors import InvalidInput
-from support_tool.outcome import Outcome
+from support_tool.provider import contract
+from support_tool.provider.outcome import Outcome
 
 if TYPE_CHECKING:
-    from support_tool.batch import BatchProgress, BatchSummary, ItemEvent
-    from support_tool.groups import GroupSource
-    from support_tool.terminals import Terminal, TerminalList
+    from support_tool.config.groups import GroupSource
+    from support_tool.ops.batch import BatchProgress, BatchSummary, ItemEvent
+    from support_tool.ops.terminals import Terminal, TerminalList
 
 EXIT_CANCELLED = 130
 BAR_WIDTH = 28
@@ -79,7 +79,7 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def _read_list(source: str, game: str | None) -> TerminalList:
-    from support_tool.terminals import decode_list, parse_terminals, read_terminal_file
+    from support_tool.ops.terminals import decode_list, parse_terminals, read_terminal_file
 
     if source == "-":
         data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
@@ -89,7 +89,7 @@ def _read_list(source: str, game: str | None) -> TerminalList:
 
 
 def _groups(demo: bool) -> GroupSource:
-    from support_tool.groups import GroupStore, MemoryGroups, demo_groups
+    from support_tool.config.groups import GroupStore, MemoryGroups, demo_groups
 
     return MemoryGroups(demo_groups()) if demo else GroupStore()
 
@@ -107,8 +107,8 @@ def _find_group(groups: GroupSource, name: str) -> list[Terminal]:
 
 
 def _with_game(terminals: list[Terminal], game: str | None) -> list[Terminal]:
-    from support_tool.terminals import Terminal
-    from support_tool.validation import clean_game_id
+    from support_tool.ops.terminals import Terminal
+    from support_tool.provider.validation import clean_game_id
 
     default = clean_game_id(game)
     if default is None:
@@ -118,11 +118,11 @@ def _with_game(terminals: list[Terminal], game: str | None) -> list[Terminal]:
 
 def _retry_list(history_path: Path, batch_id: str) -> list[Terminal]:
     """Rows of an earlier batch whose latest attempt did not close (nor was invalid)."""
-    from support_tool.history import HistoryStore
-    from support_tool.terminals import Terminal
+    from support_tool.audit.log import AuditLog
+    from support_tool.ops.terminals import Terminal
 
     latest: dict[Terminal, str] = {}
-    with HistoryStore(history_path) as store:
+    with AuditLog(history_path) as store:
         for record in store.query(batch_id=batch_id):
             terminal = Terminal(record.login, record.game_id or None)
             latest.setdefault(terminal, record.outcome)  # newest first: keep the latest
@@ -159,7 +159,7 @@ class _Reporter:
         self._bar_shown = False
 
     def event(self, event: ItemEvent) -> None:
-        from support_tool.batch import ItemState
+        from support_tool.ops.batch import ItemState
 
         if event.state is not ItemState.DONE or event.closed is None:
             return
@@ -231,9 +231,9 @@ def _summary_json(summary: BatchSummary, parsed_invalid: int, duplicates: int, s
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from support_tool.batch import BatchOptions, BatchRun, new_batch_id
-    from support_tool.runtime import open_runtime
-    from support_tool.terminals import TerminalList
+    from support_tool.ops.batch import BatchOptions, BatchRun, new_batch_id
+    from support_tool.ops.runtime import open_runtime
+    from support_tool.ops.terminals import TerminalList
 
     sources = [s for s in (args.file, args.group, args.retry_failed) if s]
     if len(sources) != 1:
@@ -248,7 +248,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     elif args.group:
         parsed = TerminalList(_with_game(_find_group(_groups(args.demo), args.group), args.game))
     else:
-        from support_tool import paths
+        from support_tool.config import paths
 
         parsed = TerminalList(_retry_list(paths.history_file(args.demo), args.retry_failed))
     for notice in parsed.notices():
@@ -322,8 +322,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_group(args: argparse.Namespace) -> int:
-    from support_tool.groups import GroupStore, make_group
-    from support_tool.terminals import terminals_csv
+    from support_tool.config.groups import GroupStore, make_group
+    from support_tool.ops.terminals import terminals_csv
 
     store = GroupStore()
     groups = store.load()

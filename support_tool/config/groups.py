@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from support_tool import paths
-from support_tool.atomic import write_text_atomically
+from support_tool.config import paths
+from support_tool.config.atomic import write_text_atomically
+from support_tool.config.profiles import clean_name
 from support_tool.errors import ConfigurationError, InvalidInput
-from support_tool.profiles import clean_name
-from support_tool.terminals import Terminal, parse_terminals
+from support_tool.ops.terminals import Terminal, parse_terminals
 
 
 @dataclass(frozen=True)

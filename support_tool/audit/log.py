@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from support_tool import history_chain
-from support_tool.errors import HistoryUnavailable
-from support_tool.identity import operator_name, process_alive, workstation_name
-from support_tool.outcome import CloseResult, Outcome
+from support_tool.audit import seals as history_chain
+from support_tool.audit.identity import operator_name, process_alive, workstation_name
+from support_tool.errors import AuditUnavailable
+from support_tool.provider.outcome import CloseResult, Outcome
 
 SCHEMA_VERSION = 3
 CHAIN_VERSION = 3  # the first version that seals records (history_chain)
@@ -96,7 +96,7 @@ def _clip(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class HistoryRecord:
+class AuditRecord:
     """One row of the audit history, as stored."""
 
     id: int
@@ -122,14 +122,14 @@ class HistoryRecord:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-COLUMNS = tuple(f.name for f in fields(HistoryRecord))
+COLUMNS = tuple(f.name for f in fields(AuditRecord))
 # Column names come from the dataclass above, never from input.
 _FIELDS = ", ".join(f"actions.{name}" for name in COLUMNS)
 _SELECT = f"SELECT {_FIELDS} FROM actions"  # noqa: S608
 
 
 @dataclass(frozen=True)
-class HistoryFilter:
+class AuditFilter:
     """What the history view or command asks for. ``text`` matches login, game or
     description (substring, case-insensitive for ASCII); the others match exactly."""
 
@@ -170,10 +170,10 @@ class HistoryFilter:
         return "actions", " AND ".join(clauses) or "1", params, "actions.id"
 
 
-def _record(row: tuple[object, ...]) -> HistoryRecord:
+def _record(row: tuple[object, ...]) -> AuditRecord:
     values = dict(zip(COLUMNS, row, strict=True))
     values["clear_history"] = bool(values["clear_history"])
-    return HistoryRecord(**values)  # type: ignore[arg-type]
+    return AuditRecord(**values)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -188,7 +188,7 @@ class _Write:
     error: sqlite3.Error | None = None
 
 
-class HistoryStore:
+class AuditLog:
     """Open (creating if needed) the history at ``path``; recover abandoned rows."""
 
     def __init__(self, path: Path) -> None:
@@ -217,7 +217,7 @@ class HistoryStore:
             self.text_index = self._create_text_index()
             self._recover()
         except (sqlite3.Error, OSError) as exc:
-            raise HistoryUnavailable(
+            raise AuditUnavailable(
                 f"The audit history at {path} cannot be opened ({exc}). Nothing can be sent "
                 "until it can, because every action must be recorded. Check the disk and "
                 "the folder's permissions."
@@ -230,7 +230,7 @@ class HistoryStore:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> HistoryStore:
+    def __enter__(self) -> AuditLog:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -317,8 +317,8 @@ class HistoryStore:
             raise self._unwritable(failed) from failed
         return mine.row_id
 
-    def _unwritable(self, exc: sqlite3.Error) -> HistoryUnavailable:
-        return HistoryUnavailable(
+    def _unwritable(self, exc: sqlite3.Error) -> AuditUnavailable:
+        return AuditUnavailable(
             f"The audit history at {self.path} cannot be written ({exc}). "
             "Check free disk space and permissions."
         )
@@ -398,7 +398,7 @@ class HistoryStore:
         )
 
     def flush(self) -> None:
-        """Commit every queued write now; raises :class:`HistoryUnavailable` if it fails."""
+        """Commit every queued write now; raises :class:`AuditUnavailable` if it fails."""
         with self._queue_lock:
             queued = bool(self._queue)
         if queued:
@@ -449,7 +449,7 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise self._unwritable(exc) from exc
 
-    def get(self, row_id: int) -> HistoryRecord | None:
+    def get(self, row_id: int) -> AuditRecord | None:
         with self._lock:
             row = self._db.execute(f"{_SELECT} WHERE id = ?", (row_id,)).fetchone()
         return _record(row) if row else None
@@ -471,9 +471,9 @@ class HistoryStore:
         batch_id: str | None = None,
         text: str = "",
         limit: int | None = None,
-    ) -> Iterator[HistoryRecord]:
+    ) -> Iterator[AuditRecord]:
         """Rows newest first; streamed, never loaded all at once."""
-        flt = HistoryFilter(text, login, profile, outcome, batch_id)
+        flt = AuditFilter(text, login, profile, outcome, batch_id)
         source, where, params, key = flt.source(self.text_index)
         # Built from constants only; every value is a bound parameter.
         sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC"  # noqa: S608
@@ -487,8 +487,8 @@ class HistoryStore:
             reader.close()
 
     def page(
-        self, flt: HistoryFilter, before_id: int | None = None, limit: int = 256
-    ) -> list[HistoryRecord]:
+        self, flt: AuditFilter, before_id: int | None = None, limit: int = 256
+    ) -> list[AuditRecord]:
         """Up to ``limit`` rows older than ``before_id``, newest first (keyset pagination:
         each page costs the same however deep the view has scrolled)."""
         source, where, params, key = flt.source(self.text_index)
@@ -498,7 +498,7 @@ class HistoryStore:
         sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC LIMIT ?"  # noqa: S608
         return [_record(r) for r in self._reader().execute(sql, [*params, limit])]
 
-    def newer(self, flt: HistoryFilter, after_id: int, limit: int = 256) -> list[HistoryRecord]:
+    def newer(self, flt: AuditFilter, after_id: int, limit: int = 256) -> list[AuditRecord]:
         """Finished rows newer than ``after_id`` matching ``flt``, newest first."""
         source, where, params, key = flt.source(self.text_index)
         sql = (

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from support_tool import contract, signing, validation
+from support_tool.provider import contract, signing, validation
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from support_tool.service import Closed
+    from support_tool.ops.close import Closed
 
 
 def safe(text: str) -> str:

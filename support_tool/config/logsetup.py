@@ -6,7 +6,7 @@ import logging
 import logging.handlers
 import os
 
-from support_tool import paths
+from support_tool.config import paths
 
 LEVEL_ENV = "SUPPORT_TOOL_LOG_LEVEL"
 

@@ -10,8 +10,8 @@ import ipaddress
 import unicodedata
 from urllib.parse import urlsplit
 
-from support_tool import contract
 from support_tool.errors import InvalidInput
+from support_tool.provider import contract
 
 # Unicode categories never allowed in a login or game id: control, format (invisible
 # characters such as zero-width spaces), surrogates, private use, unassigned, and all

@@ -1,0 +1,5 @@
+"""The command line: argument parsing and printing only; the work is done in ``ops``."""
+
+from support_tool.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""The window's icon, a real subpackage so that every packager (pip, PyInstaller) finds it."""

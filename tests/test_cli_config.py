@@ -40,6 +40,7 @@ def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: igno
         "ca_bundle": "",
         "production": True,
         "concurrency": 4,
+        "proxy": "",
     }
     busy = cli("profile", "add", "busy", "--url", "https://b.example.com", "--concurrency", "17")
     assert busy.status == 2

@@ -33,7 +33,7 @@ from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_colour
 from support_tool.outcome import Outcome
-from support_tool.profiles import ProfileSet, make_profile
+from support_tool.profiles import ProfileSet, environment_notices, make_profile
 from support_tool.runtime import Runtime
 from support_tool.service import Closed
 
@@ -149,6 +149,14 @@ class ProfilesDialog(QDialog):
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_bundle, 1)
         ca_row.addWidget(browse)
+        self.proxy = QLineEdit()
+        self.proxy.setAccessibleName("Proxy")
+        self.proxy.setPlaceholderText("Optional: http://proxy:3128 (direct connection if empty)")
+        # The environment's proxy and CA variables are ignored; say so where the proxy is set.
+        self.environment_notice = QLabel("\n".join(environment_notices()))
+        self.environment_notice.setAccessibleName("Ignored environment settings")
+        self.environment_notice.setWordWrap(True)
+        self.environment_notice.setVisible(bool(self.environment_notice.text()))
         self.production = QCheckBox("Production (live players: ask before risky actions)")
         self.production.setAccessibleName("Production")
         self.default = QCheckBox("Default profile")
@@ -171,6 +179,8 @@ class ProfilesDialog(QDialog):
         form.addRow("Timeout", self.timeout)
         form.addRow("Batch concurrency", self.concurrency)
         form.addRow("CA bundle", ca_row)
+        form.addRow("Proxy", self.proxy)
+        form.addRow("", self.environment_notice)
         form.addRow("", self.production)
         form.addRow("", self.default)
         form.addRow("Secret key", self.secret_state)
@@ -243,6 +253,7 @@ class ProfilesDialog(QDialog):
         self.timeout.setValue(profile.timeout)
         self.concurrency.setValue(profile.concurrency)
         self.ca_bundle.setText(profile.ca_bundle)
+        self.proxy.setText(profile.proxy)
         self.production.setChecked(profile.production)
         self.default.setChecked(self._set.default == profile.name)
         self.test_result.setText("")
@@ -250,7 +261,7 @@ class ProfilesDialog(QDialog):
 
     def _new(self) -> None:
         self.list.clearSelection()
-        for field in (self.name, self.url, self.ca_bundle):
+        for field in (self.name, self.url, self.ca_bundle, self.proxy):
             field.clear()
         self.timeout.setValue(contract.DEFAULT_DEADLINE_S)
         self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
@@ -295,6 +306,7 @@ class ProfilesDialog(QDialog):
                 self.ca_bundle.text(),
                 self.production.isChecked(),
                 self.concurrency.value(),
+                self.proxy.text(),
             )
         except InvalidInput as exc:
             self.message.setText(str(exc))

@@ -64,6 +64,10 @@ def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: igno
         (("--url", "http://api.example.com"), "Plain http://"),
         (("--url", "https://h", "--timeout", "0"), "between 1 and 300"),
         (("--url", "https://h", "--ca-bundle", "/no/such.pem"), "does not exist"),
+        (("--url", "https://h:0"), "between 1 and 65535"),
+        (("--url", "https://[::1"), "not a valid address"),
+        (("--url", "https://[zz]"), "not a valid address"),
+        (("--url", "https://h/V4/closesession"), "/V4/closesession/V4/closesession"),
     ],
 )
 def test_profile_add_refuses_bad_values(cli, args: tuple[str, ...], words: str) -> None:  # type: ignore[no-untyped-def]

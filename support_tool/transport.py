@@ -37,7 +37,7 @@ from support_tool import __version__, contract
 from support_tool.deadline import Exchange, current_exchange, set_current_exchange
 from support_tool.interpret import interpret_http
 from support_tool.outcome import CloseResult, Failure, Outcome
-from support_tool.profiles import environment_notices
+from support_tool.profiles import ignored_environment
 from support_tool.request import SignedRequest
 from support_tool.validation import clean_api_url
 
@@ -206,8 +206,9 @@ class Transport:
         self._session.trust_env = False
         self._proxies = {"http": proxy, "https": proxy} if proxy else {}
         self._verify: str | bool = self.ca_bundle or True
-        for notice in environment_notices():
-            log.debug("%s", notice)
+        ignored = ignored_environment()
+        if ignored:
+            log.debug("ignored in the environment (the profile decides): %s", ", ".join(ignored))
         self._session.headers.update(
             {
                 "Content-Type": "application/json",

@@ -339,3 +339,19 @@ def test_a_proxy_that_is_not_running_is_reported_as_the_proxy(
     assert f"through the profile's proxy http://127.0.0.1:{port}" in answer["description"]
     assert "Nothing was sent" in answer["description"]
     assert len(sandbox.received) == 0
+
+
+def test_netrc_credentials_are_never_sent(
+    cli,  # type: ignore[no-untyped-def]
+    cli_process,  # type: ignore[no-untyped-def]
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    cleanup_secrets: None,
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login operator password hunter2\n")
+    netrc.chmod(0o600)
+    add_profile(cli, "env", sandbox.url)
+    run = cli_process("close", "terminal-0001", env={"NETRC": str(netrc), "HOME": str(tmp_path)})
+    assert run.status == 0, run.text
+    assert [r.headers.get("Authorization") for r in sandbox.received] == [None]

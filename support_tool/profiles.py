@@ -194,14 +194,20 @@ def ignored_environment(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def environment_notices(environ: Mapping[str, str] | None = None) -> list[str]:
-    """One sentence per ignored variable, for ``profile list`` and the profiles dialog."""
+    """At most two sentences naming the ignored variables (proxies, then trust), for
+    ``profile list`` and the profiles dialog."""
+    found = ignored_environment(environ)
+    proxies = [name for name in found if name.lower().endswith("_proxy")]
+    trust = [name for name in found if name not in proxies]
     notices = []
-    for name in ignored_environment(environ):
-        if name.lower().endswith("_proxy"):
-            why = "support-tool uses only the profile's proxy"
-        else:
-            why = "support-tool trusts only its own list of authorities and the profile's CA bundle"
-        notices.append(f"{name} is set in the environment and ignored: {why}.")
+    for names, why in (
+        (proxies, "support-tool uses only the profile's proxy"),
+        (trust, "support-tool trusts only its own list of authorities and the profile's CA bundle"),
+    ):
+        if names:
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            verb = "is" if len(names) == 1 else "are"
+            notices.append(f"{listed} {verb} set in the environment and ignored: {why}.")
     return notices
 
 

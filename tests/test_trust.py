@@ -213,7 +213,12 @@ def test_a_direct_request_says_so_in_details(
 def test_profile_list_names_the_ignored_variables(
     cli_process,  # type: ignore[no-untyped-def]
 ) -> None:
-    env = {"HTTPS_PROXY": "http://10.0.0.1:3128", "requests_ca_bundle": "", "CURL_CA_BUNDLE": "x"}
+    env = {
+        "HTTPS_PROXY": "http://10.0.0.1:3128",
+        "REQUESTS_CA_BUNDLE": "",
+        "CURL_CA_BUNDLE": "x",
+        "SSL_CERT_DIR": "/etc/ssl/certs",
+    }
     for args in (("profile", "list"), ("profile", "list", "--json")):
         run = cli_process(*args, env=env)
         assert run.status == 0
@@ -221,8 +226,11 @@ def test_profile_list_names_the_ignored_variables(
             "HTTPS_PROXY is set in the environment and ignored: support-tool uses only the "
             "profile's proxy." in run.err
         )
-        assert "CURL_CA_BUNDLE is set in the environment and ignored" in run.err
-        assert "requests_ca_bundle" not in run.err  # empty: not set
+        assert (
+            "CURL_CA_BUNDLE and SSL_CERT_DIR are set in the environment and ignored: "
+            "support-tool trusts only its own list of authorities" in run.err
+        )
+        assert "REQUESTS_CA_BUNDLE" not in run.err  # empty: not set
     assert json.loads(run.out) == []  # the JSON on standard output stays clean
 
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -156,6 +157,10 @@ class ProfilesDialog(QDialog):
         self.environment_notice = QLabel("\n".join(environment_notices()))
         self.environment_notice.setAccessibleName("Ignored environment settings")
         self.environment_notice.setWordWrap(True)
+        # A wrapped label in a form is given the height of its unwrapped hint; let it grow.
+        self.environment_notice.setSizePolicy(
+            QSizePolicy.Policy.Preferred, QSizePolicy.Policy.MinimumExpanding
+        )
         self.environment_notice.setVisible(bool(self.environment_notice.text()))
         self.production = QCheckBox("Production (live players: ask before risky actions)")
         self.production.setAccessibleName("Production")

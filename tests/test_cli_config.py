@@ -40,6 +40,7 @@ def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: igno
         "ca_bundle": "",
         "production": True,
         "concurrency": 4,
+        "proxy": "",
     }
     busy = cli("profile", "add", "busy", "--url", "https://b.example.com", "--concurrency", "17")
     assert busy.status == 2
@@ -63,6 +64,10 @@ def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: igno
         (("--url", "http://api.example.com"), "Plain http://"),
         (("--url", "https://h", "--timeout", "0"), "between 1 and 300"),
         (("--url", "https://h", "--ca-bundle", "/no/such.pem"), "does not exist"),
+        (("--url", "https://h:0"), "between 1 and 65535"),
+        (("--url", "https://[::1"), "not a valid address"),
+        (("--url", "https://[zz]"), "not a valid address"),
+        (("--url", "https://h/V4/closesession"), "/V4/closesession/V4/closesession"),
     ],
 )
 def test_profile_add_refuses_bad_values(cli, args: tuple[str, ...], words: str) -> None:  # type: ignore[no-untyped-def]

@@ -57,12 +57,14 @@ CASES = [
     Case("reset mid-response", T, 3, "connection", fault="reset"),
     Case("50 MB body", T, 3, "larger than 1 MiB", fault="bigbody"),
     Case("redirect", T, 3, "redirect", fault="redirect"),
+    Case("a key named twice", T, 3, "names the key 'error' more than once", fault="duplicatekeys"),
     Case("rate limit (99)", "refused", 1, "Request limit exceeded", fault="ratelimit"),
     Case("refusal 1: bad hash", "refused", 1, "Unauthorized", secret="not-the-secret"),
     Case("refusal 3: invalid value", "refused", 1, "Invalid parameter value", fault="badparam"),
     Case("refusal 4: no round", "refused", 1, "Round not found", login="player-001", clear=True),
     Case("refusal 17: unknown player", "refused", 1, "Player not found", login="nobody-here"),
     Case("refusal 100: internal", "refused", 1, "Internal error", fault="internal"),
+    Case("900 KB description", "refused", 1, "[cut: 900,000 characters", fault="longdescription"),
 ]
 
 

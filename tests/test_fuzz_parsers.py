@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from support_tool.errors import InvalidInput
 from support_tool.ops.terminals import MAX_TERMINALS, decode_list, parse_terminals
-from support_tool.provider.interpret import interpret_http
+from support_tool.provider.interpret import bounded, interpret_http
 from support_tool.provider.outcome import Failure, Outcome
 from support_tool.provider.validation import clean_game_id, clean_login
 
@@ -63,9 +63,55 @@ def test_any_json_becomes_a_clean_result(status: int, document: object) -> None:
         expected = Outcome.SUCCESS if document["error"] == 0 else Outcome.REFUSED
         assert result.outcome is expected
         assert result.error_code == document["error"]
-        assert result.description == document["description"]  # verbatim
+        assert result.description == bounded(document["description"])  # verbatim, bounded
     else:
         assert result.outcome is Outcome.TRANSPORT_FAILURE
+
+
+@FUZZ
+@given(
+    code=st.integers(-5, 200),
+    description=st.text(max_size=40),
+    repeated=st.sampled_from(["error", "description"]),
+    again=json_values,
+    nested=st.booleans(),
+)
+def test_a_key_named_twice_is_never_read_as_an_answer(
+    code: int, description: str, repeated: str, again: object, nested: bool
+) -> None:
+    """Whichever value a reader would keep, an object naming a key twice (at the top or
+    deeper down) is a malformed answer, never a success or a refusal."""
+    pairs = [f'"error": {code}', f'"description": {json.dumps(description)}']
+    if nested:
+        pairs.append(f'"detail": {{"{repeated}": 1, "{repeated}": {json.dumps(again)}}}')
+    else:
+        pairs.append(f'"{repeated}": {json.dumps(again)}')
+    result = interpret_http(200, ("{" + ", ".join(pairs) + "}").encode())
+    assert result.outcome is Outcome.TRANSPORT_FAILURE
+    assert result.failure is Failure.WRONG_SHAPE
+    assert "more than once" in result.description
+
+
+def test_the_forged_success_after_a_refusal_is_not_closed() -> None:
+    result = interpret_http(200, b'{"error": 17, "description": "Player not found", "error": 0}')
+    assert result.outcome is Outcome.TRANSPORT_FAILURE
+    assert "names the key 'error' more than once" in result.description
+    assert "may or may not" in result.next_step
+
+
+@FUZZ
+@given(length=st.integers(0, 10_000), ascii_only=st.booleans())
+def test_provider_text_is_bounded_and_says_it_was_cut(length: int, ascii_only: bool) -> None:
+    text = ("x" if ascii_only else "é") * length
+    body = json.dumps({"error": 100, "description": text}, ensure_ascii=False).encode()
+    result = interpret_http(200, body)
+    assert len(result.description) <= 2100
+    assert len(result.raw_response) <= 2100
+    if length <= 2000:
+        assert result.description == text
+    else:
+        assert result.description.endswith(f"[cut: {length:,} characters in all]")
+        assert result.raw_response.endswith(f"[cut: {len(body):,} bytes in all]")
 
 
 @FUZZ

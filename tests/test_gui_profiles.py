@@ -174,3 +174,52 @@ def test_error_hook_logs_and_shows_a_plain_dialog(qtbot: QtBot, home: Path) -> N
     assert "ValueError: the provider list could not be drawn" in log
     report.close()
     assert not gui_app._open_reports
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://[::1", "not a valid address"),
+        ("https://[zz]", "not a valid address"),
+        ("https://venue.example:0", "between 1 and 65535"),
+        ("https://venue.example/gs/V4/closesession", "without it: https://venue.example/gs"),
+    ],
+)
+def test_the_url_field_is_checked_like_profile_add(
+    qtbot: QtBot, home: Path, url: str, words: str
+) -> None:
+    """The same rules as the command line, as plain words under the form (no traceback)."""
+    with open_runtime() as runtime, window_for(qtbot, runtime) as window:
+        dialog = open_dialog(qtbot, window)
+        dialog.name.setText("venue")
+        dialog.url.setText(url)
+        dialog.save.click()
+        assert words in dialog.message.text()
+        assert not (home / "profiles.toml").exists()
+
+
+def test_the_proxy_field_is_saved_and_ignored_variables_are_named(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.1:3128")
+    with open_runtime() as runtime, window_for(qtbot, runtime) as window:
+        dialog = open_dialog(qtbot, window)
+        assert dialog.environment_notice.isVisibleTo(dialog)
+        assert (
+            "HTTPS_PROXY is set in the environment and ignored: support-tool uses only the "
+            "profile's proxy." in dialog.environment_notice.text()
+        )
+        dialog.name.setText("venue")
+        dialog.url.setText(sandbox.url)
+        dialog.proxy.setText("socks5://127.0.0.1:1080")
+        dialog.save.click()
+        assert "socks5:// is not supported" in dialog.message.text()
+        dialog.proxy.setText("http://127.0.0.1:3128")
+        dialog.save.click()
+        qtbot.waitUntil(lambda: dialog.list.count() == 1)
+        saved = tomllib.loads((home / "profiles.toml").read_text())
+        assert saved["profiles"]["venue"]["proxy"] == "http://127.0.0.1:3128"
+        dialog._new()
+        assert dialog.proxy.text() == ""
+        dialog._select("venue")  # what choosing it in the list does
+        assert dialog.proxy.text() == "http://127.0.0.1:3128"

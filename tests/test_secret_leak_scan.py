@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -181,3 +182,68 @@ def test_the_scan_finds_every_form_it_looks_for() -> None:
     for name, form in encodings(CANARY).items():
         assert hits(b"log line: " + form + b" end", "planted") != [], name
     assert hits(b"nothing to see", "clean") == []
+
+
+def test_a_debug_log_of_a_day_holds_each_request_lifecycle_and_no_secret_or_hash(
+    cli,  # type: ignore[no-untyped-def]
+    cli_process,  # type: ignore[no-untyped-def]
+    home: Path,
+    canary_sandbox: SandboxServer,
+) -> None:
+    """SUPPORT_TOOL_LOG_LEVEL=DEBUG, real child processes: every close leaves its story
+    (what, where, attempts, timings, HTTP status, outcome) and never the secret, the hash
+    or the string that was hashed."""
+    from urllib.parse import parse_qs
+
+    from support_tool.provider.request import CloseRequest
+    from support_tool.provider.signing import string_to_sign
+
+    host = canary_sandbox.url.removeprefix("http://")
+    assert cli("profile", "add", "day", "--url", canary_sandbox.url, "--timeout", "2").status == 0
+    assert cli_process("secret", "set", "day", stdin=CANARY + "\n").status == 0
+    debug = {"SUPPORT_TOOL_LOG_LEVEL": "DEBUG"}
+    closes = [  # login, game, clear, fault, outcome
+        ("terminal-0001", "vs20olympgate", True, "none", "success"),
+        ("nobody-here", None, False, "none", "refused"),
+        ("terminal-0002", None, False, "http500", "transport_failure"),
+        ("terminal-0003", None, False, "duplicatekeys", "transport_failure"),
+        ("terminal-0004", None, False, "reset", "transport_failure"),
+        ("terminal-0005", None, False, "longdescription", "refused"),
+    ]
+    try:
+        for login, game, clear, fault, _ in closes:
+            canary_sandbox.fault = fault
+            args = ["close", login, *(["--game", game] if game else [])]
+            cli_process(*args, *(["--clear-history"] if clear else []), env=debug)
+    finally:
+        KeyringSecrets().delete("day")
+    cli_process("close", "terminal-0006", env=debug)  # no secret: refused before sending
+
+    log_text = (home / "logs" / "support-tool.log").read_text(encoding="utf-8")
+    for number, (login, game, clear, _, outcome) in enumerate(closes, start=1):
+        assert (
+            f"close #{number} sending: profile=day host={host} proxy=none login={login} "
+            f"game={game or '(all)'} clear={int(clear)}" in log_text
+        )
+        assert (
+            f"close #{number} profile=day login={login} game={game or ''} clear={int(clear)} "
+            f"outcome={outcome} code=" in log_text
+        )
+    assert log_text.count(f"attempt 1 to {host} via a direct connection") == len(closes)
+    timings = re.findall(
+        rf"attempt 1 to {re.escape(host)}: connect \d+ ms, first byte \d+ ms, "
+        r"total \d+ ms, HTTP (\d+)",
+        log_text,
+    )
+    assert sorted(timings) == ["200", "200", "200", "200", "500"]
+    assert f"attempt 1 to {host} failed after" in log_text  # the reset
+    assert "close #7 refused before sending: configuration_error" in log_text
+
+    leaks = hits(log_text.encode(), "the DEBUG log")
+    hashes = [parse_qs(r.query)["HASH"][0] for r in canary_sandbox.received]
+    assert len(hashes) == len(closes)
+    leaks += [f"hash {h} in the DEBUG log" for h in hashes if h in log_text]
+    for login, game, clear, *_ in closes:
+        hashed = string_to_sign(CloseRequest.from_input(login, game, clear).params())
+        leaks += [f"hashed string {hashed!r}" for _ in [1] if hashed in log_text]
+    assert leaks == []

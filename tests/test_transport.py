@@ -42,6 +42,7 @@ def send(url: str, login: str = "terminal-0001", deadline: float = 3.0, ca: str 
         ("internal", Outcome.REFUSED, None, 100, "Internal error"),
         ("redirect", Outcome.TRANSPORT_FAILURE, Failure.REDIRECT, None, "not followed"),
         ("bigbody", Outcome.TRANSPORT_FAILURE, Failure.TOO_LARGE, None, "larger than 1 MiB"),
+        ("duplicatekeys", Outcome.TRANSPORT_FAILURE, Failure.WRONG_SHAPE, None, "more than once"),
     ],
 )
 def test_fault_matrix(

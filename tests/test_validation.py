@@ -50,6 +50,17 @@ def test_blank_game_id_means_all_games() -> None:
         ("https://user:pw@api.example.com", "user name or password"),
         ("https://api.example.com/x?a=1", "must not contain '?'"),
         ("https://api.example.com:99999", "invalid port"),
+        ("https://api.example.com:0", "between 1 and 65535"),
+        ("https://api.example.com:x", "invalid port"),
+        ("https://[::1", "not a valid address"),
+        ("https://[zz]", "not a valid address"),
+        ("https://[zz]:443/gs", "complete IPv6 address"),
+        (
+            "https://api.example.com/gs/V4/closesession",
+            "requests would go to https://api.example.com/gs/V4/closesession/V4/closesession. "
+            "Give the address without it: https://api.example.com/gs",
+        ),
+        ("https://api.example.com/V4/CloseSession/", "already ends in /V4/closesession"),
         ("", "Enter the API URL"),
     ],
 )

@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="total deadline for one request, in seconds (default 15)",
     )
     add.add_argument("--ca-bundle", default="", help="PEM file of CAs to trust for this profile")
+    add.add_argument(
+        "--proxy",
+        default="",
+        metavar="URL",
+        help="http://host:port of a proxy to use for this profile (the environment's "
+        "HTTPS_PROXY and the like are ignored)",
+    )
     add.add_argument("--production", action="store_true", help="mark as production (live players)")
     add.add_argument(
         "--concurrency",
@@ -181,7 +188,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
     current = store.load()
     if args.action == "add":
         profile = make_profile(
-            args.name, args.url, args.timeout, args.ca_bundle, args.production, args.concurrency
+            args.name,
+            args.url,
+            args.timeout,
+            args.ca_bundle,
+            args.production,
+            args.concurrency,
+            args.proxy,
         )
         if current.get(profile.name):
             raise InvalidInput(
@@ -191,6 +204,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         store.save(current.with_profile(profile, make_default=args.default))
         print(
             f"Added profile {profile.name!r} ({profile.url}"
+            f"{f', via proxy {profile.proxy}' if profile.proxy else ''}"
             f"{', production' if profile.production else ''}"
             f"{', default' if args.default else ''})."
         )
@@ -216,6 +230,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def _list_profiles(current: ProfileSet, as_json: bool) -> int:
+    from support_tool.provider.environment import environment_notices
+
     secrets = _keyring()
     keyring_problem = ""
 
@@ -235,6 +251,7 @@ def _list_profiles(current: ProfileSet, as_json: bool) -> int:
             "url": p.url,
             "timeout": p.timeout,
             "ca_bundle": p.ca_bundle,
+            "proxy": p.proxy,
             "production": p.production,
             "concurrency": p.concurrency,
             "default": p.name == current.default,
@@ -255,10 +272,13 @@ def _list_profiles(current: ProfileSet, as_json: bool) -> int:
             ]
             print(
                 f"{row['name']}  {row['url']}  timeout {row['timeout']:g}s  secret {row['secret']}"
+                + (f"  proxy {row['proxy']}" if row["proxy"] else "")
                 + (f"  [{', '.join(flags)}]" if flags else "")
             )
     if keyring_problem:
         _err(keyring_problem)
+    for notice in environment_notices():
+        _err(notice)
     return EXIT_OK
 
 

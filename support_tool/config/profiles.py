@@ -6,6 +6,7 @@ in it: they live in the OS keyring (``secret_store``), keyed by profile name.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tomllib
@@ -18,7 +19,7 @@ from support_tool.config import paths
 from support_tool.config.atomic import write_text_atomically
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.provider import contract
-from support_tool.provider.validation import clean_api_url
+from support_tool.provider.validation import clean_api_url, clean_proxy_url
 
 MAX_NAME_CHARS = 64
 
@@ -33,6 +34,7 @@ class Profile:
     ca_bundle: str = ""
     production: bool = False
     concurrency: int = contract.DEFAULT_BATCH_CONCURRENCY
+    proxy: str = ""  # the only proxy a request may take; the environment's are ignored
 
     @property
     def api_host(self) -> str:
@@ -60,14 +62,67 @@ def clean_timeout(value: float) -> float:
     return float(value)
 
 
-def clean_ca_bundle(raw: str) -> str:
+MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024
+_PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
+
+
+def clean_ca_bundle(raw: str, check_file: bool = True) -> str:
+    """The CA bundle's absolute path, or "" for none.
+
+    ``check_file=False`` (reading the profile file) only normalises the path: a bundle
+    that vanished later must not make every profile unreadable; the close that needs it
+    reports it (:func:`check_ca_bundle`).
+    """
     value = raw.strip()
     if not value:
         return ""
+    if any(not ch.isprintable() for ch in value):
+        raise InvalidInput("The CA bundle path cannot contain control characters.", "ca_bundle")
     path = Path(value).expanduser()
-    if not path.is_file():
-        raise InvalidInput(f"The CA bundle {value} does not exist or is not a file.", "ca_bundle")
+    if not check_file:
+        return str(path.absolute())
+    check_ca_bundle(str(path))
     return str(path.resolve())
+
+
+def check_ca_bundle(path: str) -> None:
+    """Raise :class:`InvalidInput` unless ``path`` is a readable PEM file of certificates.
+
+    Checked when a profile is saved and again before each close (the file may have been
+    moved or replaced since); the parse is cached per file version, so a batch pays once.
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        stat = None
+    if stat is None or not Path(path).is_file():
+        raise InvalidInput(f"The CA bundle {path} does not exist or is not a file.", "ca_bundle")
+    problem = _ca_bundle_problem(path, stat.st_mtime_ns, stat.st_size)
+    if problem:
+        raise InvalidInput(problem, "ca_bundle")
+
+
+@functools.lru_cache(maxsize=32)
+def _ca_bundle_problem(path: str, mtime_ns: int, size: int) -> str:
+    """Why the file cannot serve as a CA bundle, or "" (cached per path and version)."""
+    import ssl  # only when a bundle is used: the window paints without it
+
+    if size > MAX_CA_BUNDLE_BYTES:
+        return f"The CA bundle {path} is too large ({size:,} bytes) to be a file of certificates."
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"The CA bundle {path} cannot be read ({exc.strerror})."
+    if _PEM_CERTIFICATE not in data:
+        return (
+            f"The CA bundle {path} is not a PEM file of certificates (no "
+            "'-----BEGIN CERTIFICATE-----' line). Ask the provider for its CA in PEM form."
+        )
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        return f"The CA bundle {path} holds no usable certificate ({exc})."
+    return ""
 
 
 def clean_concurrency(value: int) -> int:
@@ -87,16 +142,39 @@ def make_profile(
     ca_bundle: str = "",
     production: bool = False,
     concurrency: int = contract.DEFAULT_BATCH_CONCURRENCY,
+    proxy: str = "",
+    *,
+    check_files: bool = True,
 ) -> Profile:
-    """Validate every field; raises :class:`InvalidInput` naming the field at fault."""
+    """Validate every field; raises :class:`InvalidInput` naming the field at fault.
+
+    ``check_files=False`` skips opening the CA bundle (see :func:`clean_ca_bundle`).
+    """
+    clean_url = clean_api_url(url)
     return Profile(
         name=clean_name(name),
-        url=clean_api_url(url),
+        url=clean_url,
         timeout=clean_timeout(timeout),
-        ca_bundle=clean_ca_bundle(ca_bundle),
+        ca_bundle=clean_ca_bundle(ca_bundle, check_file=check_files),
         production=bool(production),
         concurrency=clean_concurrency(concurrency),
+        proxy=clean_proxy_url(proxy, clean_url),
     )
+
+
+def profile_problem(profile: Profile) -> str:
+    """Why ``profile`` cannot be used to send right now, or "" (checked before each close).
+
+    The proxy was checked when the profile was read; the CA bundle is a file that may have
+    gone or changed since.
+    """
+    if not profile.ca_bundle:
+        return ""
+    try:
+        check_ca_bundle(profile.ca_bundle)
+    except InvalidInput as exc:
+        return f"The CA bundle of profile {profile.name!r} cannot be used: {exc} Nothing was sent."
+    return ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +251,7 @@ def to_toml(profile_set: ProfileSet) -> str:
             f"ca_bundle = {_toml_string(p.ca_bundle)}",
             f"production = {'true' if p.production else 'false'}",
             f"concurrency = {p.concurrency}",
+            f"proxy = {_toml_string(p.proxy)}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -198,6 +277,8 @@ def from_toml(text: str, source: str = "profiles file") -> ProfileSet:
                     str(fields.get("ca_bundle", "")),
                     bool(fields.get("production", False)),
                     int(fields.get("concurrency", contract.DEFAULT_BATCH_CONCURRENCY)),
+                    str(fields.get("proxy", "")),
+                    check_files=False,
                 )
             )
         except (InvalidInput, TypeError, ValueError) as exc:

@@ -56,6 +56,7 @@ def details_text(closed: Closed) -> str:
             "",
             "Request as sent:",
             f"POST {result.extra.get('url', '')}",
+            f"Proxy: {result.extra.get('proxy', 'none (direct connection)')}",
             "Content-Type: application/json",
             result.extra.get("body", ""),
             "",

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -35,6 +36,7 @@ from support_tool.gui.style import outcome_colour
 from support_tool.ops.close import Closed
 from support_tool.ops.runtime import Runtime
 from support_tool.provider import contract
+from support_tool.provider.environment import environment_notices
 from support_tool.provider.outcome import Outcome
 
 CONNECTION_TEST_LOGIN = "support-tool-connection-test"
@@ -149,6 +151,18 @@ class ProfilesDialog(QDialog):
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_bundle, 1)
         ca_row.addWidget(browse)
+        self.proxy = QLineEdit()
+        self.proxy.setAccessibleName("Proxy")
+        self.proxy.setPlaceholderText("Optional: http://proxy:3128 (direct connection if empty)")
+        # The environment's proxy and CA variables are ignored; say so where the proxy is set.
+        self.environment_notice = QLabel("\n".join(environment_notices()))
+        self.environment_notice.setAccessibleName("Ignored environment settings")
+        self.environment_notice.setWordWrap(True)
+        # A wrapped label in a form is given the height of its unwrapped hint; let it grow.
+        self.environment_notice.setSizePolicy(
+            QSizePolicy.Policy.Preferred, QSizePolicy.Policy.MinimumExpanding
+        )
+        self.environment_notice.setVisible(bool(self.environment_notice.text()))
         self.production = QCheckBox("Production (live players: ask before risky actions)")
         self.production.setAccessibleName("Production")
         self.default = QCheckBox("Default profile")
@@ -171,6 +185,8 @@ class ProfilesDialog(QDialog):
         form.addRow("Timeout", self.timeout)
         form.addRow("Batch concurrency", self.concurrency)
         form.addRow("CA bundle", ca_row)
+        form.addRow("Proxy", self.proxy)
+        form.addRow("", self.environment_notice)
         form.addRow("", self.production)
         form.addRow("", self.default)
         form.addRow("Secret key", self.secret_state)
@@ -243,6 +259,7 @@ class ProfilesDialog(QDialog):
         self.timeout.setValue(profile.timeout)
         self.concurrency.setValue(profile.concurrency)
         self.ca_bundle.setText(profile.ca_bundle)
+        self.proxy.setText(profile.proxy)
         self.production.setChecked(profile.production)
         self.default.setChecked(self._set.default == profile.name)
         self.test_result.setText("")
@@ -250,7 +267,7 @@ class ProfilesDialog(QDialog):
 
     def _new(self) -> None:
         self.list.clearSelection()
-        for field in (self.name, self.url, self.ca_bundle):
+        for field in (self.name, self.url, self.ca_bundle, self.proxy):
             field.clear()
         self.timeout.setValue(contract.DEFAULT_DEADLINE_S)
         self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
@@ -295,6 +312,7 @@ class ProfilesDialog(QDialog):
                 self.ca_bundle.text(),
                 self.production.isChecked(),
                 self.concurrency.value(),
+                self.proxy.text(),
             )
         except InvalidInput as exc:
             self.message.setText(str(exc))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from support_tool.audit.log import AuditLog
-from support_tool.config.profiles import Profile, ProfileSet
+from support_tool.config.profiles import Profile, ProfileSet, profile_problem
 from support_tool.config.secret_store import SecretSource
 from support_tool.errors import AuditUnavailable, ConfigurationError, InvalidInput
 from support_tool.provider import contract
@@ -74,7 +74,9 @@ class CloseService:
         with self._lock:
             transport = self._transports.get(profile)
             if transport is None:
-                transport = Transport(profile.timeout, profile.ca_bundle, self._pool_size)
+                transport = Transport(
+                    profile.timeout, profile.ca_bundle, self._pool_size, proxy=profile.proxy
+                )
                 self._transports[profile] = transport
             return transport
 
@@ -134,6 +136,9 @@ class CloseService:
             return refuse(Outcome.INVALID_INPUT, str(exc), "Correct the input and try again.")
         try:
             chosen = self._profiles().resolve(profile)
+            unusable = profile_problem(chosen)
+            if unusable:
+                raise ConfigurationError(unusable)
             secret = (secrets or self._secrets).get(chosen.name)
         except ConfigurationError as exc:
             return refuse(Outcome.CONFIGURATION, str(exc), "Fix the configuration and try again.")
@@ -150,7 +155,18 @@ class CloseService:
         )
         from support_tool.provider.transport import with_request_details
 
-        result = with_request_details(self.transport_for(chosen).send(signed), signed)
+        log.debug(
+            "close #%d sending: profile=%s host=%s proxy=%s login=%s game=%s clear=%d",
+            row_id,
+            chosen.name,
+            chosen.api_host,
+            chosen.proxy or "none",
+            request.login,
+            request.game_id or "(all)",
+            request.clear_history,
+        )
+        transport = self.transport_for(chosen)
+        result = with_request_details(transport.send(signed), signed, chosen.proxy)
         history_error = ""
         try:
             self.history.finish(row_id, result, wait=wait_for_history)

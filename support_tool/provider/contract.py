@@ -21,6 +21,9 @@ FIELD_HASH: Final = "hash"
 MAX_FIELD_CHARS: Final = 128
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 BODY_SNIPPET_CHARS: Final = 200
+# Provider text kept (description, raw answer): enough for any real message, bounded so
+# that a runaway description cannot bloat the audit history and its index.
+MAX_PROVIDER_TEXT_CHARS: Final = 2000
 
 CONNECT_TIMEOUT_S: Final = 5.0
 DEFAULT_DEADLINE_S: Final = 15.0

@@ -117,6 +117,9 @@ class Exchange:
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.expired = False
+        # How long the current attempt took to connect (TCP, proxy tunnel and TLS), for the
+        # DEBUG log; None while it reuses a pooled connection.
+        self.connect_s: float | None = None
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._alarm = WATCHDOG.arm(deadline, self._expire)

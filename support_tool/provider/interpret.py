@@ -27,9 +27,44 @@ def plain_snippet(body: bytes, limit: int = contract.BODY_SNIPPET_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+def bounded(text: str, limit: int = contract.MAX_PROVIDER_TEXT_CHARS) -> str:
+    """At most ``limit`` characters of provider text, saying so when it was cut.
+
+    Applied here, where the answer is read, so that the window, the command line, the
+    history (and its search index) and exports all hold the same bounded text: a
+    provider's 900 KB description must not cost 900 KB per history row.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {len(text):,} characters in all]"
+
+
 def _raw(body: bytes) -> str:
     """The raw response kept for the *Details* panel (bounded, decoded leniently)."""
-    return body[:4096].decode("utf-8", errors="replace")
+    limit = contract.MAX_PROVIDER_TEXT_CHARS
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    if len(text) <= limit and len(body) <= limit * 4:
+        return text
+    return f"{text[:limit]}… [cut: {len(body):,} bytes in all]"
+
+
+class DuplicateKey(ValueError):
+    """An answer object names the same key twice: which one counts is anyone's guess."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``json`` hook: refuse duplicate keys rather than let the last one win silently
+    (``{"error": 17, ..., "error": 0}`` must not read as *Closed*)."""
+    document: dict[str, object] = {}
+    for key, value in pairs:
+        if key in document:
+            raise DuplicateKey(key)
+        document[key] = value
+    return document
 
 
 def interpret_http(
@@ -86,7 +121,18 @@ def interpret_http(
             ),
         )
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        return replace(
+            base,
+            failure=Failure.WRONG_SHAPE,
+            description=(
+                f"The provider's answer names the key {plain_snippet(exc.key.encode(), 40)!r} "
+                "more than once, so it cannot be read safely: "
+                f"{plain_snippet(body)}"
+            ),
+            next_step="Escalate to the provider: the session may or may not be closed.",
+        )
     except (UnicodeDecodeError, ValueError, RecursionError):
         snippet = plain_snippet(body)
         return replace(
@@ -108,6 +154,7 @@ def interpret_http(
             ),
             next_step="Escalate to the provider: the session may or may not be closed.",
         )
+    description = bounded(description)
     if code == contract.SUCCESS_CODE:
         return replace(base, outcome=Outcome.SUCCESS, error_code=code, description=description)
     return replace(

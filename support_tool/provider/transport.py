@@ -5,7 +5,11 @@ Properties the contract demands, and how they are kept:
 * a total deadline, even against a server that drips bytes (``deadline.Exchange``);
 * at most 1 MiB of body read (streamed, then cut off);
 * redirects reported, never followed (the request is signed for one endpoint);
-* TLS always verified, optionally against a per-profile CA bundle;
+* TLS always verified, against the authorities shipped with requests (certifi) or the
+  profile's CA bundle;
+* the environment never chooses where a request goes or whom it trusts: no
+  ``*_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` or netrc, only
+  the profile's proxy and CA bundle (the answer decides what the audit history records);
 * a request that could not connect is retried at most twice; one that reached the
   server is never repeated automatically;
 * connections are reused across closes (a batch pays for one TLS handshake).
@@ -15,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import socket
 import ssl
 import threading
@@ -33,6 +36,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from support_tool import __version__
 from support_tool.provider import contract
 from support_tool.provider.deadline import Exchange, current_exchange, set_current_exchange
+from support_tool.provider.environment import ignored_environment
 from support_tool.provider.interpret import interpret_http
 from support_tool.provider.outcome import CloseResult, Failure, Outcome
 from support_tool.provider.request import SignedRequest
@@ -53,9 +57,11 @@ class _DeadlineConnectionMixin:
         super().request(*args, **kwargs)  # type: ignore[misc]
 
     def connect(self) -> None:
+        started = time.monotonic()
         super().connect()  # type: ignore[misc]
         exchange = current_exchange()
         if exchange is not None:
+            exchange.connect_s = time.monotonic() - started
             exchange.attach(self.sock)
 
 
@@ -100,9 +106,19 @@ def _root_cause(exc: BaseException) -> BaseException:
     return _chain(exc)[-1]
 
 
-def _classify(exc: BaseException, host: str) -> tuple[Failure, str, str, bool]:
+def _classify(exc: BaseException, host: str, proxy: str = "") -> tuple[Failure, str, str, bool]:
     """Failure kind, description, next step, and whether the request may have been received."""
     chain = _chain(exc)
+    if proxy and any(isinstance(e, urllib3.exceptions.ProxyError) for e in chain):
+        # Raised only before the request leaves: connecting to the proxy, or the proxy
+        # refusing to open the tunnel to the provider.
+        return (
+            Failure.NO_CONNECTION,
+            f"Could not reach {host} through the profile's proxy {proxy} "
+            f"({str(_root_cause(exc))[:200]}). Nothing was sent.",
+            "Check the profile's proxy setting and that the proxy is running.",
+            False,
+        )
     if any(isinstance(e, requests.exceptions.SSLError | ssl.SSLError) for e in chain):
         reason = str(_root_cause(exc))
         if "certificate" in reason.lower() or "hostname" in reason.lower():
@@ -163,10 +179,8 @@ def _checked_host(url: str) -> str:
     return urlsplit(url).netloc
 
 
-@functools.lru_cache(maxsize=64)
-def _proxies_for(url: str) -> dict[str, str]:
-    """HTTP(S)_PROXY / NO_PROXY from the environment, as requests would apply them."""
-    return dict(requests.utils.get_environ_proxies(url))
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
 
 
 class Transport:
@@ -180,20 +194,22 @@ class Transport:
         deadline_s: float = contract.DEFAULT_DEADLINE_S,
         ca_bundle: str | None = None,
         pool_size: int = 4,
+        proxy: str = "",
     ) -> None:
         self.deadline_s = deadline_s
         self.ca_bundle = ca_bundle or None
+        self.proxy = proxy
         self._session = requests.Session()
-        # requests re-reads proxy settings from the environment on every request (about
-        # 0.5 ms: a fifth of a batch row's cost). Read them once per URL instead; netrc
-        # credentials, the other thing trust_env brings, must never be sent anyway.
+        # Nothing from the environment: *_PROXY would send the signed request (hash
+        # included) to whoever set it, and REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would let a
+        # local proxy decrypt it and forge "closed"; netrc would add credentials. The
+        # profile alone says where a request goes and whom it trusts.
         self._session.trust_env = False
-        self._verify: str | bool = (
-            self.ca_bundle
-            or os.environ.get("REQUESTS_CA_BUNDLE")
-            or os.environ.get("CURL_CA_BUNDLE")
-            or True
-        )
+        self._proxies = {"http": proxy, "https": proxy} if proxy else {}
+        self._verify: str | bool = self.ca_bundle or True
+        ignored = ignored_environment()
+        if ignored:
+            log.debug("ignored in the environment (the profile decides): %s", ", ".join(ignored))
         self._session.headers.update(
             {
                 "Content-Type": "application/json",
@@ -236,8 +252,14 @@ class Transport:
                     elapsed_ms = int((time.monotonic() - started) * 1000)
                     if exchange.expired:
                         return self._deadline_result(host, elapsed_ms, attempts, reached=True)
-                    failure, description, next_step, reached = _classify(exc, host)
-                    log.info("attempt %d to %s failed: %s", attempts, host, failure.value)
+                    failure, description, next_step, reached = _classify(exc, host, self.proxy)
+                    log.info(
+                        "attempt %d to %s failed after %d ms: %s",
+                        attempts,
+                        host,
+                        elapsed_ms,
+                        failure.value,
+                    )
                     retryable = failure in {
                         Failure.REFUSED_CONNECTION,
                         Failure.CONNECT_TIMEOUT,
@@ -271,6 +293,10 @@ class Transport:
         self, signed: SignedRequest, exchange: Exchange, started: float, attempts: int
     ) -> CloseResult:
         remaining = max(exchange.remaining(), 0.05)
+        host = _checked_host(signed.url)
+        log.debug("attempt %d to %s via %s", attempts, host, self.proxy or "a direct connection")
+        exchange.connect_s = None
+        attempt_started = time.monotonic()
         response = self._session.post(
             signed.url,
             params=signed.query,
@@ -279,13 +305,26 @@ class Transport:
             allow_redirects=False,
             stream=True,
             verify=self._verify,
-            proxies=_proxies_for(signed.url),
+            proxies=self._proxies,
         )
+        headers_at = time.monotonic()
         with response:
             body, truncated = self._read_body(response)
-        elapsed_ms = int((time.monotonic() - started) * 1000)
+        done_at = time.monotonic()
+        log.debug(
+            "attempt %d to %s: connect %s, first byte %d ms, total %d ms, HTTP %d, %d bytes%s",
+            attempts,
+            host,
+            "reused" if exchange.connect_s is None else f"{_ms(exchange.connect_s)} ms",
+            _ms(headers_at - attempt_started),
+            _ms(done_at - attempt_started),
+            response.status_code,
+            len(body),
+            " (cut)" if truncated else "",
+        )
+        elapsed_ms = _ms(done_at - started)
         if exchange.expired:
-            return self._deadline_result(_checked_host(signed.url), elapsed_ms, attempts, True)
+            return self._deadline_result(host, elapsed_ms, attempts, True)
         result = interpret_http(
             response.status_code,
             body,
@@ -324,13 +363,17 @@ class Transport:
         )
 
 
-def with_request_details(result: CloseResult, signed: SignedRequest) -> CloseResult:
-    """Attach what was sent (never the secret) for the *Details* panel."""
+def with_request_details(
+    result: CloseResult, signed: SignedRequest, proxy: str = ""
+) -> CloseResult:
+    """Attach what was sent (never the secret) for the *Details* panel, including the
+    route it took: the profile's proxy, or a direct connection."""
     return replace(
         result,
         extra={
             "url": signed.full_url,
             "body": signed.body_bytes.decode("utf-8"),
             "signed_string": signed.signed_string_redacted,
+            "proxy": proxy or "none (direct connection)",
         },
     )

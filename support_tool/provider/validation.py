@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from support_tool.errors import InvalidInput
 from support_tool.provider import contract
@@ -72,6 +72,35 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def _split_address(value: str, what: str, field: str) -> tuple[SplitResult, str]:
+    """The parts and host of an address, or :class:`InvalidInput` in plain words.
+
+    ``urlsplit`` raises ``ValueError`` for a bracket left open (``https://[::1``), a
+    bracketed host that is not an IPv6 address (``https://[zz]``) and a port out of range;
+    those must be messages, never a traceback.
+    """
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError as exc:
+        raise InvalidInput(
+            f"The {what} {value!r} is not a valid address ({exc}). A host in square "
+            "brackets must be a complete IPv6 address, such as https://[2001:db8::1]:8443.",
+            field,
+        ) from exc
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # not a number, or beyond 65535
+    if port is not None and not 1 <= port <= 65535:
+        raise InvalidInput(
+            f"The {what} has an invalid port: {value!r}. A port is a number between 1 "
+            "and 65535 (or left out for the scheme's usual port).",
+            field,
+        )
+    return parts, host
+
+
 def clean_api_url(raw: str) -> str:
     """Validate a profile's API URL and return it without a trailing slash.
 
@@ -87,13 +116,8 @@ def clean_api_url(raw: str) -> str:
             "Copy the full address the provider gave you.",
             "url",
         )
-    parts = urlsplit(value)
+    parts, host = _split_address(value, "API URL", "url")
     scheme = parts.scheme.lower()
-    try:
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError as exc:
-        raise InvalidInput(f"The API URL has an invalid port: {value!r}.", "url") from exc
     if scheme not in {"https", "http"} or not host:
         raise InvalidInput(
             f"The API URL must be an https:// address with a host name (got {value!r}).", "url"
@@ -114,6 +138,66 @@ def clean_api_url(raw: str) -> str:
         )
     if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
         raise InvalidInput("The API URL must not contain spaces or control characters.", "url")
+    cleaned = value.rstrip("/")
+    if cleaned.lower().endswith(contract.ENDPOINT_PATH.lower()):
+        base = cleaned[: -len(contract.ENDPOINT_PATH)]
+        raise InvalidInput(
+            f"The API URL already ends in {contract.ENDPOINT_PATH}, which the tool adds "
+            f"itself: requests would go to {cleaned}{contract.ENDPOINT_PATH}. "
+            f"Give the address without it: {base or 'the base address'}",
+            "url",
+        )
+    return cleaned
+
+
+PROXY_SCHEMES = ("http", "https")
+
+
+def clean_proxy_url(raw: str, api_url: str = "") -> str:
+    """Validate a profile's proxy (``http://host:port`` or ``https://host:port``), or "".
+
+    The proxy is part of the profile, never taken from the environment, because it
+    decides where a signed request goes. No user name or password: the profile file is
+    plain text. A plain-http API URL (the sandbox on this computer) may only go through a
+    proxy on this computer too, or the signed request would cross the network in clear.
+    """
+    value = raw.strip()
+    if not value:
+        return ""
+    if "://" not in value:
+        raise InvalidInput(
+            f"The proxy must be written as http://host:port (got {value!r}).", "proxy"
+        )
+    parts, host = _split_address(value, "proxy", "proxy")
+    scheme = parts.scheme.lower()
+    if scheme not in PROXY_SCHEMES:
+        raise InvalidInput(
+            f"The proxy scheme {parts.scheme}:// is not supported; use http:// or https:// "
+            "(the request itself stays encrypted end to end through the proxy).",
+            "proxy",
+        )
+    if not host:
+        raise InvalidInput(f"The proxy {value!r} has no host name.", "proxy")
+    if parts.username or parts.password:
+        raise InvalidInput(
+            "The proxy must not contain a user name or password: the profile file is "
+            "plain text. Ask for a proxy that lets this computer through without them.",
+            "proxy",
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise InvalidInput(
+            f"The proxy is only a scheme, host and port, such as http://proxy:3128 "
+            f"(got {value!r}).",
+            "proxy",
+        )
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
+        raise InvalidInput("The proxy must not contain spaces or control characters.", "proxy")
+    if api_url.lower().startswith("http://") and not is_loopback_host(host):
+        raise InvalidInput(
+            f"The API URL is plain http://, so its requests may only go through a proxy on "
+            f"this computer; {host} would see the signed request in clear.",
+            "proxy",
+        )
     return value.rstrip("/")
 
 

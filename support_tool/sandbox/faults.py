@@ -20,4 +20,6 @@ FAULTS: dict[str, str] = {
     "redirect": "HTTP 302 to another address",
     "bigbody": "HTTP 200 with a 50 MB body",
     "hang": "accept the request and never answer",
+    "longdescription": "answer error 100 with a 900 KB description",
+    "duplicatekeys": "answer error 17, then 'error' again as 0 in the same object",
 }

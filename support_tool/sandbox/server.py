@@ -105,6 +105,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"error": 100, "description": "Internal error"}')
         elif fault == "badparam":
             self._send(200, b'{"error": 3, "description": "Invalid parameter value"}')
+        elif fault == "longdescription":
+            trace = "Internal error: " + "at com.provider.Session.close(Session.java:42) " * 20_000
+            self._send(200, json.dumps({"error": 100, "description": trace[:900_000]}).encode())
+        elif fault == "duplicatekeys":
+            self._send(200, b'{"error": 17, "description": "Player not found", "error": 0}')
         elif fault == "redirect":
             self.send_response(302)
             self.send_header("Location", "https://elsewhere.invalid/V4/closesession")

@@ -50,9 +50,9 @@ def new_batch_id() -> str:
 
 
 def retry_batch_id(parent: str) -> str:
-    """A retry's id names the batch it retries (``<parent>.r081512``), so its rows carry
+    """A retry's id names the batch it retries (``<parent>.r081512-a3``), so its rows carry
     the link, and ``history --batch PARENT`` finds the batch and all its retries."""
-    return f"{parent}.r{datetime.now():%H%M%S}"
+    return f"{parent}.r{datetime.now():%H%M%S}-{secrets.token_hex(1)}"
 
 
 NO_ROUND_CODE = 4  # "Round not found": with clear history, there was nothing to clear

@@ -147,16 +147,19 @@ def _is_header(cells: list[str]) -> bool:
 
 
 def _check_separators(cell: str, label: str, separator: str) -> None:
-    """A cell holding another separator is two fields run together: say which character.
-    (The list's own separator gets into a cell only by quoting it, which is deliberate.)"""
+    """A cell holding another separator is two fields run together: say which character."""
     for position, ch in enumerate(cell, start=1):
-        if ch in SEPARATORS and ch != separator:
+        if ch in SEPARATORS:
             name, shown = SEPARATORS[ch]
             raise InvalidInput(
                 f"The {label} contains a {name} ('{shown}') at position {position}, but this "
                 f"list is separated by {SEPARATORS[separator][0]}s. Use one separator for "
                 "the whole list."
             )
+
+
+def _no_check(cell: str, label: str, separator: str) -> None:
+    """Quoted fields are taken as written."""
 
 
 def _visible(text: str) -> str:
@@ -228,14 +231,17 @@ class _ListReader:
                 return
         if any(cell.strip() for cell in cells[2:]):
             result.extra_columns += 1
+        # A quoted field holds what it holds on purpose; an unquoted one with another
+        # separator is two fields run together.
+        check = _check_separators if '"' not in line else _no_check
         try:
             login_cell = _unguard(cells[0])
-            _check_separators(login_cell, "login", separator)
+            check(login_cell, "login", separator)
             login = clean_login(login_cell)
             game = None
             if len(cells) > 1:
                 game_cell = _unguard(cells[1])
-                _check_separators(game_cell, "game id", separator)
+                check(game_cell, "game id", separator)
                 game = clean_game_id(game_cell)
         except InvalidInput as exc:
             self._invalid(number, line, str(exc))
@@ -308,6 +314,7 @@ def _decoded(stream: BinaryIO, source: str) -> Iterator[str]:
     chunk = stream.read(CHUNK_BYTES)
     total = len(chunk)
     utf16 = chunk.startswith((b"\xff\xfe", b"\xfe\xff"))
+    decoder: codecs.IncrementalDecoder
     decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")()
     fallback = not utf16
     while chunk:

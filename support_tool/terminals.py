@@ -181,22 +181,39 @@ class _ListReader:
         self._first_content = True
         self._lines = 0
 
-    def feed(self, line: str) -> None:
-        self._lines += 1
+    def feed(self, lines: list[str]) -> None:
+        """Take the next lines. The loop is the hot path of a million-line list (one login
+        repeated): a repeat of an accepted line costs one dict lookup and a count."""
+        first_number = self._lines + 1
+        self._lines += len(lines)
         if self._lines > MAX_LINES:
             raise _too_many("lines", MAX_LINES)
-        if len(line) > MAX_LINE_CHARS:
+        if max(map(len, lines), default=0) > MAX_LINE_CHARS:
+            number = first_number + next(
+                n for n, line in enumerate(lines) if len(line) > MAX_LINE_CHARS
+            )
             raise InvalidInput(
-                f"Line {self._lines:,} of the list is longer than {MAX_LINE_CHARS:,} "
+                f"Line {number:,} of the list is longer than {MAX_LINE_CHARS:,} "
                 "characters; a line holds one login and perhaps a game id. This is not a "
                 "list of terminals."
             )
-        if self._separator is None:
-            self._sample.append((self._lines, line))
-            if sum(1 for _, text in self._sample if text.strip()) >= SAMPLE_LINES:
-                self._decide()
-            return
-        self._line(self._lines, line)
+        seen_text = self._seen_text
+        result = self.result
+        for number, line in enumerate(lines, start=first_number):
+            if self._separator is None:
+                self._sample.append((number, line))
+                if len(self._sample) >= SAMPLE_LINES:
+                    self._decide()
+                continue
+            first = seen_text.get(line)
+            if first is not None:  # the same text as an accepted line: a duplicate
+                result.duplicate_count += 1
+                if len(result.duplicates) < KEPT_EXAMPLES:
+                    result.duplicates.append(
+                        SkippedLine(number, line.strip(), f"same as line {first}")
+                    )
+                continue
+            self._line(number, line)
 
     def _decide(self) -> None:
         self._separator = self.result.separator = detect_separator(t for _, t in self._sample)
@@ -214,10 +231,6 @@ class _ListReader:
         if not stripped or stripped.startswith("#"):
             return
         result = self.result
-        first = self._seen_text.get(stripped)
-        if first is not None:  # the cheap path for a list of one login repeated
-            self._duplicate(number, stripped, first)
-            return
         separator = self._separator or ","
         try:
             cells = next(csv.reader([line], delimiter=separator), [""]) or [""]
@@ -252,12 +265,12 @@ class _ListReader:
             self._duplicate(number, terminal.as_line(), first)
             return
         self._seen[terminal] = number
-        self._seen_text[stripped] = number
+        self._seen_text[line] = number
         result.terminals.append(terminal)
         if len(result.terminals) > MAX_TERMINALS:
             raise _too_many("terminals", MAX_TERMINALS)
 
-    def _duplicate(self, number: int, text: str, first: int) -> None:
+    def _duplicate(self, number: int, text: str, first: int) -> None:  # a new text, same terminal
         self.result.duplicate_count += 1
         if len(self.result.duplicates) < KEPT_EXAMPLES:
             self.result.duplicates.append(SkippedLine(number, text, f"same as line {first}"))
@@ -281,27 +294,33 @@ def parse_terminals(text: str, default_game: str | None = None) -> TerminalList:
 
 def _read_lines(chunks: Iterable[str], default_game: str | None) -> TerminalList:
     reader = _ListReader(default_game)
-    for line in _split_lines(chunks):
-        reader.feed(line)
+    for lines in _split_lines(chunks):
+        reader.feed(lines)
     return reader.finish()
 
 
-def _split_lines(chunks: Iterable[str]) -> Iterator[str]:
-    """Lines across chunk boundaries (as ``str.splitlines``), never holding more than one
-    chunk and one unfinished line, which may not grow past a line's bound."""
+def _split_lines(chunks: Iterable[str]) -> Iterator[list[str]]:
+    """The lines of each chunk (as ``str.splitlines``), across chunk boundaries, never
+    holding more than one chunk and one unfinished line, which may not grow past a line's
+    bound."""
     carry = ""
     for chunk in chunks:
-        pieces = (carry + chunk).splitlines(keepends=True)
+        text = carry + chunk
+        if not text:
+            continue
+        lines = text.splitlines()
         carry = ""
-        if pieces and (pieces[-1][-1] not in _LINE_BREAKS or pieces[-1].endswith("\r")):
-            carry = pieces.pop()  # unfinished, or a CR whose LF may start the next chunk
-        for piece in pieces:
-            yield piece.rstrip(_LINE_BREAKS) if piece[-1] in _LINE_BREAKS else piece
+        if text[-1] == "\r":  # its LF may start the next chunk: keep the line open
+            carry = lines.pop() + "\r"
+        elif text[-1] not in _LINE_BREAKS:
+            carry = lines.pop()
         if len(carry) > MAX_LINE_CHARS:
-            yield carry  # the reader refuses it by its length, at once
+            lines.append(carry)  # the reader refuses it by its length, at once
+            yield lines
             return
+        yield lines
     if carry:
-        yield carry.rstrip(_LINE_BREAKS)
+        yield [carry.rstrip(_LINE_BREAKS)]
 
 
 def _decoded(stream: BinaryIO, source: str) -> Iterator[str]:

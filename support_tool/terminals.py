@@ -162,11 +162,6 @@ def _no_check(cell: str, label: str, separator: str) -> None:
     """Quoted fields are taken as written."""
 
 
-def _visible(text: str) -> str:
-    """The line as shown in messages: a tab is drawn, not left as blank space."""
-    return text[:80].replace("\t", SEPARATORS["\t"][1])
-
-
 class _ListReader:
     """Reads lines one at a time, keeping only what a list needs: one entry per distinct
     terminal, the invalid lines (bounded) and a few example duplicates."""
@@ -276,7 +271,7 @@ class _ListReader:
             self.result.duplicates.append(SkippedLine(number, text, f"same as line {first}"))
 
     def _invalid(self, number: int, line: str, reason: str) -> None:
-        self.result.invalid.append(SkippedLine(number, _visible(line), reason))
+        self.result.invalid.append(SkippedLine(number, line[:80], reason))
         if len(self.result.invalid) > MAX_INVALID_LINES:
             raise _too_many("invalid lines", MAX_INVALID_LINES)
 

@@ -281,3 +281,14 @@ def test_quitting_mid_batch_asks_then_stops_and_records(
         records = list(window.runtime.service.history.query(batch_id=tab.summary.batch_id))
         assert len(records) == sent
         assert {r.outcome for r in records} == {"success"}
+
+
+def test_one_terminal_and_a_stray_separator_are_said_plainly(
+    qtbot: QtBot, demo: MainWindow
+) -> None:
+    tab = terminals_tab(qtbot, demo)
+    paste(qtbot, tab, "terminal-0001\tvs20olympgate\nplayer-006;vs10bbbonanza\n")
+    said = tab.list_status.text()
+    assert "<b>1 terminal</b> to close." in said
+    assert "contains a semicolon (';') at position 11" in said
+    assert tab.start_button.text() == "Close 1 session…"

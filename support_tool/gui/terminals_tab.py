@@ -736,7 +736,8 @@ class TerminalsTab(QWidget):
             f"Batch {summary.batch_id}: {summary.counts_text()} in {_duration(summary.elapsed_s)}."
         )
         if summary.rate_limit_retries:
-            text += f" {summary.rate_limit_retries:,} rate-limited requests were sent again."
+            again = plural(summary.rate_limit_retries, "rate-limited request")
+            text += f" {again} {'was' if summary.rate_limit_retries == 1 else 'were'} sent again."
         if summary.stop_reason:
             text += f" {summary.stop_reason}"
         if self._plan.refused:
@@ -803,7 +804,9 @@ class TerminalsTab(QWidget):
             return len(snapshot)
 
         self.jobs.submit(
-            work, lambda n: self.message.emit(f"Exported {n:,} rows to {path}."), self._error
+            work,
+            lambda n: self.message.emit(f"Exported {plural(n, 'row')} to {path}."),
+            self._error,
         )
 
     def _error(self, error: BaseException) -> None:

@@ -491,8 +491,8 @@ class TerminalsTab(QWidget):
             self.list_status.setText("No terminals yet.")
         else:
             said = [f"<b>{plural(len(parsed.terminals), 'terminal')}</b> to close."]
-            said += [html.escape(notice) for notice in parsed.notices()]
-            said += [html.escape(f"Line {s.line}: {s.reason}") for s in parsed.invalid[1:4]]
+            notes = parsed.notices() + [f"Line {s.line}: {s.reason}" for s in parsed.invalid[1:4]]
+            said += [html.escape(note, quote=False) for note in notes]
             self.list_status.setText("<br>".join(said))
         self._update_buttons()
 

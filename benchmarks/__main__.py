@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks import bench_batch, bench_cli, bench_gui, bench_request
+from benchmarks import bench_batch, bench_cli, bench_gui, bench_lists, bench_request
 from benchmarks.common import Figure
 
 
@@ -53,6 +53,7 @@ def main() -> int:
     figures += bench_gui.cold_start(runs=3 if args.quick else bench_gui.STARTS)
     figures += bench_batch.run(runs=1 if args.quick else 3)
     figures += bench_batch.memory(closes=8_000 if args.quick else 20_000)
+    figures += bench_lists.run()
     figures += bench_gui.in_process(rows=100_000 if args.quick else bench_gui.HISTORY_ROWS)
     print(table(figures))
     for f in figures:

@@ -93,14 +93,35 @@ def test_mixed_outcomes_are_counted_right(history: AuditLog) -> None:
         {Outcome.SUCCESS: 2, Outcome.REFUSED: 2, Outcome.TRANSPORT_FAILURE: 2}
     )
     assert summary.exit_status == 3  # a transport failure wins over refusals
-    assert sorted(t.login for t in summary.retry) == [
-        "nobody-1",
-        "nobody-2",
-        "terminal-0003",
-        "terminal-0004",
-    ]
+    # "Player not found" fails the same way twice: left out of the retry, with its reason.
+    assert sorted(t.login for t in summary.retry) == ["terminal-0003", "terminal-0004"]
+    assert sorted(t.login for t in summary.left_out) == ["nobody-1", "nobody-2"]
+    assert summary.left_out_reasons == Counter({"error 17: Player not found": 2})
     assert summary.counts_text() == "2 closed, 2 refused by provider, 2 could not reach provider"
     service.close_all()
+
+
+def test_nothing_to_clear_is_done_and_transient_refusals_are_retried(
+    history: AuditLog,
+) -> None:
+    """In a clear-history batch, 4 "Round not found" means there was nothing to clear:
+    that terminal is done. 100 (internal error) may succeed later: it is retried."""
+    with SandboxServer(secret=SANDBOX_SECRET) as sandbox:
+        sandbox.fault_for_login["terminal-0003"] = "internal"
+        service = service_for(sandbox, history)
+        # player-001 has no unfinished round: clear history answers 4.
+        listed = [Terminal("terminal-0001"), Terminal("player-001"), Terminal("terminal-0003")]
+        summary = BatchRun(service, listed, BatchOptions(clear_history=True)).run()
+        service.close_all()
+    assert summary.nothing_to_clear == 1
+    assert summary.succeeded == 2
+    assert summary.failed == 1
+    assert [t.login for t in summary.retry] == ["terminal-0003"]
+    assert not summary.left_out
+    assert summary.counts_text() == (
+        "1 closed, 1 with nothing to clear (done), 1 refused by provider"
+    )
+    assert summary.exit_status == 1  # the internal error; the 4 alone would be 0
 
 
 def test_refusals_only_exit_1(history: AuditLog, sandbox: SandboxServer) -> None:

@@ -185,3 +185,143 @@ def test_killed_mid_batch_every_sent_request_has_a_row(
     assert "pending" not in outcomes
     assert "unknown" in outcomes  # the requests that were in flight when it died
     assert len(records) < 1000
+
+
+def test_retry_leaves_out_permanent_refusals_unless_asked(
+    cli, sandbox_profile, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """17 *Player not found* fails the same way twice: a retry leaves it out, says so by
+    reason, and sends it only with --include-refused. The retry's rows link to the batch
+    they retry, and ``history --batch`` shows both with each terminal's latest status."""
+    sandbox.fault_for_login["terminal-0002"] = "reset"
+    listing = write_list(tmp_path, "terminal-0001\nterminal-0002\nnobody-1\nnobody-2\n")
+    first = cli("batch", listing, "--json")
+    _, summary = json_lines(first.out)
+    parent = str(summary["batch_id"])
+    del sandbox.fault_for_login["terminal-0002"]
+    again = cli("batch", "--retry-failed", parent, "--json")
+    assert again.status == 0, again.err
+    rows, retry_summary = json_lines(again.out)
+    assert [r["login"] for r in rows] == ["terminal-0002"]
+    assert "2 × error 17: Player not found" in again.err
+    assert "--include-refused" in again.err
+    retry_id = str(retry_summary["batch_id"])
+    assert retry_id.startswith(parent + ".r")  # the link to the batch it retries
+    # the batch and its retry as one: terminal-0002's latest row is the retry's success
+    history = cli("history", "--batch", parent)
+    lines = history.out.splitlines()
+    assert len(lines) == 5
+    latest = [line for line in lines if "(latest)" in line]
+    assert len(latest) == 4  # one latest row per terminal
+    [t2] = [line for line in latest if "terminal-0002" in line]
+    assert "Closed" in t2
+    assert f"batch {retry_id} (latest)" in t2
+    # nothing left that could succeed; the refusals only on request
+    nothing = cli("batch", "--retry-failed", parent, "--json")
+    assert nothing.status == 0
+    assert json.loads(nothing.out.splitlines()[-1])["total"] == 0
+    forced = cli("batch", "--retry-failed", parent, "--include-refused", "--json")
+    assert forced.status == 1
+    assert sorted(r["login"] for r in json_lines(forced.out)[0]) == ["nobody-1", "nobody-2"]
+
+
+def test_json_always_ends_with_a_summary(cli, sandbox_profile, tmp_path: Path) -> None:
+    run = cli("batch", write_list(tmp_path, "bad login\n"), "--json")
+    assert run.status == 2
+    summary = json.loads(run.out.splitlines()[-1])
+    assert summary["summary"] is True
+    assert summary["total"] == 0
+    assert summary["invalid_lines"] == 1
+    assert summary["exit_status"] == 2
+
+
+def test_one_terminal_is_one_terminal(cli, sandbox_profile, tmp_path: Path) -> None:
+    run = cli("batch", write_list(tmp_path, "terminal-0001\n"))
+    assert "(1 terminal, " in run.out
+    added = cli("group", "add", "One", write_list(tmp_path, "terminal-0002\n"))
+    assert "with 1 terminal." in added.out
+    assert "One  (1 terminal)" in cli("group", "list").out
+
+
+def test_group_add_reads_lists_as_batch_does(cli, sandbox_profile, tmp_path: Path) -> None:
+    """Same reader, same separators, same messages: a semicolon list with a quoted field."""
+    listing = write_list(tmp_path, 'login;gameId\nterminal-0001;vs20olympgate\n"a,b"\n')
+    assert cli("group", "add", "Semi", listing).status == 0
+    assert cli("group", "show", "Semi").out.splitlines()[1:] == [
+        "terminal-0001,vs20olympgate",
+        '"a,b"',
+    ]
+    stray = write_list(tmp_path, "terminal-0001\tvs20olympgate\nplayer-006;vs10bbbonanza\n")
+    batch = cli("batch", stray, "--json")
+    group = cli("group", "add", "Stray", stray)
+    message = "contains a semicolon (';') at position 11"
+    assert message in batch.err
+    assert message in group.err
+
+
+def test_an_endless_pipe_is_refused_early_at_a_bound(home: Path, sandbox_profile) -> None:
+    """``yes player-1 | support-tool batch -``: a real, endless child-process pipe. The
+    list is read as a stream, refused at the line bound (exit 2, the bound named), and
+    the refusal is recorded in the history; nothing is sent."""
+    env = {**os.environ, "SUPPORT_TOOL_HOME": str(home)}
+    producer = subprocess.Popen(["yes", "player-1"], stdout=subprocess.PIPE)
+    try:
+        assert producer.stdout is not None
+        batch = subprocess.run(
+            [sys.executable, "-m", "support_tool", "batch", "-", "--json"],
+            stdin=producer.stdout,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        producer.stdout.close()
+    finally:
+        producer.kill()
+        producer.wait()
+    assert batch.returncode == 2, batch.stderr
+    assert "more than 1,000,000 lines" in batch.stderr
+    assert "Traceback" not in batch.stderr
+    with AuditLog(home / "history.sqlite3") as store:
+        [row] = list(store.query())
+    assert row.outcome == "invalid_input"
+    assert row.login == "list (standard input)"
+    assert "more than 1,000,000 lines" in row.description
+
+
+def test_a_disk_that_fills_mid_batch_is_a_configuration_problem(
+    home: Path, sandbox_profile, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The fault is real: the child process runs under RLIMIT_FSIZE, so once the history's
+    files reach the limit the kernel refuses the write with EFBIG, as a full disk refuses
+    it with ENOSPC; SQLite reports both as an I/O failure. (Python ignores SIGXFSZ, so the
+    process is not killed.) A loop-mounted or tmpfs filesystem would need root and mount
+    privileges that CI machines and developers' laptops do not give; a resource limit needs
+    neither and works on any POSIX system."""
+    import resource
+
+    listing = write_list(tmp_path, "".join(f"terminal-{n:04d}\n" for n in range(1, 1001)))
+    limit = 256 * 1024
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run(
+        [sys.executable, "-m", "support_tool", "batch", listing, "--clear-history"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "SUPPORT_TOOL_HOME": str(home)},
+        preexec_fn=small_disk,  # only a resource limit: safe before exec
+    )
+    assert run.returncode == 4, run.stderr
+    assert "audit history could not be written" in run.stderr
+    assert "nothing further was sent" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert "not sent" in run.stderr
+    # nothing was sent unrecorded: every request the provider saw has a history row
+    with AuditLog(home / "history.sqlite3") as store:
+        recorded = len(list(store.query()))
+    assert 0 < sandbox.request_count <= recorded < 1000

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from support_tool.gui.confirm import ConfirmBatch
+from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.main_window import HISTORY_TAB, MainWindow
 from support_tool.gui.terminals_tab import TerminalsTab
 from support_tool.ops.runtime import open_runtime
@@ -169,19 +169,41 @@ def test_mixed_outcomes_cancel_and_retry_failed(
         assert "Waiting" in statuses  # rows never sent say so
         assert tab.model.data(tab.model.index(1, 3)) == "Refused by provider"
         retry_count = len(summary.retry)
+        assert [t.login for t in summary.left_out] == ["nobody"]  # 17 would fail again
         assert tab.retry_button.text() == f"Retry failed ({retry_count:,})"
+        # one obvious next action after a cancel: retry, not the same list again
+        assert not tab.start_button.isEnabled()
+        assert tab.next_action is tab.retry_button
+        assert "Player not found" in tab.progress_label.text()
 
         del sandbox.fault_for_login["terminal-0002"]
         sandbox.latency_s = 0
         tab.retry_button.click()
         dialog = tab.confirmation
-        assert isinstance(dialog, ConfirmBatch)
+        assert isinstance(dialog, ConfirmRetry)
         assert f"Close <b>{retry_count:,} sessions" in dialog.message.text()
+        assert "1 × error 17: Player not found" in dialog.left_out.text()
+        dialog.include_refused.setChecked(True)  # offered, on request only
+        assert f"Close <b>{retry_count + 1:,} sessions" in dialog.message.text()
+        dialog.include_refused.setChecked(False)
         dialog.ok.click()
         wait_done(qtbot, tab)
-        assert tab.summary is not None
-        assert tab.summary.batch_id != summary.batch_id  # a new batch
-        assert tab.summary.counts_text() == f"{retry_count - 1:,} closed, 1 refused by provider"
+        retried = tab.summary
+        assert retried is not None
+        assert retried.batch_id.startswith(summary.batch_id + ".r")  # linked to its parent
+        assert retried.counts_text() == f"{retry_count:,} closed"
+        # one table: each terminal's latest status across the batch and its retry
+        assert tab.model.rowCount() == 202
+        assert tab.model.data(tab.model.index(0, 3)) == "Closed"
+        assert tab.model.row(0).batch_id == retried.batch_id
+        assert tab.model.data(tab.model.index(1, 3)) == "Refused by provider"
+        assert tab.model.row(1).batch_id == summary.batch_id
+        assert not tab.start_button.isEnabled()
+        assert tab.next_action is tab.export_results
+        assert tab.retry_button.isEnabled()  # the refused one, on request
+        tab.editor.setPlainText("terminal-0300\n")  # a new list makes starting the default
+        qtbot.waitUntil(lambda: tab.checked)
+        assert tab.next_action is tab.start_button
 
 
 def test_groups_import_save_export_and_delete(
@@ -219,6 +241,7 @@ def test_groups_import_save_export_and_delete(
 def test_results_export_lists_every_row(qtbot: QtBot, demo: MainWindow, tmp_path: Path) -> None:
     tab = terminals_tab(qtbot, demo)
     paste(qtbot, tab, "terminal-0001\nnobody\n=SUM(A1)\n")
+    tab.reason.setText("shift end")
     confirm(qtbot, tab).ok.click()
     wait_done(qtbot, tab)
     target = tmp_path / "results.csv"
@@ -228,6 +251,9 @@ def test_results_export_lists_every_row(qtbot: QtBot, demo: MainWindow, tmp_path
         rows = list(csv.DictReader(handle))
     assert [r["outcome"] for r in rows] == ["success", "refused", "refused"]
     assert rows[1]["error"] == "17"
+    assert rows[1]["next_step"].startswith("Check the login")
+    assert rows[1]["reason"] == "shift end"
+    assert rows[1]["finished_at_utc"].endswith("Z")  # UTC, as the history stores it
     assert rows[2]["login"] == "'=SUM(A1)"  # inert in a spreadsheet
     assert tab.run is not None
     assert {r["batch_id"] for r in rows} == {tab.run.batch_id}
@@ -255,3 +281,14 @@ def test_quitting_mid_batch_asks_then_stops_and_records(
         records = list(window.runtime.service.history.query(batch_id=tab.summary.batch_id))
         assert len(records) == sent
         assert {r.outcome for r in records} == {"success"}
+
+
+def test_one_terminal_and_a_stray_separator_are_said_plainly(
+    qtbot: QtBot, demo: MainWindow
+) -> None:
+    tab = terminals_tab(qtbot, demo)
+    paste(qtbot, tab, "terminal-0001\tvs20olympgate\nplayer-006;vs10bbbonanza\n")
+    said = tab.list_status.text()
+    assert "<b>1 terminal</b> to close." in said
+    assert "contains a semicolon (';') at position 11" in said
+    assert tab.start_button.text() == "Close 1 session…"

@@ -162,3 +162,23 @@ def test_locked_and_frozen_keyring_in_the_window_stays_responsive(
         assert len(ticks) >= 20  # the window kept running while the keyring hung
     assert history_outcomes(home) == ["configuration_error", "configuration_error"]
     assert sandbox.request_count == 0
+
+
+def test_a_frozen_keyring_costs_a_batch_one_bound_not_one_per_worker(
+    cli_process, home: Path, sandbox: SandboxServer, private_keyring, profile_with_secret: str
+) -> None:  # type: ignore[no-untyped-def]
+    """16 workers at once against a SIGSTOPped gnome-keyring: the first read gives up after
+    the 5 s bound and every other worker gets that answer at once (it was 5 s x 16 = 80 s)."""
+    listing = home / "sixteen.csv"
+    listing.write_text("".join(f"terminal-{n:04d}\n" for n in range(1, 17)))
+    pid = _keyring_daemon_pid(private_keyring)
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    started = time.monotonic()
+    run = cli_process("batch", str(listing), "--concurrency", "16", "--json", timeout=150)
+    elapsed = time.monotonic() - started
+    assert run.status == 4, run.text
+    assert f"did not answer within {KEYRING_TIMEOUT_S:g} s" in run.err + run.out
+    assert elapsed < 15  # one bound plus generous slack; one per worker would be 80 s
+    assert sandbox.request_count == 0
+    assert set(history_outcomes(home)) == {"configuration_error"}

@@ -9,6 +9,7 @@ import pytest
 from support_tool.config.groups import GroupStore, groups_from_toml, make_group
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.ops.terminals import (
+    MAX_LINES,
     MAX_TERMINALS,
     Terminal,
     parse_terminals,
@@ -68,6 +69,54 @@ def test_spreadsheet_paste_with_tabs_and_semicolon_csv() -> None:
     assert parse_terminals("terminal-0001;vs20olympgate\n").terminals == [
         Terminal("terminal-0001", "vs20olympgate")
     ]
+
+
+def test_one_separator_per_list_and_a_stray_one_is_named() -> None:
+    """A tab-separated paste with a ``login;game`` line: that line is refused naming the
+    semicolon, never sent as the login ``player-006;vs10bbbonanza``."""
+    parsed = parse_terminals(
+        "login\tgameId\nterminal-0001\tvs20olympgate\nplayer-006;vs10bbbonanza\n"
+    )
+    assert parsed.separator == "\t"
+    assert parsed.terminals == [Terminal("terminal-0001", "vs20olympgate")]
+    [bad] = parsed.invalid
+    assert bad.line == 3
+    assert "contains a semicolon (';') at position 11" in bad.reason
+    assert "separated by tabs" in bad.reason
+
+
+def test_a_tab_in_a_comma_list_is_called_a_tab_and_shown() -> None:
+    text = "terminal-0001,vs20olympgate\nterminal-0002,vs20olympgate\nplayer-006\tvs10bbbonanza\n"
+    parsed = parse_terminals(text)
+    assert parsed.separator == ","
+    [bad] = parsed.invalid
+    assert "contains a tab ('⇥')" in bad.reason
+    assert "space" not in bad.reason
+    assert bad.text == "player-006\tvs10bbbonanza"  # as written: import puts it back
+    # a list of tab lines with one comma line: tab wins, the comma line is the odd one
+    tabs = parse_terminals("a-1\tg1\na-2\tg2\na-3,g3\n")
+    assert tabs.separator == "\t"
+    assert "comma" in tabs.invalid[0].reason
+
+
+def test_one_login_repeated_is_kept_once_and_counted() -> None:
+    parsed = parse_terminals("player-1\n" * 200_000)
+    assert parsed.terminals == [Terminal("player-1")]
+    assert parsed.duplicate_count == 199_999
+    assert len(parsed.duplicates) <= 20  # examples, not every copy
+    assert parsed.notices()[0].startswith("199,999 duplicate lines removed (first on line 2")
+
+
+def test_lists_over_a_bound_are_refused_with_the_bound(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match=f"more than {MAX_LINES:,} lines"):
+        parse_terminals("player-1\n" * (MAX_LINES + 1))
+    endless = tmp_path / "zeros.bin"
+    endless.write_bytes(b"\0" * (2 * 1024 * 1024))  # no line break, ever
+    with pytest.raises(InvalidInput, match="longer than 4,096 characters"):
+        read_terminal_file(endless)
+    many_bad = "".join(f"bad login {n}\n" for n in range(1_001))
+    with pytest.raises(InvalidInput, match="more than 1,000 invalid lines"):
+        parse_terminals(many_bad)
 
 
 def test_extra_columns_are_ignored_with_a_notice() -> None:
@@ -131,6 +180,15 @@ def test_csv_export_reads_back_unchanged_and_is_spreadsheet_safe() -> None:
     back = parse_terminals(text)
     assert back.header
     assert back.terminals == terminals
+
+
+def test_a_login_with_a_quoted_comma_survives_a_group(tmp_path: Path) -> None:
+    """What a list accepts, a group keeps: the group file holds each terminal's line."""
+    parsed = parse_terminals('login,gameId\n"a,b",vs20olympgate\n"q""x"\n')
+    assert parsed.terminals == [Terminal("a,b", "vs20olympgate"), Terminal('q"x')]
+    store = GroupStore(tmp_path / "groups.toml")
+    store.save({"G": make_group("G", parsed.terminals)})
+    assert store.load()["G"].terminals == tuple(parsed.terminals)
 
 
 def test_groups_round_trip_through_the_file(home: Path) -> None:

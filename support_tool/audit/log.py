@@ -131,7 +131,8 @@ _SELECT = f"SELECT {_FIELDS} FROM actions"  # noqa: S608
 @dataclass(frozen=True)
 class AuditFilter:
     """What the history view or command asks for. ``text`` matches login, game or
-    description (substring, case-insensitive for ASCII); the others match exactly."""
+    description (substring, case-insensitive for ASCII); the others match exactly, except
+    ``batch_id``, which also matches the batch's retries."""
 
     text: str = ""
     login: str | None = None
@@ -147,11 +148,17 @@ class AuditFilter:
             ("login", self.login),
             ("profile", self.profile),
             ("outcome", self.outcome),
-            ("batch_id", self.batch_id),
         ):
             if value is not None:
                 clauses.append(f"actions.{column} = ?")
                 params.append(value)
+        if self.batch_id is not None:
+            # A batch and its retries, whose ids extend it (batch.retry_batch_id:
+            # "<id>.r081512-a3"): a range on the indexed column, not a LIKE scan.
+            clauses.append(
+                "(actions.batch_id = ? OR (actions.batch_id > ? AND actions.batch_id < ?))"
+            )
+            params += [self.batch_id, self.batch_id + ".r", self.batch_id + ".s"]
         text = self.text.strip()
         if text and text_index and len(text) >= MIN_INDEXED_SEARCH:
             # Driving the query from the index, in its rowid order, lets SQLite stop after

@@ -1,9 +1,10 @@
 """``support-tool batch`` and ``support-tool group``: many terminals from the command line.
 
-Exit status of ``batch``: 0 all closed; 3 if any row could not reach the provider (3 wins);
-else 1 if the provider refused any; else 2 if the list had invalid lines; 4 when a
-configuration problem stopped the batch; 130 when cancelled with Ctrl+C (rows in flight
-are still recorded).
+Exit status of ``batch``: 0 all closed (or nothing to clear); 4 if the audit history could
+not be written mid-batch; else 3 if any row could not reach the provider; else 1 if the
+provider refused any; else 4 when a configuration problem stopped the batch; else 2 if the
+list had invalid lines or was refused as a whole (over a bound); 130 when cancelled with
+Ctrl+C (rows in flight are still recorded).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from support_tool.cli.output import close_fields, safe
-from support_tool.errors import InvalidInput
+from support_tool.errors import InvalidInput, SupportToolError
 from support_tool.provider import contract
 from support_tool.provider.outcome import Outcome
 
@@ -40,7 +41,13 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
     source.add_argument(
         "--retry-failed",
         metavar="BATCH_ID",
-        help="run again every row of an earlier batch that did not close",
+        help="run again the rows of an earlier batch (and its retries) that may close on a "
+        "second try: not sent, transport failures, unknown, provider errors 99/100",
+    )
+    batch.add_argument(
+        "--include-refused",
+        action="store_true",
+        help="with --retry-failed: also resend rows the provider refused for good (e.g. 17)",
     )
     batch.add_argument("--game", metavar="ID", help="game id for rows that do not name one")
     batch.add_argument(
@@ -79,13 +86,22 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def _read_list(source: str, game: str | None) -> TerminalList:
-    from support_tool.ops.terminals import decode_list, parse_terminals, read_terminal_file
+    """The one reader for ``batch`` and ``group add``: same bounds, same messages. Standard
+    input is read as a stream, so an endless pipe is refused at a bound, not buffered."""
+    from support_tool.ops.terminals import parse_terminals, read_terminal_file, read_terminal_stream
 
     if source == "-":
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-        text = data if isinstance(data, str) else decode_list(data, "Standard input")
-        return parse_terminals(text, game)
+        if hasattr(sys.stdin, "buffer"):
+            return read_terminal_stream(sys.stdin.buffer, "Standard input", game)
+        return parse_terminals(sys.stdin.read(), game)  # a text stream (embedding, tests)
     return read_terminal_file(Path(source), game)
+
+
+def _print_list_notes(parsed: TerminalList, lines: int) -> None:
+    for notice in parsed.notices():
+        print(notice, file=sys.stderr)
+    for line in parsed.invalid[1 : lines + 1]:
+        print(f"  line {line.line}: {safe(line.reason)}", file=sys.stderr)
 
 
 def _groups(demo: bool) -> GroupSource:
@@ -106,6 +122,30 @@ def _find_group(groups: GroupSource, name: str) -> list[Terminal]:
     return list(found.terminals)
 
 
+def _record_refused_list(args: argparse.Namespace, batch_id: str, message: str) -> None:
+    """A list refused as a whole (over a bound, not text) is refused input like any other:
+    one history row says so, tagged with the batch id the run would have had."""
+    from support_tool.ops.runtime import open_runtime
+    from support_tool.provider.outcome import CloseResult
+
+    source = "(standard input)" if args.file == "-" else args.file
+    with open_runtime(demo=args.demo) as runtime:
+        try:
+            profile = runtime.service.profile(args.profile)
+        except SupportToolError:
+            profile = None
+        runtime.service.history.record(
+            CloseResult(Outcome.INVALID_INPUT, f"List not sent: {message}"),
+            profile=profile.name if profile else (args.profile or ""),
+            api_host=profile.api_host if profile else "",
+            login=f"list {source}",
+            game_id=args.game,
+            clear_history=args.clear_history,
+            reason=args.reason,
+            batch_id=batch_id,
+        )
+
+
 def _with_game(terminals: list[Terminal], game: str | None) -> list[Terminal]:
     from support_tool.ops.terminals import Terminal
     from support_tool.provider.validation import clean_game_id
@@ -116,20 +156,40 @@ def _with_game(terminals: list[Terminal], game: str | None) -> list[Terminal]:
     return [t if t.game_id else Terminal(t.login, default) for t in terminals]
 
 
-def _retry_list(history_path: Path, batch_id: str) -> list[Terminal]:
-    """Rows of an earlier batch whose latest attempt did not close (nor was invalid)."""
+def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> list[Terminal]:
+    """Rows of an earlier batch whose latest attempt (across the batch and its retries)
+    may close on a second try; permanent refusals only with ``include_refused``. Says on
+    standard error what is left out and why, counted by reason."""
+    from collections import Counter
+
     from support_tool.audit.log import AuditLog
+    from support_tool.ops.batch import left_out_text, retry_verdict
     from support_tool.ops.terminals import Terminal
 
-    latest: dict[Terminal, str] = {}
+    latest: dict[Terminal, tuple[bool, str]] = {}
     with AuditLog(history_path) as store:
-        for record in store.query(batch_id=batch_id):
-            terminal = Terminal(record.login, record.game_id or None)
-            latest.setdefault(terminal, record.outcome)  # newest first: keep the latest
+        for r in store.query(batch_id=batch_id):  # newest first: the first row is the latest
+            terminal = Terminal(r.login, r.game_id or None)
+            if terminal not in latest:
+                latest[terminal] = retry_verdict(
+                    r.outcome, r.error_code, r.clear_history, r.description
+                )
     if not latest:
         raise InvalidInput(f"The history has no batch {batch_id!r}.")
-    done = {Outcome.SUCCESS.value, Outcome.INVALID_INPUT.value}
-    return [t for t, outcome in reversed(latest.items()) if outcome not in done]
+    chosen: list[Terminal] = []
+    refused: Counter[str] = Counter()
+    for terminal, (again, why) in reversed(latest.items()):
+        if again or (why and include_refused):
+            chosen.append(terminal)
+        elif why:
+            refused[why] += 1
+    if refused:
+        print(
+            f"Left out, refused by the provider for good (they would fail again): "
+            f"{left_out_text(refused)}. Add --include-refused to send them again anyway.",
+            file=sys.stderr,
+        )
+    return chosen
 
 
 # --- batch -----------------------------------------------------------------------------
@@ -231,9 +291,15 @@ def _summary_json(summary: BatchSummary, parsed_invalid: int, duplicates: int, s
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from support_tool.ops.batch import BatchOptions, BatchRun, new_batch_id
+    from support_tool.ops.batch import (
+        BatchOptions,
+        BatchRun,
+        left_out_text,
+        new_batch_id,
+        retry_batch_id,
+    )
     from support_tool.ops.runtime import open_runtime
-    from support_tool.ops.terminals import TerminalList
+    from support_tool.ops.terminals import TerminalList, plural
 
     sources = [s for s in (args.file, args.group, args.retry_failed) if s]
     if len(sources) != 1:
@@ -243,24 +309,28 @@ def cmd_batch(args: argparse.Namespace) -> int:
         )
     if args.concurrency is not None and not 1 <= args.concurrency <= contract.MAX_BATCH_CONCURRENCY:
         raise InvalidInput(f"--concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY}.")
+    if args.include_refused and not args.retry_failed:
+        raise InvalidInput("--include-refused goes with --retry-failed BATCH_ID.")
+    batch_id = retry_batch_id(args.retry_failed) if args.retry_failed else new_batch_id()
     if args.file:
-        parsed = _read_list(args.file, args.game)
+        try:
+            parsed = _read_list(args.file, args.game)
+        except InvalidInput as exc:
+            _record_refused_list(args, batch_id, str(exc))
+            raise
     elif args.group:
         parsed = TerminalList(_with_game(_find_group(_groups(args.demo), args.group), args.game))
     else:
         from support_tool.config import paths
 
-        parsed = TerminalList(_retry_list(paths.history_file(args.demo), args.retry_failed))
-    for notice in parsed.notices():
-        print(notice, file=sys.stderr)
-    for line in parsed.invalid[1:6]:
-        print(f"  line {line.line}: {line.reason}", file=sys.stderr)
+        retry = _retry_list(paths.history_file(args.demo), args.retry_failed, args.include_refused)
+        parsed = TerminalList(retry)
+    _print_list_notes(parsed, 5)
 
     with open_runtime(demo=args.demo) as runtime:
         profile = runtime.service.profile(args.profile)
         if parsed.terminals and profile is not None and profile.production:
             _confirm(len(parsed.terminals), profile.name, args.clear_history, sys.stdin, args.yes)
-        batch_id = new_batch_id()
         reporter = _Reporter(args.json, batch_id)
         run = BatchRun(
             runtime.service,
@@ -275,10 +345,18 @@ def cmd_batch(args: argparse.Namespace) -> int:
             batch_id=batch_id,
             on_event=reporter.event,
             skipped=parsed.invalid,
+            retry_of=args.retry_failed,
         )
         if not parsed.terminals:
             run.start()
-            run.wait()
+            empty = run.wait()
+            assert empty is not None
+            if args.json:  # a script always gets its summary object, even for nothing sent
+                dups = max(parsed.duplicate_count, len(parsed.duplicates))
+                print(_summary_json(empty, len(parsed.invalid), dups, 2))
+            if args.retry_failed:
+                print(f"Batch {args.retry_failed}: nothing to retry.", file=sys.stderr)
+                return 0
             raise InvalidInput("The list has no valid terminals; nothing was sent.")
         interrupted = False
         run.start()
@@ -298,20 +376,29 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if status == 0 and parsed.invalid:
         status = 2
     if args.json:
-        print(_summary_json(summary, len(parsed.invalid), len(parsed.duplicates), status))
+        dups = max(parsed.duplicate_count, len(parsed.duplicates))
+        print(_summary_json(summary, len(parsed.invalid), dups, status))
     else:
         out = sys.stdout if status == 0 else sys.stderr
         retries = summary.rate_limit_retries
-        facts = f"{summary.total:,} terminals, {summary.elapsed_s:,.1f} s"
-        facts += f", {retries} rate-limit retries" if retries else ""
+        facts = f"{plural(summary.total, 'terminal')}, {summary.elapsed_s:,.1f} s"
+        facts += f", {plural(retries, 'rate-limit retry', 'rate-limit retries')}" if retries else ""
         print(f"Batch {summary.batch_id}: {summary.counts_text()} ({facts}).", file=out)
         if summary.stop_reason:
             print(f"  {summary.stop_reason}", file=out)
         tool = "support-tool --demo" if args.demo else "support-tool"
         if summary.retry:
             print(
-                f"  Retry the {len(summary.retry):,} that did not close: "
+                f"  Retry the {len(summary.retry):,} that may close on a second try: "
                 f"{tool} batch --retry-failed {summary.batch_id}",
+                file=out,
+            )
+        if summary.left_out:
+            print(
+                "  Not worth retrying (refused for good): "
+                f"{left_out_text(summary.left_out_reasons)}. To send them again anyway: "
+                f"{tool} batch --retry-failed {summary.batch_id}"
+                " --include-refused",
                 file=out,
             )
         print(f"  History: {tool} history --batch {summary.batch_id}", file=out)
@@ -323,7 +410,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_group(args: argparse.Namespace) -> int:
     from support_tool.config.groups import GroupStore, make_group
-    from support_tool.ops.terminals import terminals_csv
+    from support_tool.ops.terminals import plural, terminals_csv
 
     store = GroupStore()
     groups = store.load()
@@ -332,7 +419,7 @@ def cmd_group(args: argparse.Namespace) -> int:
             print("No groups yet. Save one: support-tool group add NAME FILE")
         for name in sorted(groups, key=str.casefold):
             count = len(groups[name].terminals)
-            print(f"{name}  ({count:,} terminal{'s' if count != 1 else ''})")
+            print(f"{name}  ({plural(count, 'terminal')})")
         return 0
     if args.action == "show":
         sys.stdout.write(terminals_csv(_find_group(store, args.name)))
@@ -344,16 +431,13 @@ def cmd_group(args: argparse.Namespace) -> int:
         print(f"Removed group {args.name!r}.")
         return 0
     parsed = _read_list(args.file, None)
-    for notice in parsed.notices():
-        print(notice, file=sys.stderr)
+    _print_list_notes(parsed, 10)
     if parsed.invalid:
-        for line in parsed.invalid[:10]:
-            print(f"  line {line.line}: {line.reason}", file=sys.stderr)
         raise InvalidInput("The group was not saved: fix the invalid lines and try again.")
     group = make_group(args.name, parsed.terminals)
     if group.name in groups and not args.replace:
         raise InvalidInput(f"A group named {group.name!r} exists. Add --replace to replace it.")
     groups[group.name] = group
     store.save(groups)
-    print(f"Saved group {group.name!r} with {len(group.terminals):,} terminals.")
+    print(f"Saved group {group.name!r} with {plural(len(group.terminals), 'terminal')}.")
     return 0

@@ -393,15 +393,21 @@ def cmd_history(args: argparse.Namespace) -> int:
             write_history_csv(rows, sys.stdout)
         else:
             shown = 0
+            seen: set[tuple[str, str]] = set()  # --batch: a terminal's first row is its latest
             for r in rows:
                 shown += 1
                 code = "" if r.error_code is None else f" code {r.error_code}"
                 game = r.game_id or "all games"
                 clear = " +clear" if r.clear_history else ""
+                batch = ""
+                if args.batch:
+                    latest = (r.login, r.game_id) not in seen
+                    seen.add((r.login, r.game_id))
+                    batch = f"  batch {r.batch_id}{' (latest)' if latest else ''}"
                 print(
                     f"#{r.id} {r.started_at}  {_safe(r.login)} ({_safe(game)}{clear})  "
                     f"{Outcome(r.outcome).label}{code}: {_safe(r.description)[:120]}  "
-                    f"[{_safe(r.profile)}, {r.operator}@{r.workstation}]"
+                    f"[{_safe(r.profile)}, {r.operator}@{r.workstation}]{batch}"
                 )
             if not shown:
                 print("No history rows match.")

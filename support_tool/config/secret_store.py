@@ -82,25 +82,35 @@ class BatchSecrets:
 
     Reading the Secret Service costs about 15 ms a call and its D-Bus objects can vanish
     under concurrent readers, so eight workers reading it per row were both slow (a 1,000-row
-    batch spent 12 s in the keyring) and flaky. Failures are not remembered: the next row
-    tries again, and a missing key stops the batch through the normal configuration path.
+    batch spent 12 s in the keyring) and flaky. A failure is remembered for the batch too:
+    it stops the batch anyway, and workers queued behind the first read must not each try
+    again, or a frozen keyring daemon costs its 5 s bound once per worker (80 s at 16).
     """
 
     def __init__(self, source: SecretSource) -> None:
         self._source = source
         self._held: dict[str, str] = {}
+        self._failed: dict[str, ConfigurationError] = {}
         self._lock = threading.Lock()
 
     def get(self, profile: str) -> str:
         with self._lock:
+            failed = self._failed.get(profile)
+            if failed is not None:  # a fresh exception per caller: threads share no traceback
+                raise type(failed)(str(failed))
             secret = self._held.get(profile)
             if secret is None:
-                secret = self._held[profile] = self._source.get(profile)
+                try:
+                    secret = self._held[profile] = self._source.get(profile)
+                except ConfigurationError as exc:
+                    self._failed[profile] = exc
+                    raise
             return secret
 
     def forget(self) -> None:
         with self._lock:
             self._held.clear()
+            self._failed.clear()
 
 
 class KeyringSecrets:

@@ -7,11 +7,13 @@ view repaints at most a few times a second however fast the batch runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 
+from support_tool.audit.log import utc_now
 from support_tool.gui.column_model import ColumnModel, Index
 from support_tool.gui.style import outcome_colour
 from support_tool.ops.batch import ItemEvent, ItemState
@@ -19,6 +21,7 @@ from support_tool.ops.terminals import Terminal
 from support_tool.provider.outcome import CloseResult, Outcome
 
 FLUSH_MS = 100
+RETRY_WAITING = "Waiting to retry"
 
 
 @dataclass
@@ -27,6 +30,9 @@ class BatchRow:
     state: str = "Waiting"
     result: CloseResult | None = None
     history_id: int | None = None
+    batch_id: str = ""  # the batch, or the retry, that gave this row its latest status
+    finished_at: str = ""  # UTC, as in the history
+    clear_history: bool = False  # as sent: 4 (no round) is then done, not a failure
 
 
 def _status(row: BatchRow) -> str:
@@ -94,16 +100,39 @@ class BatchModel(ColumnModel):
     def rows(self) -> list[BatchRow]:
         return self._rows
 
-    def apply(self, event: ItemEvent) -> None:
-        if not 0 <= event.index < len(self._rows):
+    def apply(
+        self,
+        event: ItemEvent,
+        batch_id: str = "",
+        row_map: Sequence[int] = (),
+        clear_history: bool = False,
+    ) -> None:
+        """Show ``event`` on its row: ``row_map`` maps a retry's rows onto this table's, so
+        one table holds each terminal's latest status across a batch and its retries."""
+        number = row_map[event.index] if row_map else event.index
+        if not 0 <= number < len(self._rows):
             return
-        row = self._rows[event.index]
+        row = self._rows[number]
         row.state = _STATES[event.state]
         if event.closed is not None:
             row.result = event.closed.result
             row.history_id = event.closed.history_id
-        low, high = self._dirty or (event.index, event.index)
-        self._dirty = (min(low, event.index), max(high, event.index))
+            row.batch_id = batch_id
+            row.finished_at = utc_now()
+            row.clear_history = clear_history
+        self._mark(number)
+
+    def restart(self, numbers: Sequence[int]) -> None:
+        """Rows about to be sent again (a retry) wait again, keeping their last answer
+        until a new one comes (a cancelled retry leaves it as the latest); the others keep
+        their status."""
+        for number in numbers:
+            self._rows[number].state = RETRY_WAITING
+            self._mark(number)
+
+    def _mark(self, number: int) -> None:
+        low, high = self._dirty or (number, number)
+        self._dirty = (min(low, number), max(high, number))
         if not self._flush.isActive():
             self._flush.start()
 

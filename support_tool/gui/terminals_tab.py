@@ -8,7 +8,11 @@ queued signals and are painted a few times a second (``BatchModel``).
 from __future__ import annotations
 
 import csv
+import html
 import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -20,6 +24,8 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -29,6 +35,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableView,
@@ -40,16 +47,25 @@ from support_tool.audit.export import spreadsheet_cell
 from support_tool.config.groups import Group, make_group
 from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import InvalidInput, SupportToolError
-from support_tool.gui.batch_model import BatchModel
-from support_tool.gui.confirm import ConfirmBatch
+from support_tool.gui.batch_model import BatchModel, BatchRow
+from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.jobs import Jobs
-from support_tool.ops.batch import BatchOptions, BatchRun, BatchSummary, ItemEvent, ItemState
+from support_tool.ops.batch import (
+    BatchOptions,
+    BatchRun,
+    BatchSummary,
+    ItemEvent,
+    ItemState,
+    left_out_text,
+    retry_verdict,
+)
 from support_tool.ops.runtime import Runtime
 from support_tool.ops.terminals import (
     SkippedLine,
     Terminal,
     TerminalList,
     parse_terminals,
+    plural,
     read_terminal_file,
     terminals_csv,
 )
@@ -59,6 +75,19 @@ PARSE_DELAY_MS = 250
 PROGRESS_MS = 200
 PASTED = "Pasted list"
 CANCELLED = "Cancelled by the operator."
+RESULT_COLUMNS = (
+    "login",
+    "gameId",
+    "outcome",
+    "error",
+    "description",
+    "next_step",
+    "reason",
+    "finished_at_utc",
+    "elapsed_ms",
+    "history_id",
+    "batch_id",
+)
 
 
 class _Bridge(QObject):
@@ -123,6 +152,12 @@ class TerminalsTab(QWidget):
         self._bridge: _Bridge | None = None
         self._handle = _RunHandle()
         self._recorded_since_refresh = 0
+        # After a batch, the next action is its follow-up (retry, export), not the same list
+        # again: starting needs the list to change first.
+        self._list_fresh = True
+        self._row_map: list[int] = []  # a retry's rows -> this table's rows
+        self._batch_root = ""  # the first batch of the table; retries extend its id
+        self._plan = _RetryPlan()  # from the table's latest statuses, once a run ends
 
         self.group = QComboBox()
         self.group.setAccessibleName("Terminal group")
@@ -203,22 +238,23 @@ class TerminalsTab(QWidget):
         group_label.setBuddy(self.group)
         groups_row.addWidget(group_label)
         groups_row.addWidget(self.group, 1)
-        group_buttons = QHBoxLayout()
-        for button in (self.import_button, self.save_group, self.delete_group, self.export_list):
-            group_buttons.addWidget(button)
-        group_buttons.addStretch(1)
+        group_buttons = _button_grid(
+            self.import_button, self.save_group, self.delete_group, self.export_list
+        )
         options = QFormLayout()
         options.addRow("Profile:", self.profile)
         options.addRow("Game id:", self.game)
         options.addRow("", self.clear_history)
         options.addRow("Reason:", self.reason)
-        pace = QHBoxLayout()
-        pace.addWidget(self.concurrency)
-        pace.addWidget(QLabel("at a time, at most"))
-        pace.addWidget(self.max_rps)
-        pace.addWidget(QLabel("per second"))
-        pace.addStretch(1)
-        options.addRow("Requests:", pace)
+        options.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        at_a_time = QHBoxLayout()
+        at_a_time.addWidget(self.concurrency)
+        at_a_time.addWidget(QLabel("at a time"), 1)
+        per_second = QHBoxLayout()
+        per_second.addWidget(self.max_rps)
+        per_second.addWidget(QLabel("per second"), 1)
+        options.addRow("Requests:", at_a_time)
+        options.addRow("At most:", per_second)
         options.addRow("", self.start_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -229,15 +265,9 @@ class TerminalsTab(QWidget):
         left_layout.addWidget(self.list_status)
         left_layout.addLayout(options)
 
-        run_buttons = QHBoxLayout()
-        for button in (
-            self.cancel_button,
-            self.retry_button,
-            self.export_results,
-            self.history_button,
-        ):
-            run_buttons.addWidget(button)
-        run_buttons.addStretch(1)
+        run_buttons = _button_grid(
+            self.cancel_button, self.retry_button, self.export_results, self.history_button
+        )
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -249,10 +279,18 @@ class TerminalsTab(QWidget):
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
+        splitter.setChildrenCollapsible(False)  # a pane dragged to nothing clips its buttons
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([420, 560])
+        # Below the tab's minimum (200% scaling on a 1366x768 screen) it scrolls instead of
+        # squeezing: a button shows its whole text or scrolls into view, never "ave as group."
+        scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(splitter)
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
 
     def _connect(self) -> None:
         self._parse_timer = QTimer(self)
@@ -314,7 +352,7 @@ class TerminalsTab(QWidget):
             count = len(groups[name].terminals)
             self.group.addItem(name)
             self.group.setItemData(
-                self.group.count() - 1, f"{count:,} terminals", Qt.ItemDataRole.ToolTipRole
+                self.group.count() - 1, plural(count, "terminal"), Qt.ItemDataRole.ToolTipRole
             )
         index = self.group.findText(current)
         self.group.setCurrentIndex(max(index, 0))
@@ -322,6 +360,7 @@ class TerminalsTab(QWidget):
 
     def _group_chosen(self, index: int) -> None:
         group = self.groups.get(self.group.itemText(index))
+        self._list_fresh = True
         if group is not None:
             self.editor.setPlainText("\n".join(t.as_line() for t in group.terminals))
         self._update_buttons()
@@ -373,7 +412,9 @@ class TerminalsTab(QWidget):
             source.save(groups)
 
         def done(_: object) -> None:
-            self.message.emit(f"Saved group “{group.name}” ({len(group.terminals):,} terminals).")
+            self.message.emit(
+                f"Saved group “{group.name}” ({plural(len(group.terminals), 'terminal')})."
+            )
             self.load_groups(group.name)
 
         self.jobs.submit(work, done, self._error)
@@ -413,12 +454,15 @@ class TerminalsTab(QWidget):
             return len(terminals)
 
         self.jobs.submit(
-            work, lambda n: self.message.emit(f"Exported {n:,} terminals to {path}."), self._error
+            work,
+            lambda n: self.message.emit(f"Exported {plural(n, 'terminal')} to {path}."),
+            self._error,
         )
 
     # --- checking the list --------------------------------------------------------------
 
     def _list_edited(self) -> None:
+        self._list_fresh = True
         self._parse_generation += 1
         self.parsed = None
         self._update_buttons()
@@ -446,10 +490,9 @@ class TerminalsTab(QWidget):
         elif not parsed.terminals and not parsed.invalid:
             self.list_status.setText("No terminals yet.")
         else:
-            count = len(parsed.terminals)
-            said = [f"<b>{count:,} terminal{'s' if count != 1 else ''}</b> to close."]
-            said += parsed.notices()
-            said += [f"Line {s.line}: {s.reason}" for s in parsed.invalid[1:4]]
+            said = [f"<b>{plural(len(parsed.terminals), 'terminal')}</b> to close."]
+            notes = parsed.notices() + [f"Line {s.line}: {s.reason}" for s in parsed.invalid[1:4]]
+            said += [html.escape(note, quote=False) for note in notes]
             self.list_status.setText("<br>".join(said))
         self._update_buttons()
 
@@ -464,25 +507,58 @@ class TerminalsTab(QWidget):
         return self._bridge is not None
 
     def _update_buttons(self) -> None:
+        """Enable what can be done now, and make exactly one enabled button the default:
+        the obvious next action (start, cancel, retry what may close, or export)."""
         running = self.running
         count = len(self.parsed.terminals) if self.parsed else 0
         ready = self.checked and count > 0 and self.current_profile() is not None
-        self.start_button.setEnabled(ready and not running and self.confirmation is None)
+        self.start_button.setEnabled(
+            ready and not running and self.confirmation is None and self._list_fresh
+        )
         self.start_button.setText(
             f"Close {count:,} session{'s' if count != 1 else ''}…" if count else "Close sessions…"
         )
         self.cancel_button.setEnabled(running and not self._handle.cancel_asked)
-        retry = self.summary.retry if self.summary else []
-        self.retry_button.setEnabled(bool(retry) and not running)
+        retry, refused = self._plan.again, self._plan.refused
+        self.retry_button.setEnabled(bool(retry or refused) and not running)
         self.retry_button.setText(f"Retry failed ({len(retry):,})" if retry else "Retry failed")
         has_rows = self.model.rowCount() > 0
         self.export_results.setEnabled(has_rows and not running)
-        self.history_button.setEnabled(self.run is not None)
+        self.history_button.setEnabled(bool(self._batch_root))
+        self._choose_default(
+            self.cancel_button if running else None,
+            self.start_button,
+            self.retry_button if retry else None,
+            self.export_results,
+        )
         self.save_group.setEnabled(bool(count) and not (self.parsed and self.parsed.invalid))
         self.delete_group.setEnabled(self.group.currentText() in self.groups)
         self.export_list.setEnabled(bool(count))
         for widget in (self.editor, self.group, self.profile, self.game, self.import_button):
             widget.setEnabled(not running)
+
+    def _choose_default(self, *candidates: QPushButton | None) -> None:
+        """The first enabled candidate is the default action; no other button is."""
+        chosen = next((b for b in candidates if b is not None and b.isEnabled()), None)
+        for button in (
+            self.start_button,
+            self.cancel_button,
+            self.retry_button,
+            self.export_results,
+            self.history_button,
+        ):
+            button.setAutoDefault(button is chosen)
+            button.setDefault(button is chosen)
+
+    @property
+    def next_action(self) -> QPushButton | None:
+        """The one default button (the obvious next step), for the operator and tests."""
+        defaults = [
+            b
+            for b in (self.start_button, self.cancel_button, self.retry_button, self.export_results)
+            if b.isDefault() and b.isEnabled()
+        ]
+        return defaults[0] if len(defaults) == 1 else None
 
     def options(self) -> BatchOptions:
         return BatchOptions(
@@ -499,8 +575,30 @@ class TerminalsTab(QWidget):
         self._confirm(list(self.parsed.terminals), list(self.parsed.invalid))
 
     def retry_failed(self) -> None:
-        if self.summary is not None and self.summary.retry and not self.running:
-            self._confirm(list(self.summary.retry), [])
+        """Confirm sending again what may close on a second try; the rows refused for good
+        are named with their reasons and sent only if the operator ticks them in."""
+        plan, summary = self._plan, self.summary
+        if summary is None or self.running or self.confirmation is not None:
+            return
+        if not (plan.again or plan.refused):
+            return
+        options = self.options()
+        profile = self.current_profile()
+        dialog = ConfirmRetry(
+            len(plan.again),
+            len(plan.refused),
+            left_out_text(plan.reasons),
+            options.profile or "",
+            options.clear_history,
+            bool(profile and profile.production),
+            self,
+        )
+
+        def accepted() -> None:
+            chosen = plan.again + (plan.refused if dialog.include_refused.isChecked() else [])
+            self.start(chosen, [], options, retry_of=summary.batch_id)
+
+        self._open_confirmation(dialog, accepted)
 
     def _confirm(self, terminals: list[Terminal], skipped: list[SkippedLine]) -> None:
         if self.confirmation is not None or self.running:
@@ -515,7 +613,10 @@ class TerminalsTab(QWidget):
             len(skipped),
             self,
         )
-        dialog.accepted.connect(lambda: self.start(terminals, skipped, options))
+        self._open_confirmation(dialog, lambda: self.start(terminals, skipped, options))
+
+    def _open_confirmation(self, dialog: ConfirmBatch, accepted: Callable[[], None]) -> None:
+        dialog.accepted.connect(accepted)
         dialog.finished.connect(self._confirmation_closed)
         self.confirmation = dialog
         self._update_buttons()
@@ -526,9 +627,16 @@ class TerminalsTab(QWidget):
         self._update_buttons()
 
     def start(
-        self, terminals: list[Terminal], skipped: list[SkippedLine], options: BatchOptions
+        self,
+        terminals: list[Terminal],
+        skipped: list[SkippedLine],
+        options: BatchOptions,
+        retry_of: str | None = None,
     ) -> None:
-        """Run the batch on worker threads; the window only paints what they report."""
+        """Run the batch on worker threads; the window only paints what they report.
+
+        A retry (``retry_of``) updates the rows of the table it retries in place, so the
+        table keeps each terminal's latest status across the batch and its retries."""
         bridge = _Bridge(self)
         bridge.started.connect(self._started)
         bridge.item.connect(self._item)
@@ -538,10 +646,19 @@ class TerminalsTab(QWidget):
         self.run = None
         self.summary = None
         self._options = options
-        self.model.reset(terminals)
+        self._list_fresh = False
+        self._plan = _RetryPlan()
+        if retry_of is not None:
+            where = {row.terminal: n for n, row in enumerate(self.model.rows())}
+            self._row_map = [where[t] for t in terminals]
+            self.model.restart(self._row_map)
+        else:
+            self._row_map = []
+            self._batch_root = ""
+            self.model.reset(terminals)
         self.progress.setRange(0, max(1, len(terminals)))
         self.progress.setValue(0)
-        self.progress_label.setText(f"Starting {len(terminals):,} closes…")
+        self.progress_label.setText(f"Starting {plural(len(terminals), 'close')}…")
         service = self.runtime.service
         handle = _RunHandle()
         self._handle = handle
@@ -549,7 +666,12 @@ class TerminalsTab(QWidget):
         def work() -> None:
             try:
                 run = BatchRun(
-                    service, terminals, options, on_event=bridge.item.emit, skipped=skipped
+                    service,
+                    terminals,
+                    options,
+                    on_event=bridge.item.emit,
+                    skipped=skipped,
+                    retry_of=retry_of,
                 )
                 handle.attach(run)
                 bridge.started.emit(run)
@@ -564,10 +686,12 @@ class TerminalsTab(QWidget):
 
     def _started(self, run: BatchRun) -> None:
         self.run = run
+        self._batch_root = self._batch_root or run.batch_id
         self._update_buttons()
 
     def _item(self, event: ItemEvent) -> None:
-        self.model.apply(event)
+        batch_id = self.run.batch_id if self.run else ""
+        self.model.apply(event, batch_id, self._row_map, self._options.clear_history)
         if event.state is ItemState.DONE:
             self._recorded_since_refresh += 1
 
@@ -606,23 +730,30 @@ class TerminalsTab(QWidget):
             self._bridge.deleteLater()  # every event it carried was delivered before this
         self._bridge = None
         self.summary = summary
+        self._plan = _RetryPlan.of(self.model.rows())
         self.progress.setValue(summary.done)
         text = (
             f"Batch {summary.batch_id}: {summary.counts_text()} in {_duration(summary.elapsed_s)}."
         )
         if summary.rate_limit_retries:
-            text += f" {summary.rate_limit_retries:,} rate-limited requests were sent again."
+            again = plural(summary.rate_limit_retries, "rate-limited request")
+            text += f" {again} {'was' if summary.rate_limit_retries == 1 else 'were'} sent again."
         if summary.stop_reason:
             text += f" {summary.stop_reason}"
+        if self._plan.refused:
+            text += f" Not worth retrying (refused for good): {left_out_text(self._plan.reasons)}."
         self.progress_label.setText(text)
         self.message.emit(text)
         self.recorded.emit()
         self.running_changed.emit(False)
         self._update_buttons()
+        if self.next_action is not None:
+            self.next_action.setFocus()  # Enter or Space takes the one obvious next step
 
     def _failed(self, error: BaseException) -> None:
         self._tick.stop()
         self._bridge = None
+        self._list_fresh = True  # nothing ran: the same list may be started again
         self.running_changed.emit(False)
         self._update_buttons()
         if not isinstance(error, SupportToolError):
@@ -631,8 +762,9 @@ class TerminalsTab(QWidget):
         self.message.emit(str(error))
 
     def _show_in_history(self) -> None:
-        if self.run is not None:
-            self.show_batch.emit(self.run.batch_id)
+        """The batch and its retries (the history's batch filter matches both)."""
+        if self._batch_root:
+            self.show_batch.emit(self._batch_root)
 
     # --- results ------------------------------------------------------------------------
 
@@ -643,7 +775,9 @@ class TerminalsTab(QWidget):
             self.export_results_to(Path(path))
 
     def export_results_to(self, path: Path) -> None:
-        batch_id = self.run.batch_id if self.run else ""
+        """Each terminal's latest status, with what a ticket needs: the reason given, when
+        it was answered (UTC), and the next step."""
+        reason = self._options.reason
         snapshot = [
             (
                 r.terminal.login,
@@ -651,8 +785,12 @@ class TerminalsTab(QWidget):
                 r.result.outcome.value if r.result else "not_sent",
                 "" if not r.result or r.result.error_code is None else r.result.error_code,
                 r.result.description if r.result else "",
+                r.result.next_step if r.result else "Not sent: use Retry failed.",
+                reason,
+                r.finished_at,
                 r.result.elapsed_ms if r.result else "",
                 r.history_id or "",
+                r.batch_id,
             )
             for r in self.model.rows()
         ]
@@ -660,30 +798,59 @@ class TerminalsTab(QWidget):
         def work() -> int:
             with path.open("w", encoding="utf-8-sig", newline="") as out:
                 writer = csv.writer(out, lineterminator="\r\n")
-                writer.writerow(
-                    [
-                        "login",
-                        "gameId",
-                        "outcome",
-                        "error",
-                        "description",
-                        "elapsed_ms",
-                        "history_id",
-                        "batch_id",
-                    ]
-                )
+                writer.writerow(RESULT_COLUMNS)
                 for row in snapshot:
-                    writer.writerow([spreadsheet_cell(str(v)) for v in row] + [batch_id])
+                    writer.writerow([spreadsheet_cell(str(v)) for v in row])
             return len(snapshot)
 
         self.jobs.submit(
-            work, lambda n: self.message.emit(f"Exported {n:,} rows to {path}."), self._error
+            work,
+            lambda n: self.message.emit(f"Exported {plural(n, 'row')} to {path}."),
+            self._error,
         )
 
     def _error(self, error: BaseException) -> None:
         self.message.emit(str(error))
         if not isinstance(error, SupportToolError | OSError):
             raise error
+
+
+@dataclass
+class _RetryPlan:
+    """What *Retry failed* offers, from each row's latest status across the batch and its
+    retries: ``again`` may close on a second try; ``refused`` only on request."""
+
+    again: list[Terminal] = field(default_factory=list)
+    refused: list[Terminal] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def of(cls, rows: list[BatchRow]) -> _RetryPlan:
+        plan = cls()
+        for row in rows:
+            result = row.result
+            if result is None:  # never sent
+                plan.again.append(row.terminal)
+                continue
+            again, why = retry_verdict(
+                result.outcome, result.error_code, row.clear_history, result.description
+            )
+            if again:
+                plan.again.append(row.terminal)
+            elif why:
+                plan.refused.append(row.terminal)
+                plan.reasons[why] += 1
+        return plan
+
+
+def _button_grid(*buttons: QPushButton) -> QGridLayout:
+    """Buttons two to a row: a row of four does not fit a narrow or scaled-up window, and
+    a button squeezed below its text's width shows "ave as group." instead of its name."""
+    grid = QGridLayout()
+    for number, button in enumerate(buttons):
+        grid.addWidget(button, number // 2, number % 2)
+    grid.setColumnStretch(2, 1)
+    return grid
 
 
 def _duration(seconds: float) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from support_tool.config.secret_store import BatchSecrets
-from support_tool.errors import InvalidInput, SupportToolError
+from support_tool.errors import AuditUnavailable, InvalidInput, SupportToolError
 from support_tool.ops.close import Closed, CloseService
 from support_tool.ops.terminals import SkippedLine, Terminal
 from support_tool.provider import contract
@@ -47,6 +47,47 @@ Clock = Callable[[], float]
 def new_batch_id() -> str:
     """Sortable, readable on a phone call, unique enough: ``20261124-081233-3f9a``."""
     return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def retry_batch_id(parent: str) -> str:
+    """A retry's id names the batch it retries (``<parent>.r081512-a3``), so its rows carry
+    the link, and ``history --batch PARENT`` finds the batch and all its retries."""
+    return f"{parent}.r{datetime.now():%H%M%S}-{secrets.token_hex(1)}"
+
+
+NO_ROUND_CODE = 4  # "Round not found": with clear history, there was nothing to clear
+# Refusals that can turn out differently on a second try: the provider's request limit
+# and its internal error. Every other code answers the same request the same way again.
+TRANSIENT_CODES = frozenset({contract.RATE_LIMIT_CODE, 100})
+
+
+def nothing_to_clear(outcome: Outcome | str, error_code: int | None, clear_history: bool) -> bool:
+    """A clear-history close answered 4: the terminal had no round to clear, so it is done."""
+    return outcome == Outcome.REFUSED and error_code == NO_ROUND_CODE and clear_history
+
+
+def retry_verdict(
+    outcome: Outcome | str, error_code: int | None, clear_history: bool, description: str = ""
+) -> tuple[bool, str]:
+    """Whether a row is worth sending again, and if not, why it is left out ('' if done).
+
+    Sent again: transport failures, rows never sent, unknown or pending answers,
+    configuration stops (fixed in between) and transient refusals (99, 100). Left out:
+    permanent refusals (17 *Player not found* fails the same way twice), named with their
+    code and description so the operator sees what is being held back.
+    """
+    if outcome in (Outcome.SUCCESS, Outcome.INVALID_INPUT) or nothing_to_clear(
+        outcome, error_code, clear_history
+    ):
+        return False, ""
+    if outcome == Outcome.REFUSED and error_code not in TRANSIENT_CODES:
+        return False, f"error {error_code}: {description}".rstrip(": ")
+    return True, ""
+
+
+def left_out_text(reasons: Counter[str]) -> str:
+    """'12 × error 17: Player not found, 1 × error 3: …' for messages and confirmations."""
+    return ", ".join(f"{n:,} × {why}" for why, n in reasons.most_common())
 
 
 def clean_max_rps(value: float | None) -> float | None:
@@ -92,7 +133,7 @@ class ItemEvent:
 class BatchProgress:
     total: int
     done: int
-    succeeded: int
+    succeeded: int  # closed, or nothing to clear: the terminal needs nothing more
     failed: int
     in_flight: int
     waiting_rate_limit: int
@@ -120,6 +161,13 @@ class BatchSummary:
     cancelled: bool
     stop_reason: str
     retry: list[Terminal] = field(default_factory=list)
+    # Refused for good (17 Player not found, ...): offered again only on request.
+    left_out: list[Terminal] = field(default_factory=list)
+    left_out_reasons: Counter[str] = field(default_factory=Counter)
+    # Answered 4 (no round) to a clear-history close: done, though counted as REFUSED.
+    nothing_to_clear: int = 0
+    # The audit history could not be written mid-batch: nothing further was sent.
+    history_failed: bool = False
 
     @property
     def done(self) -> int:
@@ -127,11 +175,16 @@ class BatchSummary:
 
     @property
     def succeeded(self) -> int:
-        return self.counts[Outcome.SUCCESS]
+        """Terminals that need nothing more: closed, or nothing was left to clear."""
+        return self.counts[Outcome.SUCCESS] + self.nothing_to_clear
 
     @property
     def failed(self) -> int:
         return self.done - self.succeeded
+
+    @property
+    def refused(self) -> int:
+        return self.counts[Outcome.REFUSED] - self.nothing_to_clear
 
     @property
     def not_sent(self) -> int:
@@ -139,12 +192,16 @@ class BatchSummary:
 
     @property
     def exit_status(self) -> int:
-        """3 if any row could not reach the provider (or ended unknown, or was never sent),
-        else 1 if the provider refused any, else 4 for configuration, else 0."""
+        """4 if the audit history could not be written (the batch stopped: a configuration
+        problem, however the rows before it ended); else 3 if any row could not reach the
+        provider (or ended unknown, or was never sent), else 1 if the provider refused any,
+        else 4 for configuration, else 0."""
         c = self.counts
+        if self.history_failed:
+            return 4
         if c[Outcome.TRANSPORT_FAILURE] or c[Outcome.UNKNOWN] or c[Outcome.PENDING]:
             return 3
-        if c[Outcome.REFUSED]:
+        if self.refused:
             return 1
         if c[Outcome.CONFIGURATION]:
             return 4
@@ -153,9 +210,12 @@ class BatchSummary:
         return 3 if self.not_sent else 0
 
     def counts_text(self) -> str:
-        parts = [f"{self.succeeded:,} closed"]
+        parts = [f"{self.counts[Outcome.SUCCESS]:,} closed"]
+        if self.nothing_to_clear:
+            parts.append(f"{self.nothing_to_clear:,} with nothing to clear (done)")
+        if self.refused:
+            parts.append(f"{self.refused:,} {Outcome.REFUSED.label.lower()}")
         for outcome in (
-            Outcome.REFUSED,
             Outcome.TRANSPORT_FAILURE,
             Outcome.CONFIGURATION,
             Outcome.INVALID_INPUT,
@@ -233,12 +293,14 @@ class BatchRun:
         on_event: Callable[[ItemEvent], None] | None = None,
         skipped: Sequence[SkippedLine] = (),
         clock: Clock = time.monotonic,
+        retry_of: str | None = None,
     ) -> None:
         self.service = service
         self.skipped = skipped
         self.terminals = terminals
         self.options = options
-        self.batch_id = batch_id or new_batch_id()
+        self.retry_of = retry_of
+        self.batch_id = batch_id or (retry_batch_id(retry_of) if retry_of else new_batch_id())
         self.reason = clean_reason(options.reason)
         profile = self.profile = service.profile(options.profile)
         default = profile.concurrency if profile else contract.DEFAULT_BATCH_CONCURRENCY
@@ -261,10 +323,14 @@ class BatchRun:
         self._in_flight = 0
         self._counts: Counter[Outcome] = Counter()
         self._failed: list[int] = []
+        self._left_out: list[int] = []
+        self._left_out_reasons: Counter[str] = Counter()
+        self._nothing_to_clear = 0
         self._returned: list[int] = []
         self._rate_limit_retries = 0
         self._unreachable_in_a_row = 0
         self._stop_reason = ""
+        self._history_failed = False
         self._threads: list[threading.Thread] = []
         self._started_at = 0.0
         self._finished = threading.Event()
@@ -348,11 +414,12 @@ class BatchRun:
     def progress(self) -> BatchProgress:
         with self._cond:
             done = sum(self._counts.values())
+            succeeded = self._counts[Outcome.SUCCESS] + self._nothing_to_clear
             return BatchProgress(
                 total=len(self.terminals),
                 done=done,
-                succeeded=self._counts[Outcome.SUCCESS],
-                failed=done - self._counts[Outcome.SUCCESS],
+                succeeded=succeeded,
+                failed=done - succeeded,
                 in_flight=self._in_flight,
                 waiting_rate_limit=len(self._retry_heap),
                 elapsed_s=(self._clock() - self._started_at) if self._started_at else 0.0,
@@ -416,7 +483,7 @@ class BatchRun:
                 )
             except SupportToolError as exc:  # the history cannot be written: nothing sent
                 self._give_back(index)
-                self.cancel(str(exc))
+                self._history_stopped(exc)
                 return
             except Exception as exc:
                 log.exception("batch %s: unexpected error on row %d", self.batch_id, index)
@@ -443,8 +510,21 @@ class BatchRun:
             else:
                 self._tries.pop(index, None)
                 self._counts[result.outcome] += 1
-                if not result.ok:
+                again, why = retry_verdict(
+                    result.outcome,
+                    result.error_code,
+                    self.options.clear_history,
+                    result.description,
+                )
+                if again:
                     self._failed.append(index)
+                elif why:
+                    self._left_out.append(index)
+                    self._left_out_reasons[why] += 1
+                elif nothing_to_clear(
+                    result.outcome, result.error_code, self.options.clear_history
+                ):
+                    self._nothing_to_clear += 1
                 state = ItemState.DONE
                 if result.reached_provider or result.outcome is not Outcome.TRANSPORT_FAILURE:
                     self._unreachable_in_a_row = 0
@@ -459,6 +539,17 @@ class BatchRun:
         self._emit(ItemEvent(index, terminal, state, closed))
         if stop:
             self.cancel(stop)
+
+    def _history_stopped(self, exc: SupportToolError) -> None:
+        """No row may be sent unrecorded: an unwritable history stops the batch."""
+        if isinstance(exc, AuditUnavailable):
+            self._history_failed = True
+            self.cancel(
+                f"Stopped: the audit history could not be written, so nothing further was "
+                f"sent. {exc}"
+            )
+        else:
+            self.cancel(str(exc))
 
     def _stop_for(self, outcome: Outcome, description: str) -> str:
         """Why the batch must stop after this row ('' to go on). Called under the lock."""
@@ -480,7 +571,7 @@ class BatchRun:
             self.service.history.flush()
         except SupportToolError as exc:
             log.error("batch %s: last answers could not be recorded: %s", self.batch_id, exc)
-            self._stop_reason = self._stop_reason or str(exc)
+            self._history_stopped(exc)
         with self._cond:
             never = list(range(self._next_index, len(self.terminals)))
             waiting = [index for _, _, index in self._retry_heap]
@@ -494,6 +585,10 @@ class BatchRun:
                 cancelled=self._cancel.is_set(),
                 stop_reason=self._stop_reason,
                 retry=[self.terminals[i] for i in leftover],
+                left_out=[self.terminals[i] for i in sorted(self._left_out)],
+                left_out_reasons=Counter(self._left_out_reasons),
+                nothing_to_clear=self._nothing_to_clear,
+                history_failed=self._history_failed,
             )
         log.info(
             "batch %s finished in %.1f s: %s%s",

@@ -1,0 +1,176 @@
+"""At the desk: production visible on every tab, an answer that cannot be misread, details
+that carry their time, and a window whose keys and sizes hold."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from support_tool.gui.main_window import HISTORY_TAB, TERMINALS_TAB, MainWindow
+from support_tool.profiles import ProfileStore, make_profile
+from support_tool.runtime import open_runtime
+from support_tool.sandbox import SandboxServer
+from tests.conftest import SANDBOX_SECRET
+from tests.gui_fixtures import sandbox_window, window_for
+
+pytestmark = pytest.mark.gui
+
+
+def wait_answer(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: not window.in_flight and window.answer.shown is not None)
+
+
+def test_banner_and_title_follow_the_profile_of_the_tab_in_front(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    """The Terminals tab with a production profile chosen there used to show no banner and
+    a title naming the Close tab's sandbox profile; and the reverse."""
+    store = ProfileStore()
+    store.save(
+        store.load()
+        .with_profile(make_profile("sandbox", sandbox.url), make_default=True)
+        .with_profile(make_profile("live", sandbox.url, production=True))
+    )
+    with open_runtime() as runtime, window_for(qtbot, runtime) as window:
+        qtbot.waitUntil(lambda: window.terminals is not None)
+        terminals = window.terminals
+        assert terminals is not None
+        assert window.form.profile.currentText() == "sandbox"
+        assert not window.production_banner.isVisibleTo(window)
+
+        window.tabs.setCurrentIndex(TERMINALS_TAB)
+        terminals.profile.setCurrentText("live")
+        assert window.production_banner.isVisibleTo(window)
+        assert "live" in window.production_banner.text()
+        assert "Terminals" in window.production_banner.text()
+        assert "live — PRODUCTION" in window.windowTitle()
+        assert "sandbox" not in window.windowTitle()
+
+        window.tabs.setCurrentIndex(0)  # the Close tab still uses sandbox
+        assert not window.production_banner.isVisibleTo(window)
+        assert "sandbox" in window.windowTitle()
+        assert "live" not in window.windowTitle()
+        assert "PRODUCTION" not in window.windowTitle()
+
+        window.form.profile.setCurrentText("live")
+        window.tabs.setCurrentIndex(TERMINALS_TAB)
+        terminals.profile.setCurrentText("sandbox")
+        assert not window.production_banner.isVisibleTo(window)
+        assert "PRODUCTION" not in window.windowTitle()
+        window.tabs.setCurrentIndex(0)
+        assert window.production_banner.isVisibleTo(window)
+        assert "live — PRODUCTION" in window.windowTitle()
+
+        window.tabs.setCurrentIndex(HISTORY_TAB)  # sends nothing: claims no profile
+        assert not window.production_banner.isVisibleTo(window)
+        assert "live" not in window.windowTitle()
+        assert "sandbox" not in window.windowTitle()
+        assert window.windowTitle().startswith("History")
+
+
+def test_title_names_the_application_once(qtbot: QtBot, home: Path) -> None:
+    """Qt appends the display name unless the title already ends with it."""
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        qtbot.waitUntil(lambda: window.form.profile.count() > 0)
+        title = window.windowTitle()
+        assert title.count("support-tool") == 1
+        assert title.endswith("support-tool")
+
+
+def test_answer_names_its_action_and_greys_out_when_the_form_moves_on(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    with sandbox_window(qtbot, home, sandbox) as window:
+        answer = window.answer
+        window.form.fill("terminal-0007", "", False)
+        window.form.submit()
+        wait_answer(qtbot, window)
+        assert answer.headline.text() == "Session closed — terminal-0007"
+        subject = answer.subject.text()
+        for words in ("terminal-0007", "all games", "clear history: no", "profile sandbox"):
+            assert words in subject
+        assert re.search(r"\d\d:\d\d:\d\d", subject)
+        assert not answer.stale
+        assert not answer.stale_note.isVisibleTo(window)
+        green = answer.headline.styleSheet()
+
+        qtbot.keyClicks(window.form.login, "terminal-0008")  # typed over the selected login
+        assert answer.stale
+        assert answer.stale_note.isVisibleTo(window)
+        assert "This answer is for terminal-0007" in answer.stale_note.text()
+        assert "the form now shows another close" in answer.stale_note.text()
+        assert answer.headline.styleSheet() != green  # no longer green: greyed
+        window.form.login.setText(" terminal-0007 ")
+        assert not answer.stale  # the form shows that action again
+        assert answer.headline.styleSheet() == green
+
+        window.form.clear.setChecked(True)  # another clear-history choice
+        assert answer.stale
+        window.form.clear.setChecked(False)
+        window.form.game.setText("vs20olympgate")  # another game
+        assert answer.stale
+
+
+def test_close_again_with_another_row_greys_the_answer(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    with sandbox_window(qtbot, home, sandbox) as window:
+        window.form.fill("terminal-0007", "", False)
+        window.form.submit()
+        wait_answer(qtbot, window)
+        window.form.fill("terminal-0008", "", False)
+        window.form.submit()
+        wait_answer(qtbot, window)
+        history = window.history_view()
+        qtbot.waitUntil(lambda: history.model.rowCount() == 2)
+        older = history.model.record(1)
+        assert older.login == "terminal-0007"
+        window.close_again(older)
+        assert window.answer.stale
+        assert "terminal-0008" in window.answer.stale_note.text()
+
+
+def test_a_cancelled_confirmation_replaces_the_previous_answer(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    with sandbox_window(qtbot, home, sandbox) as window:
+        window.form.fill("terminal-0007", "", False)
+        window.form.submit()
+        wait_answer(qtbot, window)
+        window.form.fill("terminal-0007", "", True)
+        window.form.submit()
+        dialog = window.confirmation
+        assert dialog is not None
+        dialog.cancel.click()
+        assert window.answer.headline.text() == "Not sent — terminal-0007"
+        assert "clear history: yes" in window.answer.subject.text()
+        assert "Nothing was sent" in window.answer.description.text()
+        assert not window.answer.copy.isEnabled()
+        assert "Session closed" not in window.answer.headline.text()
+
+
+def test_copy_details_carries_the_request_time_and_says_it_copied(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    with sandbox_window(qtbot, home, sandbox) as window:
+        before = datetime.now(UTC).replace(microsecond=0)
+        window.form.fill("terminal-0012", "", False)
+        window.form.submit()
+        wait_answer(qtbot, window)
+        window.answer.copy.click()
+        copied = QGuiApplication.clipboard().text()
+        match = re.search(r"Requested at: (\S+ \S+) UTC \((\S+ \S+) local time", copied)
+        assert match, copied
+        at = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        assert before <= at <= datetime.now(UTC)
+        local = at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        assert match.group(2) == local
+        assert "Login: terminal-0012" in copied
+        assert SANDBOX_SECRET not in copied
+        assert window.answer.copy.text().startswith("Copied")
+        qtbot.waitUntil(lambda: window.answer.copy.text() == "Copy details", timeout=10_000)

@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.confirmation: ConfirmClear | None = None
         self.stop_question: QMessageBox | None = None
         self.profiles_dialog: ProfilesDialog | None = None
+        self.verify_dialog: QDialog | None = None
         self.setWindowTitle("Close session — support-tool")
         self.setMinimumSize(720, 520)
 
@@ -181,10 +183,18 @@ class MainWindow(QMainWindow):
             if not report.ok:
                 self.tamper_banner.setText(report.describe())
                 log.error("audit history verification failed: %s", report.problem)
-            elif report_intact:
+            if report_intact:  # asked for: the result stays up, with the seal to copy
                 self.statusBar().showMessage(report.describe(), 20_000)
+                self.show_verify_result(report)
 
         self.jobs.submit(store.verify, done, self._background_error)
+
+    def show_verify_result(self, report: ChainReport) -> None:
+        from support_tool.gui.verify_dialog import VerifyDialog
+
+        dialog = VerifyDialog(report, str(self.runtime.history_path), self)
+        self.verify_dialog = dialog
+        dialog.open()
 
     def _install_tab(self, index: int, widget: QWidget, title: str) -> None:
         current = self.tabs.currentIndex()

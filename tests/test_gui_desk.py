@@ -174,3 +174,40 @@ def test_copy_details_carries_the_request_time_and_says_it_copied(
         assert SANDBOX_SECRET not in copied
         assert window.answer.copy.text().startswith("Copied")
         qtbot.waitUntil(lambda: window.answer.copy.text() == "Copy details", timeout=10_000)
+
+
+def visible_mnemonics(window: MainWindow) -> list[tuple[str, str]]:
+    """(letter, text) for every mnemonic the user can reach at once on the current tab:
+    the menu bar's menus, the tab titles, and visible buttons, labels and group boxes."""
+    from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel
+
+    texts = [action.text() for action in window.menuBar().actions() if action.isVisible()]
+    texts += [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    for widget in window.findChildren(QAbstractButton):
+        if widget.isVisibleTo(window):
+            texts.append(widget.text())
+    for label in window.findChildren(QLabel):
+        if label.isVisibleTo(window) and "<" not in label.text():  # rich text has no mnemonic
+            texts.append(label.text())
+    for box in window.findChildren(QGroupBox):
+        if box.isVisibleTo(window):
+            texts.append(box.title())
+    found = []
+    for text in texts:
+        match = re.search(r"&([^&])", text.replace("&&", ""))
+        if match:
+            found.append((match.group(1).lower(), text))
+    return found
+
+
+def test_mnemonics_are_unique_on_every_tab(qtbot: QtBot, home: Path) -> None:
+    """Alt+H opened the Help menu instead of the History tab."""
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        qtbot.waitUntil(lambda: window.terminals is not None and window.history is not None)
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            found = visible_mnemonics(window)
+            letters = [letter for letter, _ in found]
+            clashes = sorted({(key, text) for key, text in found if letters.count(key) > 1})
+            assert not clashes, f"tab {window.tabs.tabText(index)}: {clashes}"
+            assert ("h", "&History") in found

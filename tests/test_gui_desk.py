@@ -211,3 +211,65 @@ def test_mnemonics_are_unique_on_every_tab(qtbot: QtBot, home: Path) -> None:
             clashes = sorted({(key, text) for key, text in found if letters.count(key) > 1})
             assert not clashes, f"tab {window.tabs.tabText(index)}: {clashes}"
             assert ("h", "&History") in found
+
+
+OPEN_AND_REPORT = """
+import sys
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+from support_tool.cli import main
+from support_tool.gui import main_window
+
+show = main_window.MainWindow.show
+
+
+def show_and_report(self):
+    # Observe the real window being opened by main(), say what Qt made of the options, quit.
+    show(self)
+    app = QApplication.instance()
+    rtl = app.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    print("opened", app.style().name(), "rtl" if rtl else "ltr", flush=True)
+    QTimer.singleShot(0, app.quit)
+
+
+main_window.MainWindow.show = show_and_report
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_qt_standard_options_reach_the_window(home: Path) -> None:
+    """'support-tool --demo -style fusion' was refused by the argument parser."""
+    import os
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_REPORT, "--demo", "-style", "fusion", "-reverse"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "SUPPORT_TOOL_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "opened fusion rtl" in completed.stdout
+    assert "Traceback" not in completed.stderr
+
+
+def test_qt_options_are_split_from_ours_and_refused_for_commands(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from support_tool.cli import main, split_qt_arguments
+
+    assert split_qt_arguments(["--demo", "-style", "fusion", "-reverse", "-stylesheet=a.qss"]) == (
+        ["--demo"],
+        ["-style", "fusion", "-reverse", "-stylesheet=a.qss"],
+    )
+    assert split_qt_arguments(["close", "terminal-07", "--game", "g"]) == (
+        ["close", "terminal-07", "--game", "g"],
+        [],
+    )
+    with pytest.raises(SystemExit) as refused:
+        main(["--demo", "close", "terminal-07", "-style", "fusion"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: -style fusion" in capsys.readouterr().err

@@ -273,3 +273,56 @@ def test_qt_options_are_split_from_ours_and_refused_for_commands(
         main(["--demo", "close", "terminal-07", "-style", "fusion"])
     assert refused.value.code == 2
     assert "unrecognized arguments: -style fusion" in capsys.readouterr().err
+
+
+def clipped_texts(window: MainWindow) -> list[str]:
+    """Visible labels and buttons whose text does not fit the room they were given."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    found = []
+    for label in window.findChildren(QLabel):
+        if not label.isVisibleTo(window) or not label.text():
+            continue
+        hint = label.sizeHint()
+        need = label.heightForWidth(label.width()) if label.wordWrap() else hint.height()
+        narrow = not label.wordWrap() and label.width() < hint.width()
+        if label.height() < need or narrow:
+            found.append(f"label {label.text()[:50]!r} {label.size().toTuple()}")
+    for button in window.findChildren(QAbstractButton):
+        if button.isVisibleTo(window) and button.text():
+            hint = button.sizeHint()
+            if button.width() < hint.width() or button.height() < hint.height():
+                found.append(f"button {button.text()!r} {button.size().toTuple()}")
+    return found
+
+
+def test_nothing_is_clipped_at_the_minimum_size_which_fits_a_small_screen(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    """At 700×500 the warning text was clipped."""
+    from support_tool.gui.main_window import MINIMUM_SIZE
+
+    width, height = MINIMUM_SIZE
+    assert width <= 1366
+    assert height <= 768 - 40 - 40  # a taskbar and a title bar on a 1366×768 screen
+    with sandbox_window(qtbot, home, sandbox, production=True) as window:
+        window.form.fill("terminal-0007", "vs20olympgate", False)
+        window.form.submit()
+        wait_answer(qtbot, window)
+        window.answer.toggle.click()  # Details open
+        window.form.login.setText("terminal-0008")  # the answer greys, with its note
+        window.tamper_banner.setText(
+            "The audit history was altered outside support-tool: sealed record 2 was changed "
+            "(record #2). (1 records before it verified.) Keep the file as evidence and tell "
+            "your supervisor."
+        )
+        window.tamper_banner.setVisible(True)
+        window.resize(100, 100)
+        qtbot.waitUntil(lambda: window.size().toTuple() == MINIMUM_SIZE)
+        qtbot.waitUntil(lambda: window.terminals is not None and window.history is not None)
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            qtbot.waitUntil(lambda: window.tabs.currentWidget().isVisible())
+            QGuiApplication.processEvents()  # let the layouts settle
+            problems = clipped_texts(window)
+            assert not problems, f"tab {window.tabs.tabText(index)}: {problems}"

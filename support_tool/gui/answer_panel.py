@@ -272,8 +272,7 @@ class AnswerPanel(QFrame):
         asked = self._asked
         if stale and asked is not None:
             self.stale_note.setText(
-                f"This answer is for {asked.login} ({asked.describe()}); "
-                "the form now shows another close."
+                f"This answer is for {asked.login}; the form now shows another close."
             )
         self.stale_note.setVisible(stale)
         grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)

@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 BUSY_TICK_MS = 100
 TERMINALS_TAB, HISTORY_TAB = 1, 2
+# Smallest size at which no text is clipped on any tab with every banner shown (checked by
+# tests/test_gui_desk.py); it fits a 1366×768 screen with a taskbar and title bar.
+MINIMUM_SIZE = (880, 640)
 VERIFY_DELAY_MS = 1500  # after start-up work, so that it never slows the first close
 
 
@@ -73,7 +76,7 @@ class MainWindow(QMainWindow):
         self.profiles_dialog: ProfilesDialog | None = None
         self.verify_dialog: QDialog | None = None
         self.setWindowTitle("Close session — support-tool")
-        self.setMinimumSize(720, 520)
+        self.setMinimumSize(*MINIMUM_SIZE)
 
         self.production_banner = QLabel()
         self.production_banner.setAccessibleName("Production warning")

@@ -34,7 +34,7 @@ FILTER_DELAY_MS = 150
 DESCRIPTION_COLUMN = 8
 # Starting widths that show every column, Reason included, on a 1366-pixel screen; long
 # text is elided (the tooltip has it whole) and every column but Description can be dragged.
-COLUMN_WIDTHS = (135, 75, 80, 115, 100, 85, 120, 45, 0, 130, 70, 110)
+COLUMN_WIDTHS = (135, 70, 75, 110, 95, 85, 110, 45, 0, 120, 65, 100)
 
 # Stored field -> words for the record dialog; ``*_at`` are UTC times.
 FIELD_LABELS = {

@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(980, 720)
+            self.resize(1240, 720)  # every History column visible; fits a 1366×768 screen
         self.load_profiles(str(self.settings.value("last_profile", "") or ""))
         self.form.login.setFocus()
         self._painted = False  # the History and Terminals tabs are built once it is

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
@@ -211,6 +212,30 @@ def test_mnemonics_are_unique_on_every_tab(qtbot: QtBot, home: Path) -> None:
             clashes = sorted({(key, text) for key, text in found if letters.count(key) > 1})
             assert not clashes, f"tab {window.tabs.tabText(index)}: {clashes}"
             assert ("h", "&History") in found
+
+
+def test_every_label_mnemonic_moves_the_focus(qtbot: QtBot, home: Path) -> None:
+    """Alt+L, Alt+G and Alt+R did nothing: their labels' buddies were containers."""
+    from PySide6.QtWidgets import QLabel
+
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        qtbot.waitUntil(lambda: window.terminals is not None and window.history is not None)
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            for label in window.findChildren(QLabel):
+                text = label.text()
+                if not label.isVisibleTo(window) or not re.search(r"&[^&]", text):
+                    continue
+                buddy = label.buddy()
+                assert buddy is not None, text
+                window.tabs.tabBar().setFocus()  # away from the buddy first
+                assert not buddy.hasFocus()
+                qtbot.keyClick(
+                    window,
+                    re.search(r"&([^&])", text).group(1).lower(),
+                    Qt.KeyboardModifier.AltModifier,
+                )  # type: ignore[union-attr]
+                qtbot.waitUntil(buddy.hasFocus)
 
 
 OPEN_AND_REPORT = """

@@ -114,6 +114,10 @@ class CloseForm(QWidget):
         form.addRow("", self.clear_note)
         form.addRow("&Reason", self._reason_field)
         form.addRow("", self.button)
+        for field in (self._login_field, self._game_field, self._reason_field):
+            label = form.labelForField(field)
+            if isinstance(label, QLabel):
+                label.setBuddy(field.editor)  # Alt+L, Alt+G, Alt+R reach the input itself
         for first, second in (
             (self.profile, self.login),
             (self.login, self.game),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from support_tool.gui.main_window import HISTORY_TAB, TERMINALS_TAB, MainWindow
@@ -300,7 +301,7 @@ def test_qt_options_are_split_from_ours_and_refused_for_commands(
     assert "unrecognized arguments: -style fusion" in capsys.readouterr().err
 
 
-def clipped_texts(window: MainWindow) -> list[str]:
+def clipped_texts(window: QWidget) -> list[str]:
     """Visible labels and buttons whose text does not fit the room they were given."""
     from PySide6.QtWidgets import QAbstractButton, QLabel
 
@@ -351,3 +352,20 @@ def test_nothing_is_clipped_at_the_minimum_size_which_fits_a_small_screen(
             QGuiApplication.processEvents()  # let the layouts settle
             problems = clipped_texts(window)
             assert not problems, f"tab {window.tabs.tabText(index)}: {problems}"
+
+
+def test_the_verify_dialog_shows_all_its_text_at_its_smallest(qtbot: QtBot, home: Path) -> None:
+    from support_tool.gui.verify_dialog import VerifyDialog
+    from support_tool.history_chain import ChainReport
+
+    report = ChainReport(False, 3, "ab" * 32, "sealed record 2 was changed (record #2).", 2)
+    dialog = VerifyDialog(report, str(home / "a" / "long" / "path" / "history.sqlite3"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.resize(10, 10)
+    qtbot.waitUntil(lambda: dialog.size() == dialog.minimumSize())
+    QGuiApplication.processEvents()  # let the layout settle at that size
+    assert not clipped_texts(dialog)
+    labels = [label.text() for label in dialog.findChildren(QLabel)]
+    assert any("altered outside support-tool" in text for text in labels)

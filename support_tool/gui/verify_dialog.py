@@ -82,6 +82,8 @@ class VerifyDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(hint)
         layout.addWidget(buttons)
+        # Wrapped lines need their height at this width; Qt's minimum would ignore it.
+        self.setMinimumSize(self.sizeHint())
 
     def _copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text)

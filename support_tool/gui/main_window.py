@@ -321,6 +321,7 @@ class MainWindow(QMainWindow):
 
     def _profile_changed(self, _name: str = "") -> None:
         self._show_profile_state()
+        self.answer.form_changed(self.form.shown_action())  # a reload may change the profile
 
     def action_profile(self) -> tuple[str, Profile | None]:
         """The tab in front of the user and the profile *its own* action would use.

@@ -75,7 +75,7 @@ def test_enter_in_the_login_field_closes_the_session(qtbot: QtBot, demo: MainWin
     qtbot.keyClicks(demo.form.login, "terminal-0005")
     qtbot.keyClick(demo.form.login, Qt.Key.Key_Return)
     wait_answer(qtbot, demo)
-    assert demo.answer.headline.text() == "Session closed"
+    assert demo.answer.headline.text() == "Session closed — terminal-0005"
     assert "Code 0: Success" in demo.answer.description.text()
     assert "HTTP 200" in demo.answer.facts.text()
     assert QApplication.focusWidget() is demo.form.login  # ready for the next one
@@ -219,7 +219,7 @@ def test_answer_panel_for_each_outcome(
         window.form.login.setText(login)
         window.form.submit()
         wait_answer(qtbot, window)
-        assert window.answer.headline.text() == headline
+        assert window.answer.headline.text() == f"{headline} — {login}"
         assert words in window.answer.description.text()
         assert window.answer.next_step.text().startswith("Next step: ")
 
@@ -231,7 +231,7 @@ def test_missing_secret_is_shown_as_configuration_problem(
         window.form.login.setText("player-001")
         window.form.submit()
         wait_answer(qtbot, window)
-        assert window.answer.headline.text() == "Not sent: configuration problem"
+        assert window.answer.headline.text() == "Not sent: configuration problem — player-001"
         assert "support-tool secret set sandbox" in window.answer.description.text()
         assert not sandbox.received
 
@@ -268,7 +268,7 @@ def test_event_loop_keeps_running_while_the_provider_hangs(
         wait_answer(qtbot, window)
         timer.stop()
         assert "within 1.5 s" in window.answer.description.text()
-        assert window.answer.headline.text() == "Could not reach the provider"
+        assert window.answer.headline.text() == "Could not reach the provider — player-001"
     # 1.5 s of a 20 ms timer: it fired throughout (a frozen loop would give ~0).
     assert len(ticks) >= 20
 
@@ -293,10 +293,10 @@ def test_profile_and_geometry_are_remembered(
     qtbot: QtBot, home: Path, sandbox: SandboxServer
 ) -> None:
     with sandbox_window(qtbot, home, sandbox) as window:
-        window.resize(777, 555)  # within the offscreen screen (800 x 600)
+        window.resize(880, 677)  # the minimum width (the offscreen screen is 800 px wide)
     assert (home / "window.ini").exists()
     with sandbox_window(qtbot, home, sandbox) as window:
-        assert window.size().width() == 777
+        assert window.size().toTuple() == (880, 677)  # not the default 1240 x 720
         assert window.form.profile.currentText() == "sandbox"
 
 

@@ -114,7 +114,7 @@ def test_history_tab_live_update_close_again_details_and_export(
         window.tabs.setCurrentIndex(2)
         view.table.doubleClicked.emit(view.model.index(0, 0))
         assert isinstance(view.dialog, RecordDialog)
-        assert "login: player-001" in view.dialog.text
+        assert "Login: player-001" in view.dialog.text
         view.dialog.close()
 
         target = tmp_path / "export.csv"
@@ -141,3 +141,55 @@ def test_export_neutralises_spreadsheet_formulas(qtbot: QtBot, home: Path, tmp_p
         row = next(csv.DictReader(target.open(encoding="utf-8-sig")))
         assert row["description"].startswith("'=")
         assert row["login"] == "'-x"
+
+
+def test_record_dialog_speaks_in_words(qtbot: QtBot, home: Path) -> None:
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        runtime.service.history.record(
+            CloseResult(Outcome.REFUSED, "Player not found", error_code=17, http_status=200),
+            profile="Sandbox",
+            api_host="h",
+            login="nobody",
+            game_id=None,
+            clear_history=False,
+        )
+        view = window.history_view()
+        view.apply_filter()
+        qtbot.waitUntil(lambda: view.model.rowCount() == 1)
+        view.table.doubleClicked.emit(view.model.index(0, 0))
+        assert isinstance(view.dialog, RecordDialog)
+        fields = dict(view.dialog.fields)
+        assert fields["HTTP status"] == "200"
+        assert fields["Clear history"] == "no"
+        assert fields["Game ID"] == "all games"
+        assert fields["Outcome"] == "Refused by provider"
+        assert "Started (UTC)" in fields
+        assert "Started (local time)" in fields
+        text = view.dialog.text
+        assert "False" not in text
+        assert "Http status" not in text
+        assert "_" not in "".join(fields)  # no raw field names
+        view.dialog.close()
+
+
+def test_every_history_column_fits_a_1366_pixel_screen(qtbot: QtBot, home: Path) -> None:
+    from PySide6.QtWidgets import QHeaderView
+
+    from support_tool.gui.history_model import COLUMNS
+
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        window.resize(1366, 740)
+        window.tabs.setCurrentIndex(2)
+        view = window.history_view()
+        qtbot.waitUntil(lambda: window.width() == 1366 and view.table.isVisible())
+        header = view.table.horizontalHeader()
+        names = [name for name, _ in COLUMNS]
+        assert "Reason" in names
+        visible = view.table.viewport().width()
+        for column, name in enumerate(names):
+            right = header.sectionViewportPosition(column) + header.sectionSize(column)
+            assert right <= visible, f"{name} ends at {right} px of {visible}"
+            assert header.sectionSize(column) >= 40, name
+        reason = names.index("Reason")
+        assert header.sectionResizeMode(reason) == QHeaderView.ResizeMode.Interactive
+        assert view.table.textElideMode() == Qt.TextElideMode.ElideRight

@@ -223,3 +223,88 @@ def test_the_proxy_field_is_saved_and_ignored_variables_are_named(
         assert dialog.proxy.text() == ""
         dialog._select("venue")  # what choosing it in the list does
         assert dialog.proxy.text() == "http://127.0.0.1:3128"
+
+
+def _names(dialog: ProfilesDialog) -> list[str]:
+    return [dialog.list.item(i).text() for i in range(dialog.list.count())]
+
+
+def test_new_then_save_adds_a_profile_and_keeps_the_selected_one(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    """With 'Local two' selected, New, typing 'Third' and Save used to replace 'Local two'
+    in profiles.toml and leave its secret orphaned in the keyring."""
+    keyring = KeyringSecrets()
+    with open_runtime() as runtime:
+        runtime.profiles.save(
+            runtime.profiles.load()
+            .with_profile(make_profile("Local one", sandbox.url))
+            .with_profile(make_profile("Local two", sandbox.url))
+        )
+        keyring.set("Local two", "two-secret")
+        try:
+            with window_for(qtbot, runtime) as window:
+                dialog = open_dialog(qtbot, window)
+                dialog.list.setCurrentRow(_names(dialog).index("Local two"))
+                qtbot.waitUntil(lambda: dialog.secret_state.text() == "stored")
+                dialog.new.click()
+                qtbot.keyClicks(dialog.name, "Third")
+                qtbot.keyClicks(dialog.url, sandbox.url)
+                dialog.save.click()
+                qtbot.waitUntil(lambda: "Third" in _names(dialog))
+                qtbot.waitUntil(lambda: not window.jobs.pending)
+                saved = tomllib.loads((home / "profiles.toml").read_text())
+                assert sorted(saved["profiles"]) == ["Local one", "Local two", "Third"]
+                assert keyring.get("Local two") == "two-secret"
+                assert not keyring.has("Third")
+        finally:
+            keyring.delete("Local two")
+
+
+def test_renaming_moves_the_secret_and_removing_deletes_it(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    keyring = KeyringSecrets()
+    with open_runtime() as runtime:
+        runtime.profiles.save(
+            runtime.profiles.load().with_profile(make_profile("before", sandbox.url))
+        )
+        keyring.set("before", "moving-secret")
+        try:
+            with window_for(qtbot, runtime) as window:
+                dialog = open_dialog(qtbot, window)
+                qtbot.waitUntil(lambda: dialog.secret_state.text() == "stored")
+                dialog.name.setText("after")
+                dialog.save.click()
+                qtbot.waitUntil(lambda: _names(dialog) == ["after"])
+                qtbot.waitUntil(lambda: dialog.secret_state.text() == "stored")
+                assert keyring.get("after") == "moving-secret"
+                assert not keyring.has("before")
+                assert dialog.message.text() == ""
+
+                def confirm() -> None:
+                    box = QApplication.activeModalWidget()
+                    assert isinstance(box, QMessageBox)
+                    box.button(QMessageBox.StandardButton.Yes).click()
+
+                QTimer.singleShot(0, confirm)
+                dialog.remove.click()
+                qtbot.waitUntil(lambda: dialog.list.count() == 0)
+                assert not keyring.has("after")
+        finally:
+            keyring.delete("before")
+            keyring.delete("after")
+
+
+def test_a_rename_that_cannot_move_the_secret_says_so(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    from support_tool.gui.profiles_dialog import move_secret
+
+    secrets = KeyringSecrets(backend=fail.Keyring())
+    note = move_secret(secrets, "old", "new")
+    assert "could not be moved" in note
+    assert "Set the secret key again" in note

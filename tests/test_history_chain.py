@@ -205,3 +205,36 @@ def test_the_window_says_nothing_for_an_intact_history_until_asked(
         assert not window.tamper_banner.isVisibleTo(window)
         window.verify_history(report_intact=True)
         qtbot.waitUntil(lambda: "intact" in window.statusBar().currentMessage())
+
+
+@pytest.mark.gui
+def test_verify_on_demand_shows_the_seal_with_a_copy_button(
+    qtbot: QtBot, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    from support_tool.gui.verify_dialog import VerifyDialog
+
+    monkeypatch.setattr("support_tool.gui.main_window.VERIFY_DELAY_MS", 0)
+    filled(home / "demo-history.sqlite3", 3)
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        qtbot.waitUntil(lambda: window.history_report is not None)
+        assert window.verify_dialog is None  # the start-up check of an intact chain is quiet
+        window.verify_history(report_intact=True)
+        qtbot.waitUntil(lambda: window.verify_dialog is not None)
+        dialog = window.verify_dialog
+        assert isinstance(dialog, VerifyDialog)
+        assert dialog.isVisible()
+        head = window.history_report
+        assert head is not None
+        assert dialog.seal.text() == head.head_seal
+        assert len(dialog.seal.text()) == 64
+        assert dialog.count.text() == "3"
+        dialog.copy.click()
+        copied = QGuiApplication.clipboard().text()
+        assert f"Chain head seal: {head.head_seal}" in copied
+        assert "Sealed records verified: 3" in copied
+        assert "Result: intact" in copied
+        assert "UTC" in copied
+        assert dialog.copy.text().startswith("Copied")
+        dialog.close()

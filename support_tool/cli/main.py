@@ -481,16 +481,59 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _open_window(demo: bool) -> int:
+# Qt's standard command-line options (QGuiApplication/QApplication): the window passes
+# them to Qt, as any Qt program does, instead of refusing them as unknown.
+QT_OPTIONS_WITH_VALUE = frozenset(
+    {
+        "-style",
+        "-stylesheet",
+        "-platform",
+        "-platformpluginpath",
+        "-platformtheme",
+        "-plugin",
+        "-qwindowgeometry",
+        "-qwindowtitle",
+        "-qwindowicon",
+        "-display",
+        "-geometry",
+        "-session",
+        "-name",
+        "-title",
+        "-visual",
+    }
+)
+QT_FLAGS = frozenset({"-reverse", "-widgetcount", "-nograb", "-dograb", "-sync"})
+
+
+def split_qt_arguments(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(our arguments, Qt's arguments): Qt's single-dash options, with their value."""
+    ours: list[str] = []
+    qt: list[str] = []
+    items = iter(argv)
+    for arg in items:
+        name = arg.split("=", 1)[0]
+        if name in QT_FLAGS or (name in QT_OPTIONS_WITH_VALUE and "=" in arg):
+            qt.append(arg)
+        elif name in QT_OPTIONS_WITH_VALUE:
+            qt.append(arg)
+            value = next(items, None)
+            if value is not None:
+                qt.append(value)
+        else:
+            ours.append(arg)
+    return ours, qt
+
+
+def _open_window(demo: bool, qt_arguments: Sequence[str] = ()) -> int:
     from support_tool.gui.preflight import window_problem
 
-    problem = window_problem(sys.argv)
+    problem = window_problem(["support-tool", *qt_arguments])
     if problem:  # Qt would abort the process with a core dump instead
         _err(problem)
         return EXIT_CONFIG
     from support_tool.gui.app import run
 
-    return run(demo=demo)
+    return run(demo=demo, qt_arguments=qt_arguments)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -507,11 +550,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     from support_tool.config.logsetup import configure_logging
 
-    args = build_parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    ours, qt_arguments = split_qt_arguments(given)
+    args = build_parser().parse_args(ours)
+    if args.command is not None and qt_arguments:
+        args = build_parser().parse_args(given)  # Qt's options only open a window: refused
     configure_logging()
     try:
         if args.command is None:
-            return _open_window(args.demo)
+            return _open_window(args.demo, qt_arguments)
         if args.demo and args.command in ("profile", "secret", "sandbox", "group"):
             raise InvalidInput(f"--demo does not apply to '{args.command}'.")
         return COMMANDS[args.command](args)

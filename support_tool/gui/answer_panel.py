@@ -1,13 +1,19 @@
 """The answer panel: what happened, in words and colour, and what to do next.
 
-*Details* shows the request as sent (the secret replaced by •••) and the raw answer;
-*Copy details* puts the same redacted text on the clipboard for a ticket to the provider.
+It names the action it answers (login, game, clear history, profile, time), because an
+answer read beside another login is worse than none: as soon as the form no longer shows
+that action the panel greys out and says so. *Details* shows the request as sent (the
+secret replaced by •••) and the raw answer; *Copy details* puts the same redacted text,
+with the request's UTC and local time, on the clipboard for a ticket to the provider.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -32,10 +38,49 @@ _HEADLINES = {
 }
 
 
-def details_text(closed: Closed) -> str:
+COPIED_FEEDBACK_MS = 2000
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The action an answer refers to, as the operator asked for it."""
+
+    profile: str
+    login: str
+    game_id: str | None
+    clear_history: bool
+    at: datetime  # when the request was made, UTC
+
+    def describe(self) -> str:
+        """'terminal-07 · all games · clear history: no · profile live · 15:05:42'"""
+        return " · ".join(
+            [
+                self.login,
+                f"game {self.game_id}" if self.game_id else "all games",
+                f"clear history: {'yes' if self.clear_history else 'no'}",
+                f"profile {self.profile}",
+                self.at.astimezone().strftime("%H:%M:%S"),
+            ]
+        )
+
+    def key(self) -> tuple[str, str, str, bool]:
+        """What must match the form for this answer to be the form's answer."""
+        return (self.profile, self.login, self.game_id or "", self.clear_history)
+
+
+def time_lines(at: datetime) -> list[str]:
+    local = at.astimezone()
+    return [
+        f"Requested at: {at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC "
+        f"({local:%Y-%m-%d %H:%M:%S} local time, UTC{local:%z})"
+    ]
+
+
+def details_text(closed: Closed, asked: Asked | None = None) -> str:
     """A redacted, plain-text account of one close, fit for a ticket to the provider."""
     result, request, profile = closed.result, closed.request, closed.profile
-    lines = [
+    lines = time_lines(asked.at) if asked is not None else []
+    lines += [
         f"Outcome: {result.outcome.label}",
         f"Provider code: {'' if result.error_code is None else result.error_code}",
         f"Description: {result.description}",
@@ -46,10 +91,17 @@ def details_text(closed: Closed) -> str:
     ]
     if profile is not None:
         lines.append(f"Profile: {profile.name} ({profile.api_host})")
-    if request is not None:
+    elif asked is not None:
+        lines.append(f"Profile: {asked.profile}")
+    if request is not None or asked is not None:
+        login, game, clear = (
+            (request.login, request.game_id, request.clear_history)
+            if request is not None
+            else (asked.login, asked.game_id, asked.clear_history)  # type: ignore[union-attr]
+        )
         lines.append(
-            f"Login: {request.login}; game: {request.game_id or 'all games'}; "
-            f"clear history: {'yes' if request.clear_history else 'no'}"
+            f"Login: {login}; game: {game or 'all games'}; "
+            f"clear history: {'yes' if clear else 'no'}"
         )
     if result.extra:
         lines += [
@@ -79,6 +131,21 @@ class AnswerPanel(QFrame):
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
         self.headline.setFont(font)
+        self.headline.setWordWrap(True)
+        self.subject = QLabel()
+        self.subject.setAccessibleName("Answer for")
+        self.subject.setWordWrap(True)
+        self.subject.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        subject_font = self.subject.font()
+        subject_font.setBold(True)
+        self.subject.setFont(subject_font)
+        self.stale_note = QLabel()
+        self.stale_note.setAccessibleName("Answer no longer matches the form")
+        self.stale_note.setWordWrap(True)
+        self.stale_note.setVisible(False)
+        self.stale_note.setStyleSheet(
+            "font-style: italic; padding: 4px; border: 1px solid palette(mid);"
+        )
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -101,6 +168,10 @@ class AnswerPanel(QFrame):
         self.copy.setAccessibleName("Copy details")
         self.copy.setToolTip("Copy a redacted account of this close, for a ticket to the provider")
         self.copy.clicked.connect(self.copy_details)
+        self._copied = QTimer(self)
+        self._copied.setSingleShot(True)
+        self._copied.setInterval(COPIED_FEEDBACK_MS)
+        self._copied.timeout.connect(lambda: self.copy.setText("Copy details"))
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
         self.details.setAccessibleName("Details")
@@ -112,7 +183,9 @@ class AnswerPanel(QFrame):
         buttons.addStretch(1)
         buttons.addWidget(self.copy)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.stale_note)
         layout.addWidget(self.headline)
+        layout.addWidget(self.subject)
         layout.addWidget(self.description)
         layout.addWidget(self.next_step)
         layout.addWidget(self.facts)
@@ -121,6 +194,9 @@ class AnswerPanel(QFrame):
         layout.addStretch(1)  # keeps the lines together at the top while Details is closed
         self._layout = layout
         self._closed: Closed | None = None
+        self._asked: Asked | None = None
+        self._colour = ""
+        self.stale = False
         self.toggle.setEnabled(False)
         self.copy.setEnabled(False)
 
@@ -128,12 +204,17 @@ class AnswerPanel(QFrame):
     def shown(self) -> Closed | None:
         return self._closed
 
-    def show_result(self, closed: Closed) -> None:
-        self._closed = closed
+    @property
+    def asked(self) -> Asked | None:
+        return self._asked
+
+    def show_result(self, closed: Closed, asked: Asked | None = None) -> None:
+        self._closed, self._asked = closed, asked
         result = closed.result
-        self.headline.setText(_HEADLINES.get(result.outcome, result.outcome.label))
-        colour = outcome_colour(result.outcome).name()
-        self.headline.setStyleSheet(f"color: {colour};")
+        headline = _HEADLINES.get(result.outcome, result.outcome.label)
+        self.headline.setText(f"{headline} — {asked.login}" if asked else headline)
+        self.subject.setText(asked.describe() if asked else "")
+        self._colour = outcome_colour(result.outcome).name()
         code = f"Code {result.error_code}: " if result.error_code is not None else ""
         self.description.setText(code + result.description)
         self.next_step.setText(f"Next step: {result.next_step}" if result.next_step else "")
@@ -149,16 +230,57 @@ class AnswerPanel(QFrame):
         if closed.history_error:
             facts.append("WARNING: " + closed.history_error)
         self.facts.setText(" · ".join(facts))
-        self.details.setPlainText(details_text(closed))
+        self.details.setPlainText(details_text(closed, asked))
         self.toggle.setEnabled(True)
         self.copy.setEnabled(True)
+        self.set_stale(False)
 
-    def show_busy(self, login: str) -> None:
-        self.headline.setText(f"Closing the session of {login}…")
-        self.headline.setStyleSheet("")
+    def show_busy(self, asked: Asked) -> None:
+        self._forget()
+        self._asked = asked
+        self.headline.setText(f"Closing the session of {asked.login}…")
+        self.subject.setText(asked.describe())
         self.description.setText("Waiting for the provider's answer.")
+
+    def show_cancelled(self, asked: Asked) -> None:
+        """A confirmation was cancelled: nothing was sent, and no older answer stays up."""
+        self._forget()
+        self._asked = asked
+        self.headline.setText(f"Not sent — {asked.login}")
+        self.subject.setText(asked.describe())
+        self.description.setText("You cancelled the confirmation. Nothing was sent.")
+
+    def _forget(self) -> None:
+        self._closed = None
+        self._colour = ""
         self.next_step.setVisible(False)
         self.facts.setText("")
+        self.details.clear()
+        self.toggle.setChecked(False)
+        self.toggle.setEnabled(False)
+        self.copy.setEnabled(False)
+        self.set_stale(False)
+
+    def form_changed(self, key: tuple[str, str, str, bool]) -> None:
+        """The form now shows ``key``: grey this answer out unless it is the form's."""
+        if self._asked is not None:
+            self.set_stale(key != self._asked.key())
+
+    def set_stale(self, stale: bool) -> None:
+        """Greyed, with a line saying whose answer it is, so it cannot be read as the
+        answer for the login now in the form."""
+        self.stale = stale
+        asked = self._asked
+        if stale and asked is not None:
+            self.stale_note.setText(
+                f"This answer is for {asked.login}; the form now shows another close."
+            )
+        self.stale_note.setVisible(stale)
+        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+        style = f"color: {grey.name()};" if stale else ""
+        self.headline.setStyleSheet(style or (f"color: {self._colour};" if self._colour else ""))
+        for label in (self.subject, self.description, self.next_step, self.facts):
+            label.setStyleSheet(style)
 
     def _show_details(self, on: bool) -> None:
         self.details.setVisible(on)
@@ -167,4 +289,6 @@ class AnswerPanel(QFrame):
 
     def copy_details(self) -> None:
         if self._closed is not None:
-            QGuiApplication.clipboard().setText(details_text(self._closed))
+            QGuiApplication.clipboard().setText(details_text(self._closed, self._asked))
+            self.copy.setText("Copied ✓")
+            self._copied.start()

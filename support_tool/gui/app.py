@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Sequence
 from importlib import resources
 from types import TracebackType
 
@@ -82,12 +83,13 @@ def install_error_hook() -> None:
     sys.excepthook = hook
 
 
-def run(demo: bool = False) -> int:
-    """Open the window and run until it is closed; returns the exit status."""
+def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
+    """Open the window and run until it is closed; returns the exit status.
+    ``qt_arguments`` are Qt's standard options (``-style fusion``, ``-reverse``, ...)."""
     from support_tool.gui.main_window import MainWindow
     from support_tool.ops.runtime import open_runtime
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = QApplication.instance() or QApplication([sys.argv[0], *qt_arguments])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName("support-tool")

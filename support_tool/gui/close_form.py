@@ -71,6 +71,7 @@ class CloseForm(QWidget):
 
     submitted = Signal(object)
     profile_changed = Signal(str)
+    edited = Signal()  # any field that decides what a close does changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +114,10 @@ class CloseForm(QWidget):
         form.addRow("", self.clear_note)
         form.addRow("&Reason", self._reason_field)
         form.addRow("", self.button)
+        for field in (self._login_field, self._game_field, self._reason_field):
+            label = form.labelForField(field)
+            if isinstance(label, QLabel):
+                label.setBuddy(field.editor)  # Alt+L, Alt+G, Alt+R reach the input itself
         for first, second in (
             (self.profile, self.login),
             (self.login, self.game),
@@ -130,6 +135,13 @@ class CloseForm(QWidget):
         self.game.textChanged.connect(self._revalidate)
         self.reason.textChanged.connect(self._revalidate)
         self.profile.currentTextChanged.connect(self._profile_chosen)
+        for signal in (
+            self.login.textChanged,
+            self.game.textChanged,
+            self.clear.toggled,
+            self.profile.currentTextChanged,
+        ):
+            signal.connect(self.edited)
         self._busy = False
         self._revalidate()
 
@@ -173,6 +185,16 @@ class CloseForm(QWidget):
         self.game.setText(game_id)
         self.clear.setChecked(clear_history)
         self.login.setFocus()
+
+    def shown_action(self) -> tuple[str, str, str, bool]:
+        """(profile, login, game, clear history) as the form shows them now, to compare
+        with the action an answer refers to."""
+        return (
+            self.profile.currentText(),
+            self.login.text().strip(),
+            self.game.text().strip(),
+            self.clear.isChecked(),
+        )
 
     def focus_login(self) -> None:
         self.login.setFocus()

@@ -50,6 +50,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("Outcome", lambda r: outcome_label(r.outcome)),
     ("Code", lambda r: "" if r.error_code is None else str(r.error_code)),
     ("Description", lambda r: r.description),
+    ("Reason", lambda r: r.reason),
     ("Elapsed", _elapsed),
     ("Batch", lambda r: r.batch_id or ""),
 ]

@@ -32,6 +32,53 @@ from support_tool.provider.outcome import Outcome
 
 FILTER_DELAY_MS = 150
 DESCRIPTION_COLUMN = 8
+# Starting widths that show every column, Reason included, on a 1366-pixel screen; long
+# text is elided (the tooltip has it whole) and every column but Description can be dragged.
+COLUMN_WIDTHS = (135, 70, 75, 110, 95, 85, 110, 45, 0, 120, 65, 100)
+
+# Stored field -> words for the record dialog; ``*_at`` are UTC times.
+FIELD_LABELS = {
+    "id": "Record",
+    "started_at": "Started (UTC)",
+    "finished_at": "Finished (UTC)",
+    "operator": "Operator",
+    "workstation": "Workstation",
+    "profile": "Profile",
+    "api_host": "API host",
+    "login": "Login",
+    "game_id": "Game ID",
+    "clear_history": "Clear history",
+    "reason": "Reason or ticket",
+    "batch_id": "Batch ID",
+    "outcome": "Outcome",
+    "error_code": "Provider code",
+    "description": "Description",
+    "http_status": "HTTP status",
+    "elapsed_ms": "Elapsed",
+    "attempts": "Attempts",
+}
+
+
+def record_fields(record: AuditRecord) -> list[tuple[str, str]]:
+    """Every stored field of a record as (label, value) in words: yes/no, not True/False."""
+    shown: list[tuple[str, str]] = []
+    for name, value in record.as_dict().items():
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif name == "game_id" and not value:
+            text = "all games"
+        elif value is None or value == "":
+            text = "–"
+        elif name == "outcome":
+            text = outcome_label(str(value))
+        elif name == "elapsed_ms":
+            text = f"{value:,} ms"
+        else:
+            text = str(value)
+        shown.append((FIELD_LABELS.get(name, name.replace("_", " ").capitalize()), text))
+        if name == "started_at":
+            shown.append(("Started (local time)", local_time(record.started_at)))
+    return shown
 
 
 class RecordDialog(QDialog):
@@ -41,15 +88,13 @@ class RecordDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"History record #{record.id}")
         form = QFormLayout(self)
-        values = record.as_dict()
-        values["started_at"] = f"{local_time(record.started_at)} (UTC {record.started_at})"
-        values["outcome"] = outcome_label(record.outcome)
-        for name, value in values.items():
-            label = QLabel("" if value is None else str(value))
+        self.fields = record_fields(record)
+        for name, value in self.fields:
+            label = QLabel(value)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(name.replace("_", " ").capitalize(), label)
-        self.text = "\n".join(f"{k}: {'' if v is None else v}" for k, v in values.items())
+            form.addRow(name, label)
+        self.text = "\n".join(f"{name}: {value}" for name, value in self.fields)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.text))
@@ -95,7 +140,9 @@ class HistoryView(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for column, width in enumerate((140, 80, 80, 130, 110, 85, 150, 45, 0, 75, 150)):
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        for column, width in enumerate(COLUMN_WIDTHS):
             if width:
                 self.table.setColumnWidth(column, width)
         # The provider's words are what people read: that column takes the spare width.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer, QUrl
@@ -15,6 +16,7 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -29,7 +31,7 @@ from support_tool.audit.log import AuditRecord
 from support_tool.config import paths
 from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import SupportToolError
-from support_tool.gui.answer_panel import AnswerPanel
+from support_tool.gui.answer_panel import AnswerPanel, Asked
 from support_tool.gui.close_form import CloseForm, CloseInput
 from support_tool.gui.confirm import ConfirmClear
 from support_tool.gui.history_view import HistoryView
@@ -48,6 +50,9 @@ log = logging.getLogger(__name__)
 
 BUSY_TICK_MS = 100
 TERMINALS_TAB, HISTORY_TAB = 1, 2
+# Smallest size at which no text is clipped on any tab with every banner shown (checked by
+# tests/test_gui_desk.py); it fits a 1366×768 screen with a taskbar and title bar.
+MINIMUM_SIZE = (880, 640)
 VERIFY_DELAY_MS = 1500  # after start-up work, so that it never slows the first close
 
 
@@ -69,8 +74,9 @@ class MainWindow(QMainWindow):
         self.confirmation: ConfirmClear | None = None
         self.stop_question: QMessageBox | None = None
         self.profiles_dialog: ProfilesDialog | None = None
-        self.setWindowTitle("support-tool")
-        self.setMinimumSize(720, 520)
+        self.verify_dialog: QDialog | None = None
+        self.setWindowTitle("Close session — support-tool")
+        self.setMinimumSize(*MINIMUM_SIZE)
 
         self.production_banner = QLabel()
         self.production_banner.setAccessibleName("Production warning")
@@ -141,6 +147,8 @@ class MainWindow(QMainWindow):
         self._tick.timeout.connect(self._update_busy)
         self.form.submitted.connect(self.submit)
         self.form.profile_changed.connect(self._profile_changed)
+        self.form.edited.connect(lambda: self.answer.form_changed(self.form.shown_action()))
+        self.tabs.currentChanged.connect(self._profile_changed)
         focus = QShortcut(QKeySequence("Ctrl+L"), self)
         focus.activated.connect(self._focus_login)
 
@@ -148,7 +156,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(980, 720)
+            self.resize(1240, 720)  # every History column visible; fits a 1366×768 screen
         self.load_profiles(str(self.settings.value("last_profile", "") or ""))
         self.form.login.setFocus()
         self._painted = False  # the History and Terminals tabs are built once it is
@@ -178,10 +186,18 @@ class MainWindow(QMainWindow):
             if not report.ok:
                 self.tamper_banner.setText(report.describe())
                 log.error("audit history verification failed: %s", report.problem)
-            elif report_intact:
+            if report_intact:  # asked for: the result stays up, with the seal to copy
                 self.statusBar().showMessage(report.describe(), 20_000)
+                self.show_verify_result(report)
 
         self.jobs.submit(store.verify, done, self._background_error)
+
+    def show_verify_result(self, report: ChainReport) -> None:
+        from support_tool.gui.verify_dialog import VerifyDialog
+
+        dialog = VerifyDialog(report, str(self.runtime.history_path), self)
+        self.verify_dialog = dialog
+        dialog.open()
 
     def _install_tab(self, index: int, widget: QWidget, title: str) -> None:
         current = self.tabs.currentIndex()
@@ -215,6 +231,7 @@ class MainWindow(QMainWindow):
             self._install_tab(TERMINALS_TAB, tab, "&Terminals")
             self.terminals = tab
             tab.set_profiles(self.profile_set, self.form.profile.currentText())
+            tab.profile.currentTextChanged.connect(self._profile_changed)
             tab.load_groups()
         return self.terminals
 
@@ -255,7 +272,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
+        help_menu = self.menuBar().addMenu("H&elp")  # Alt+H is the History tab
         logs = QAction("Open &log folder", self)
         logs.triggered.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
@@ -292,6 +309,7 @@ class MainWindow(QMainWindow):
         self.form.set_profiles(names, chosen)
         if self.terminals is not None:
             self.terminals.set_profiles(profile_set, chosen)
+        self._show_profile_state()
         if not names:
             self.answer.headline.setText("No profile yet")
             self.answer.description.setText(
@@ -301,20 +319,43 @@ class MainWindow(QMainWindow):
     def current_profile(self) -> Profile | None:
         return self.profile_set.get(self.form.profile.currentText())
 
-    def _profile_changed(self, name: str) -> None:
-        profile = self.profile_set.get(name)
+    def _profile_changed(self, _name: str = "") -> None:
+        self._show_profile_state()
+        self.answer.form_changed(self.form.shown_action())  # a reload may change the profile
+
+    def action_profile(self) -> tuple[str, Profile | None]:
+        """The tab in front of the user and the profile *its own* action would use.
+
+        The History tab sends nothing, so it names no profile: a profile named there would
+        be a claim about an action that the tab does not have (*Close again* switches to the
+        Close tab, which then shows its own profile).
+        """
+        index = self.tabs.currentIndex()
+        if index == TERMINALS_TAB:
+            if self.terminals is None:
+                return "Terminals", None
+            return "Terminals", self.terminals.current_profile()
+        if index == HISTORY_TAB:
+            return "History", None
+        return "Close session", self.current_profile()
+
+    def _show_profile_state(self) -> None:
+        """Banner and title follow the current tab's profile, never another tab's. The
+        title ends with the application's name, so the window system adds it only once."""
+        place, profile = self.action_profile()
         production = bool(profile and profile.production)
         self.production_banner.setVisible(production)
         if profile is not None and production:
             self.production_banner.setText(
-                f"PRODUCTION — profile “{profile.name}” ({profile.api_host}) reaches live players."
+                f"PRODUCTION — {place}: profile “{profile.name}” ({profile.api_host}) "
+                "reaches live players."
             )
-        title = "support-tool"
-        if self.runtime.demo:
-            title += " — DEMO (sandbox)"
+        parts = [place]
         if profile is not None:
-            title += f" — {profile.name}" + (" — PRODUCTION" if production else "")
-        self.setWindowTitle(title)
+            parts.append(f"profile {profile.name}" + (" — PRODUCTION" if production else ""))
+        if self.runtime.demo:
+            parts.append("DEMO (sandbox)")
+        self.setWindowTitle(" — ".join([*parts, "support-tool"]))
 
     def open_profiles(self) -> None:
         dialog = ProfilesDialog(self.runtime, self.jobs, self)
@@ -343,14 +384,26 @@ class MainWindow(QMainWindow):
             self,
         )
         dialog.accepted.connect(lambda: self.send(request))
+        dialog.rejected.connect(lambda: self.answer.show_cancelled(self._asked(request)))
         dialog.finished.connect(lambda _: setattr(self, "confirmation", None))
         self.confirmation = dialog
         dialog.open()
 
+    @staticmethod
+    def _asked(request: CloseInput) -> Asked:
+        return Asked(
+            request.profile,
+            request.login,
+            request.game_id,
+            request.clear_history,
+            datetime.now(UTC),
+        )
+
     def send(self, request: CloseInput) -> None:
         self.in_flight = True
         self.form.set_busy(True)
-        self.answer.show_busy(request.login)
+        asked = self._asked(request)
+        self.answer.show_busy(asked)
         self.busy.setVisible(True)
         self._elapsed.start()
         self._tick.start()
@@ -364,8 +417,8 @@ class MainWindow(QMainWindow):
                 reason=request.reason,
                 profile=request.profile,
             ),
-            self._finished,
-            self._failed,
+            lambda closed: self._finished(closed, asked),
+            lambda error: self._failed(error, asked),
         )
 
     def _update_busy(self) -> None:
@@ -384,19 +437,19 @@ class MainWindow(QMainWindow):
         if self.closing:
             self.close()
 
-    def _finished(self, closed: Closed) -> None:
-        self.answer.show_result(closed)
+    def _finished(self, closed: Closed, asked: Asked | None = None) -> None:
+        self.answer.show_result(closed, asked)
         self.statusBar().showMessage(closed.result.headline, 15_000)
         self._settle()
         if closed.result.ok:
             self.form.focus_login()
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, asked: Asked | None = None) -> None:
         if not isinstance(error, SupportToolError):
             self._settle()
             raise error  # unexpected: logged and shown by the application's error hook
         result = CloseResult(Outcome.CONFIGURATION, str(error), "Fix the problem and try again.")
-        self.answer.show_result(Closed(result, None, self.current_profile(), None))
+        self.answer.show_result(Closed(result, None, self.current_profile(), None), asked)
         self._settle()
 
     def _background_error(self, error: BaseException) -> None:

@@ -7,8 +7,6 @@ the dialog says how to fix it and offers no other place to keep the secret.
 
 from __future__ import annotations
 
-import contextlib
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -30,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from support_tool.config.profiles import ProfileSet, make_profile
+from support_tool.config.secret_store import KeyringSecrets, MemorySecrets
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_colour
@@ -58,6 +57,25 @@ def connection_verdict(closed: Closed) -> tuple[bool, str]:
     if result.outcome in (Outcome.CONFIGURATION, Outcome.TRANSPORT_FAILURE):
         return False, f"{result.description} {result.next_step}".strip()
     return False, f"Unexpected answer: {result.headline}. {result.next_step}".strip()
+
+
+def move_secret(secrets: KeyringSecrets | MemorySecrets, old: str, new: str) -> str:
+    """Move a renamed profile's secret key to its new name in the keyring (runs on a worker).
+
+    Returns a sentence for the operator when it could not be moved, so that a rename never
+    silently leaves the key orphaned under the old name and the profile without one.
+    """
+    try:
+        if not secrets.has(old):
+            return ""
+        secrets.set(new, secrets.get(old))
+        secrets.delete(old)
+    except ConfigurationError as exc:
+        return (
+            f"The profile was renamed, but its secret key could not be moved from {old!r} to "
+            f"{new!r} in the keyring: {exc} Set the secret key again."
+        )
+    return ""
 
 
 class SecretDialog(QDialog):
@@ -224,6 +242,7 @@ class ProfilesDialog(QDialog):
         self.set_secret.clicked.connect(self._ask_secret)
         self.test.clicked.connect(self._test)
         self.secret_dialog: SecretDialog | None = None
+        self.editing: str | None = None  # the saved profile the fields show; None for *New*
         if runtime.demo:
             self.message.setText("Demo mode: changes last until the window closes.")
         self._reload()
@@ -254,6 +273,7 @@ class ProfilesDialog(QDialog):
         profile = self._set.get(name)
         if profile is None:
             return
+        self.editing = profile.name
         self.name.setText(profile.name)
         self.url.setText(profile.url)
         self.timeout.setValue(profile.timeout)
@@ -266,7 +286,12 @@ class ProfilesDialog(QDialog):
         self._refresh_secret_state(profile.name)
 
     def _new(self) -> None:
-        self.list.clearSelection()
+        """Empty fields for a new profile: *Save* then adds one and never replaces the
+        profile that was selected before."""
+        self.editing = None
+        self.list.blockSignals(True)
+        self.list.setCurrentRow(-1)
+        self.list.blockSignals(False)
         for field in (self.name, self.url, self.ca_bundle, self.proxy):
             field.clear()
         self.timeout.setValue(contract.DEFAULT_DEADLINE_S)
@@ -317,7 +342,7 @@ class ProfilesDialog(QDialog):
         except InvalidInput as exc:
             self.message.setText(str(exc))
             return
-        editing = self.list.currentItem().text() if self.list.currentItem() else ""
+        editing = self.editing or ""
         updated = self._set.without(editing) if editing and editing != profile.name else self._set
         if editing != profile.name and updated.get(profile.name):
             self.message.setText(f"A profile named {profile.name!r} already exists.")
@@ -326,13 +351,19 @@ class ProfilesDialog(QDialog):
         if not self.default.isChecked() and updated.default == profile.name:
             updated = ProfileSet(updated.profiles, "")
         self.message.setText("")
-        profiles = self._runtime.profiles
+        profiles, secrets = self._runtime.profiles, self._runtime.secrets
+        renamed_from = editing if editing and editing != profile.name else ""
 
-        def saved(_: object) -> None:
+        def work() -> str:
+            profiles.save(updated)
+            return move_secret(secrets, renamed_from, profile.name) if renamed_from else ""
+
+        def saved(note: str) -> None:
+            self.message.setText(note)
             self.changed.emit()
             self._reload(select=profile.name)
 
-        self._jobs.submit(lambda: profiles.save(updated), saved, self._show_error)
+        self._jobs.submit(work, saved, self._show_error)
 
     def _remove(self) -> None:
         item = self.list.currentItem()
@@ -349,13 +380,21 @@ class ProfilesDialog(QDialog):
         updated = self._set.without(name)
         profiles, secrets = self._runtime.profiles, self._runtime.secrets
 
-        def work() -> None:
+        def work() -> str:
             profiles.save(updated)
-            # The profile is gone either way; an unreachable keyring is reported elsewhere.
-            with contextlib.suppress(ConfigurationError):
+            try:
                 secrets.delete(name)
+            except ConfigurationError as exc:  # the profile is gone; say where the key stayed
+                return (
+                    f"Profile {name!r} was removed, but its secret key could not be deleted "
+                    f"from the keyring: {exc} Delete it there by hand (service support-tool, "
+                    f"user {name})."
+                )
+            return ""
 
-        def done(_: object) -> None:
+        def done(note: str) -> None:
+            self.message.setText(note)
+            self.editing = None
             self.changed.emit()
             self._reload()
 

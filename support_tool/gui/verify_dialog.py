@@ -1,0 +1,98 @@
+"""The result of *Verify audit history*, kept on screen with a *Copy* button.
+
+The chain head's seal is only worth something when it is noted somewhere else (a ticket),
+so it must be copyable from the window, not flash by in the status bar.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from support_tool.audit.seals import ChainReport
+from support_tool.gui.style import outcome_colour
+from support_tool.provider.outcome import Outcome
+
+COPIED_FEEDBACK_MS = 2000
+
+
+def verify_text(report: ChainReport, history: str, at: datetime) -> str:
+    """What *Copy* puts on the clipboard: enough for a ticket on its own."""
+    verdict = "intact" if report.ok else "ALTERED"
+    lines = [
+        f"Audit history: {history}",
+        f"Verified at: {at:%Y-%m-%d %H:%M:%S} UTC ({at.astimezone():%Y-%m-%d %H:%M:%S} local time)",
+        f"Result: {verdict}",
+        f"Sealed records verified: {report.checked:,}",
+        f"Chain head seal: {report.head_seal}",
+    ]
+    if not report.ok:
+        lines.append(f"Problem: {report.problem}")
+    return "\n".join(lines)
+
+
+class VerifyDialog(QDialog):
+    def __init__(self, report: ChainReport, history: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Audit history verified" if report.ok else "Audit history ALTERED")
+        self.report = report
+        self.text = verify_text(report, history, datetime.now(UTC))
+        verdict = QLabel(report.describe() if not report.ok else "The audit history is intact.")
+        verdict.setWordWrap(True)
+        colour = outcome_colour(Outcome.SUCCESS if report.ok else Outcome.TRANSPORT_FAILURE)
+        verdict.setStyleSheet(f"color: {colour.name()}; font-weight: bold;")
+        self.seal = QLineEdit(report.head_seal)
+        self.seal.setReadOnly(True)
+        self.seal.setAccessibleName("Chain head seal")
+        self.seal.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.seal.setMinimumWidth(self.seal.fontMetrics().horizontalAdvance("0" * 66))
+        self.count = QLabel(f"{report.checked:,}")
+        self.count.setAccessibleName("Sealed records verified")
+        form = QFormLayout()
+        form.addRow("History file", _selectable(history))
+        form.addRow("Sealed records verified", self.count)
+        form.addRow("Chain head seal", self.seal)
+        hint = QLabel(
+            "Note the chain head seal somewhere else (a ticket): a later check against it "
+            "reveals even a rewrite of every seal."
+        )
+        hint.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.copy = buttons.addButton("&Copy", QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy.setAccessibleName("Copy")
+        self.copy.clicked.connect(self._copy)
+        buttons.rejected.connect(self.reject)
+        self._copied = QTimer(self)
+        self._copied.setSingleShot(True)
+        self._copied.setInterval(COPIED_FEEDBACK_MS)
+        self._copied.timeout.connect(lambda: self.copy.setText("&Copy"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(verdict)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addWidget(buttons)
+        # Wrapped lines need their height at this width; Qt's minimum would ignore it.
+        self.setMinimumSize(self.sizeHint())
+
+    def _copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.text)
+        self.copy.setText("Copied ✓")
+        self._copied.start()
+
+
+def _selectable(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

@@ -2,35 +2,54 @@
 
 Exit status (httpie-style, one per kind of problem): 0 success, 1 provider refusal,
 2 invalid input or usage, 3 transport failure, 4 configuration (profile, secret, keyring,
-history). Qt is never imported here: ``support-tool`` with no command hands over to
-``support_tool.gui`` only when the window is wanted.
+an unreadable configuration file or history), 5 the audit history failed verification
+(altered, damaged or unreadable), 70 a defect in support-tool itself (a short message on
+stderr; the traceback goes to a report file, never to the terminal). Qt is never imported
+here: ``support-tool`` with no command hands over to ``support_tool.gui`` only when the
+window is wanted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
+import os
+import platform
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from support_tool import __version__, cli_batch, contract
 from support_tool.cli_output import close_fields
 from support_tool.cli_output import safe as _safe
-from support_tool.errors import ConfigurationError, InvalidInput, SupportToolError
-from support_tool.outcome import EXIT_STATUS, Outcome
+from support_tool.errors import (
+    ConfigurationError,
+    HistoryUnavailable,
+    InvalidInput,
+    SupportToolError,
+)
+from support_tool.outcome import EXIT_STATUS, CloseResult, Outcome
+from support_tool.validation import has_undecodable, storable
 
 if TYPE_CHECKING:
     from support_tool.history import HistoryRecord, HistoryStore
     from support_tool.profiles import ProfileSet, ProfileStore
+    from support_tool.runtime import Runtime
     from support_tool.secret_store import KeyringSecrets
     from support_tool.service import Closed
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_CONFIG = 0, 1, 2, 3, 4
 EXIT_TAMPERED = 5  # the audit history failed verification
+EXIT_BUG = 70  # EX_SOFTWARE: a defect in support-tool; the report file says where
+MAX_HISTORY_LIMIT = 1_000_000_000
+MAX_LATENCY_MS = 600_000
 
 log = logging.getLogger("support_tool")
 
@@ -104,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--reason", default="", metavar="TEXT", help="reason or ticket reference")
     close.add_argument("--profile", default=None, metavar="NAME")
     close.add_argument("--json", action="store_true", help="print one JSON object")
+    close.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask to confirm clearing history on a production profile (scripts)",
+    )
 
     cli_batch.add_parsers(commands)
 
@@ -111,7 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--login", metavar="L")
     history.add_argument("--batch", metavar="ID", help="only the rows of one batch")
     history.add_argument("--profile", metavar="P")
-    history.add_argument("--outcome", metavar="O", choices=[o.value for o in Outcome])
+    outcomes = [o.value for o in Outcome]
+    history.add_argument(
+        "--outcome",
+        metavar="O",
+        choices=outcomes,
+        help="only rows with this outcome: " + ", ".join(outcomes),
+    )
     history.add_argument(
         "--limit",
         type=int,
@@ -327,13 +357,70 @@ def _describe_close(closed: Closed) -> str:
     return "\n".join(lines)
 
 
+def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> Closed:
+    """Record a close refused by the command line itself (before the service is asked), as
+    every refused input is recorded, and return it for printing."""
+    from support_tool.service import Closed
+
+    result = CloseResult(Outcome.INVALID_INPUT, message, "Nothing was sent.")
+    profile = runtime.service.profile(args.profile)
+    row_id = runtime.service.history.record(
+        result,
+        profile=profile.name if profile else (args.profile or ""),
+        api_host=profile.api_host if profile else "",
+        login=args.login,
+        game_id=args.game,
+        clear_history=args.clear_history,
+        reason=args.reason,
+    )
+    return Closed(result, row_id, profile, None)
+
+
+def _production_clear_refusal(runtime: Runtime, args: argparse.Namespace) -> str:
+    """Why clearing history on a production profile is not confirmed ('' when it is, or when
+    it does not apply). As in the window, the operator types the login; Enter cancels."""
+    from support_tool.request import CloseRequest
+    from support_tool.validation import clean_reason
+
+    profile = runtime.service.profile(args.profile)
+    if not args.clear_history or args.yes or profile is None or not profile.production:
+        return ""
+    try:
+        request = CloseRequest.from_input(args.login, args.game, True)
+        clean_reason(args.reason)
+    except InvalidInput:
+        return ""  # the close refuses it anyway, with the reason; no point asking first
+    what = f"the session of {_safe(request.login)}"
+    what += f" in game {_safe(request.game_id)}" if request.game_id else " (all games)"
+    what += f" on PRODUCTION profile {profile.name!r}, removing the unfinished round"
+    if not sys.stdin.isatty():
+        return (
+            f"This would close {what}. Not confirmed: at a terminal you are asked to type the "
+            "login; a script must add --yes."
+        )
+    print(f"This closes {what}.", file=sys.stderr)
+    print("Type the login to go ahead (Enter cancels): ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip() != request.login:
+        return "Not confirmed: the login typed did not match."
+    return ""
+
+
 def cmd_close(args: argparse.Namespace) -> int:
     from support_tool.runtime import open_runtime
 
     with open_runtime(demo=args.demo) as runtime:
-        closed = runtime.service.close(
-            args.login, args.game, args.clear_history, reason=args.reason, profile=args.profile
-        )
+        if args.profile is not None and has_undecodable(args.profile):
+            closed = _refuse_close(
+                runtime,
+                args,
+                "The profile name is not valid UTF-8 text; check the terminal's encoding.",
+            )
+        elif refusal := _production_clear_refusal(runtime, args):
+            closed = _refuse_close(runtime, args, refusal)
+        else:
+            closed = runtime.service.close(
+                args.login, args.game, args.clear_history, reason=args.reason, profile=args.profile
+            )
     result = closed.result
     if args.json:
         print(json.dumps(close_fields(closed), ensure_ascii=False))
@@ -358,17 +445,18 @@ def cmd_history(args: argparse.Namespace) -> int:
     from support_tool.export import write_history_csv
     from support_tool.history import HistoryStore
 
-    if args.limit is not None and args.limit < 0:
-        raise InvalidInput("--limit must be 0 (no limit) or more.")
+    if args.limit is not None and not 0 <= args.limit <= MAX_HISTORY_LIMIT:
+        raise InvalidInput(f"--limit must be between 0 (no limit) and {MAX_HISTORY_LIMIT:,}.")
     if args.history_action == "verify":
         return _verify_history(paths.history_file(demo=args.demo), args.verify_json)
     with HistoryStore(paths.history_file(demo=args.demo)) as store:
         rows = _history_rows(args, store)
         if args.json:
             for record in rows:
-                print(json.dumps(record.as_dict(), ensure_ascii=False))
+                # default=str: a value altered outside the tool (a BLOB) still prints
+                print(json.dumps(record.as_dict(), ensure_ascii=False, default=str))
         elif args.csv:
-            write_history_csv(rows, sys.stdout)
+            write_history_csv(rows, sys.stdout)  # spreadsheet-safe, as the window's export
         else:
             shown = 0
             for r in rows:
@@ -387,12 +475,16 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _verify_history(path: Path, as_json: bool) -> int:
+    from support_tool import history_chain
     from support_tool.history import HistoryStore
 
     if not path.exists():
         raise ConfigurationError(f"There is no audit history at {path} yet.")
-    with HistoryStore(path) as store:
-        report = store.verify()
+    try:
+        with HistoryStore(path) as store:
+            report = store.verify()
+    except HistoryUnavailable as exc:  # damaged, newer or unreadable: it cannot be verified
+        report = history_chain.unreadable(str(exc))
     if as_json:
         print(
             json.dumps(
@@ -417,8 +509,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise InvalidInput("--port must be between 0 and 65535.")
-    if args.latency_ms < 0:
-        raise InvalidInput("--latency-ms cannot be negative.")
+    if not 0 <= args.latency_ms <= MAX_LATENCY_MS:
+        raise InvalidInput(f"--latency-ms must be between 0 and {MAX_LATENCY_MS:,}.")
     if args.rate_limit is not None and not args.rate_limit > 0:
         raise InvalidInput("--rate-limit must be more than 0 requests a second.")
     try:
@@ -447,10 +539,22 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     print("  support-tool secret set sandbox      (paste the secret key above)")
     print("Press Ctrl+C to stop.", flush=True)
     try:
+        _stop_on_signals()
         server.serve_forever()
     except KeyboardInterrupt:
-        print("Sandbox stopped.")
+        print("Sandbox stopped.", flush=True)
     return EXIT_OK
+
+
+def _stop_on_signals() -> None:
+    """Ctrl+C and ``kill`` stop the sandbox. Set explicitly: a shell starts a background
+    job (``support-tool sandbox &``) with SIGINT ignored, and Python then leaves it so."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _open_window(demo: bool) -> int:
@@ -470,12 +574,81 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _undecodable_argument(args: argparse.Namespace) -> InvalidInput | None:
+    """The first argument that is not UTF-8 text (bytes typed in another encoding), as an
+    error to give; ``close`` checks its own, so that the refusal is recorded in the history."""
+    if args.command == "close":
+        return None
+    for name, value in vars(args).items():
+        if isinstance(value, str) and has_undecodable(value):
+            option = "argument" if name in {"name", "file"} else f"--{name.replace('_', '-')}"
+            return InvalidInput(
+                f"The {option} ({storable(value)[:80]}) is not valid UTF-8 text; check the "
+                "terminal's encoding and type it again."
+            )
+    return None
+
+
+def _tolerant_output() -> None:
+    """Never fail on printing: text that is not UTF-8 (an echoed argument, a value altered in
+    the history) is written as escapes instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed stream: leave it
+                reconfigure(errors="backslashreplace")
+
+
+def _redacted(argv: Sequence[str]) -> list[str]:
+    """The command line for a report: the sandbox's --secret value left out."""
+    shown: list[str] = []
+    hide = False
+    for arg in argv:
+        shown.append("***" if hide else storable(arg)[:200])
+        hide = arg == "--secret"
+        if arg.startswith("--secret="):
+            shown[-1] = "--secret=***"
+    return shown
+
+
+def _report_bug(error: BaseException, argv: Sequence[str]) -> int:
+    """A defect: log the traceback and write it to a report file; tell the operator briefly,
+    without a traceback, where the report is. Exit status 70."""
+    from support_tool import __version__, paths
+
+    report = (
+        f"support-tool {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
+        f"time: {datetime.now(UTC).isoformat(timespec='seconds')}\n"
+        f"command: support-tool {' '.join(_redacted(argv))}\n\n"
+        + "".join(traceback.format_exception(error))
+    )
+    log.error("unexpected error (a defect in support-tool)\n%s", report)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = paths.log_dir() / f"crash-{stamp}-{os.getpid()}.txt"
+    try:
+        paths.private_file(path).write_text(storable(report), encoding="utf-8")
+        where = f"A report was written to {path}"
+    except OSError as exc:
+        where = f"No report could be written to {path} ({exc.strerror}); see {paths.log_file()}"
+    _err(
+        f"support-tool stopped on an unexpected problem ({type(error).__name__}): a defect in "
+        "support-tool, not something you did. Anything already recorded stays in the audit "
+        f"history. {where}: send it to whoever maintains support-tool."
+    )
+    return EXIT_BUG
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from support_tool.logsetup import configure_logging
 
-    args = build_parser().parse_args(argv)
-    configure_logging()
+    _tolerant_output()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
+        args = build_parser().parse_args(arguments)
+        configure_logging()
+        bad_argument = _undecodable_argument(args)
+        if bad_argument is not None:
+            raise bad_argument
         if args.command is None:
             return _open_window(args.demo)
         if args.demo and args.command in ("profile", "secret", "sandbox", "group"):
@@ -493,3 +666,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("Interrupted.")
         return 130
+    except BrokenPipeError:
+        # The reader went away (``support-tool history | head``): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line: a defect, reported, never a traceback
+        return _report_bug(exc, arguments)

@@ -29,3 +29,12 @@ class KeyringUnavailable(ConfigurationError):
 
 class HistoryUnavailable(ConfigurationError):
     """The audit history cannot be written, so nothing may be sent."""
+
+
+class HistoryDamaged(HistoryUnavailable):
+    """SQLite reports the audit history file damaged: it is never written to again, and the
+    message says how to recover (move it aside, keep it for the auditor)."""
+
+
+class HistoryTooNew(HistoryUnavailable):
+    """The audit history was written by a newer version: it is neither read nor changed."""

@@ -456,6 +456,8 @@ def cmd_history(args: argparse.Namespace) -> int:
                 # default=str: a value altered outside the tool (a BLOB) still prints
                 print(json.dumps(record.as_dict(), ensure_ascii=False, default=str))
         elif args.csv:
+            with contextlib.suppress(AttributeError, ValueError):  # CRLF as written, on Windows too
+                sys.stdout.reconfigure(newline="")  # type: ignore[union-attr]
             write_history_csv(rows, sys.stdout)  # spreadsheet-safe, as the window's export
         else:
             shown = 0

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-from pathlib import Path
 from io import TextIOWrapper
+from pathlib import Path
 from typing import cast
 
 from support_tool import paths

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from support_tool.history import HistoryRecord, HistoryStore
     from support_tool.profiles import ProfileSet, ProfileStore
     from support_tool.runtime import Runtime
+    from support_tool.sandbox import SandboxServer
     from support_tool.secret_store import KeyringSecrets
     from support_tool.service import Closed
 
@@ -507,7 +508,6 @@ def _verify_history(path: Path, as_json: bool) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from support_tool.sandbox import SandboxServer
-    from support_tool.sandbox.provider import DEMO_GAMES
 
     if not 0 <= args.port <= 65535:
         raise InvalidInput("--port must be between 0 and 65535.")
@@ -529,6 +529,19 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             f"The sandbox cannot listen on port {args.port} ({exc.strerror}). "
             "Choose another with --port, or --port 0 for any free port."
         ) from exc
+    _stop_on_signals()  # before the banner: whoever reads it may signal at once
+    try:
+        _sandbox_banner(args, server)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+        print("Sandbox stopped.", flush=True)
+    return EXIT_OK
+
+
+def _sandbox_banner(args: argparse.Namespace, server: SandboxServer) -> None:
+    from support_tool.sandbox.provider import DEMO_GAMES
+
     print(f"Sandbox provider listening on {server.url}", flush=True)
     print(f"Secret key: {server.secret}")
     print(f"Terminals terminal-0001 ... terminal-1000 have an unfinished round in {DEMO_GAMES[0]};")
@@ -540,12 +553,6 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"  support-tool profile add sandbox --url {server.url}")
     print("  support-tool secret set sandbox      (paste the secret key above)")
     print("Press Ctrl+C to stop.", flush=True)
-    try:
-        _stop_on_signals()
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("Sandbox stopped.", flush=True)
-    return EXIT_OK
 
 
 def _stop_on_signals() -> None:

@@ -645,6 +645,7 @@ class HistoryStore:
         except sqlite3.Error as exc:
             if is_damage(exc):
                 self._mark_damaged(str(exc))
+                return history_chain.unreadable(f"SQLite reports the file damaged: {exc}.")
             return history_chain.unreadable(
                 f"it cannot be read as support-tool's own history ({exc})."
             )

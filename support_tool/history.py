@@ -639,18 +639,26 @@ class HistoryStore:
         try:
             damage = [str(r[0]) for r in reader.execute("PRAGMA quick_check(5)").fetchall()]
             if damage != ["ok"]:
-                self._mark_damaged(damage[0])
-                return history_chain.unreadable(f"SQLite reports the file damaged: {damage[0]}.")
+                return self._damage_report(damage[0])
             return history_chain.verify(reader)
         except sqlite3.Error as exc:
             if is_damage(exc):
-                self._mark_damaged(str(exc))
-                return history_chain.unreadable(f"SQLite reports the file damaged: {exc}.")
+                return self._damage_report(str(exc))
             return history_chain.unreadable(
                 f"it cannot be read as support-tool's own history ({exc})."
             )
         finally:
             reader.close()
+
+    def _damage_report(self, problem: str) -> history_chain.ChainReport:
+        """Verification of a damaged file: it fails, and says how to go on working."""
+        self._mark_damaged(problem)
+        name = self.path.name
+        return history_chain.unreadable(
+            f"SQLite reports the file damaged ({problem}), so nothing more will be written to "
+            f"it. To go on working: quit support-tool and move {name} (with {name}-wal and "
+            f"{name}-shm if present) from {self.path.parent} to another folder."
+        )
 
     def count(self) -> int:
         with self._lock:

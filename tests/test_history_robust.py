@@ -215,3 +215,11 @@ def test_history_csv_is_spreadsheet_safe_on_the_command_line(cli, home: Path) ->
     assert rows[0]["game_id"] == "'-2+3"
     assert run.out.startswith("id,started_at,")
     assert "\r\n" in run.out
+
+
+def test_history_outcome_help_lists_the_values(cli_process) -> None:  # type: ignore[no-untyped-def]
+    run = cli_process("history", "--help")
+    assert run.status == 0
+    text = " ".join(run.out.split())
+    for outcome in Outcome:
+        assert outcome.value in text

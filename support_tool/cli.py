@@ -20,6 +20,7 @@ import os
 import platform
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -647,10 +648,31 @@ def _report_bug(error: BaseException, argv: Sequence[str]) -> int:
     return EXIT_BUG
 
 
+def _log_thread_errors() -> None:
+    """A defect on a worker thread (a batch's) is logged with its traceback and said in one
+    line, instead of Python printing the traceback to the terminal."""
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None or isinstance(args.exc_value, SystemExit):
+            return
+        report = "".join(
+            traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        )
+        log.error("unexpected error on a worker thread (a defect in support-tool)\n%s", report)
+        _err(
+            f"support-tool hit an unexpected problem on a worker thread "
+            f"({args.exc_type.__name__}); the details are in the log."
+        )
+
+    if threading.excepthook is threading.__excepthook__:  # leave a test runner's hook alone
+        threading.excepthook = hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from support_tool.logsetup import configure_logging
 
     _tolerant_output()
+    _log_thread_errors()
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(arguments)

@@ -228,3 +228,25 @@ def test_a_defect_exits_70_with_a_report_file_and_no_traceback(home: Path) -> No
     if os.name == "posix":
         assert reports[0].stat().st_mode & 0o777 == 0o600
     assert "ZeroDivisionError" in (home / "logs" / "support-tool.log").read_text()
+
+
+def test_a_defect_on_a_worker_thread_is_logged_not_printed(home: Path) -> None:
+    code = (
+        "import sys, threading; from support_tool import cli\n"
+        "def history(args):\n"
+        "    worker = threading.Thread(target=lambda: 1 // 0)\n"
+        "    worker.start(); worker.join(); return 0\n"
+        "cli.COMMANDS['history'] = history\n"
+        "sys.exit(cli.main(['history']))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "SUPPORT_TOOL_HOME": str(home)},
+    )
+    assert "Traceback" not in completed.stderr
+    assert "unexpected problem on a worker thread (ZeroDivisionError)" in completed.stderr
+    assert "ZeroDivisionError" in (home / "logs" / "support-tool.log").read_text()

@@ -17,13 +17,11 @@ import getpass
 import json
 import logging
 import os
-import platform
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -624,6 +622,9 @@ def _redacted(argv: Sequence[str]) -> list[str]:
 def _report_bug(error: BaseException, argv: Sequence[str]) -> int:
     """A defect: log the traceback and write it to a report file; tell the operator briefly,
     without a traceback, where the report is. Exit status 70."""
+    import platform
+    from datetime import UTC, datetime
+
     from support_tool import __version__, paths
 
     report = (

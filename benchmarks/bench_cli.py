@@ -66,7 +66,7 @@ def run(runs: int = RUNS) -> list[Figure]:
             [
                 sys.executable,
                 "-c",
-                "import sys; from support_tool.cli.main import main;"
+                "import sys; from support_tool.cli.commands import main;"
                 "main(['--demo', 'close', 'player-001']);"
                 "print(sum(m.startswith('PySide6') for m in sys.modules))",
             ],

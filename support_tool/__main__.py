@@ -2,6 +2,6 @@
 
 import sys
 
-from support_tool.cli.main import main
+from support_tool.cli.commands import main
 
 sys.exit(main())

@@ -29,3 +29,12 @@ class KeyringUnavailable(ConfigurationError):
 
 class AuditUnavailable(ConfigurationError):
     """The audit history cannot be written, so nothing may be sent."""
+
+
+class AuditDamaged(AuditUnavailable):
+    """SQLite reports the audit history file damaged: it is never written to again, and the
+    message says how to recover (move it aside, keep it for the auditor)."""
+
+
+class AuditTooNew(AuditUnavailable):
+    """The audit history was written by a newer version: it is neither read nor changed."""

@@ -79,7 +79,7 @@ class CliRun:
 @pytest.fixture
 def cli(home: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run ``support-tool ARGS`` in this process; returns status and captured output."""
-    from support_tool.cli.main import main
+    from support_tool.cli.commands import main
 
     def run(*args: str) -> CliRun:
         capsys.readouterr()

@@ -6,8 +6,10 @@ touching the developer's own keyring: the bus, the daemon and its files are all 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -39,18 +41,25 @@ class SecretServiceDaemon:
             "XDG_DATA_HOME": str(self.root / "data"),
             "XDG_RUNTIME_DIR": str(runtime),
         }
+        # Its own process group: dbus-run-session does not stop its children (dbus-daemon,
+        # gnome-keyring-daemon) when it is terminated, so stop() signals the whole group.
         self.process = subprocess.Popen(
             ["dbus-run-session", "--", "sh", "-c", _SCRIPT],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            start_new_session=True,
         )
-        assert self.process.stdout is not None
-        self.address = self.process.stdout.readline().strip()
-        if not self.address:
-            raise RuntimeError("dbus-run-session did not start a bus")
-        self._wait_ready()
+        try:
+            assert self.process.stdout is not None
+            self.address = self.process.stdout.readline().strip()
+            if not self.address:
+                raise RuntimeError("dbus-run-session did not start a bus")
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self) -> None:
         """Wait until the daemon owns org.freedesktop.secrets on the bus (up to 10 s)."""
@@ -82,10 +91,40 @@ class SecretServiceDaemon:
             "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
         }
 
+    def processes(self) -> list[int]:
+        """Every live process this daemon started: its process group, and anything else
+        whose environment points at its private folder (a daemon that left the group)."""
+        found = []
+        marker = str(self.root).encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                in_group = os.getpgid(pid) == self.process.pid
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                environ = b"" if in_group else (entry / "environ").read_bytes()
+            except (OSError, IndexError):
+                continue  # gone meanwhile, or not ours to read
+            if state != "Z" and (in_group or marker in environ):
+                found.append(pid)
+        return found
+
     def stop(self) -> None:
-        self.process.terminate()
+        """Stop dbus-run-session and every daemon under it (also a frozen one), then wait
+        until none is left, so that no test run leaves daemons behind."""
+        for sig in (signal.SIGTERM, signal.SIGCONT):
+            for pid in self.processes():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
         try:
             self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+            poll_until(lambda: not self.processes(), 5, "the keyring daemons to stop")
+        except (subprocess.TimeoutExpired, AssertionError):
+            for pid in self.processes():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         shutil.rmtree(self.root, ignore_errors=True)

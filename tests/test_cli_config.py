@@ -132,7 +132,7 @@ def test_profile_remove_deletes_its_secret(cli) -> None:  # type: ignore[no-unty
 def test_cli_startup_does_not_import_qt(home: Path) -> None:
     code = (
         "import sys, runpy; sys.argv=['support-tool','profile','list'];"
-        "from support_tool.cli.main import main; main(['profile','list']);"
+        "from support_tool.cli.commands import main; main(['profile','list']);"
         "bad=[m for m in sys.modules if m.startswith(('PySide6','shiboken6'))];"
         "print('QT' if bad else 'NOQT')"
     )

@@ -243,7 +243,7 @@ OPEN_AND_REPORT = """
 import sys
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
-from support_tool.cli.main import main
+from support_tool.cli.commands import main
 from support_tool.gui import main_window
 
 show = main_window.MainWindow.show
@@ -285,7 +285,7 @@ def test_qt_standard_options_reach_the_window(home: Path) -> None:
 def test_qt_options_are_split_from_ours_and_refused_for_commands(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from support_tool.cli.main import main, split_qt_arguments
+    from support_tool.cli.commands import main, split_qt_arguments
 
     assert split_qt_arguments(["--demo", "-style", "fusion", "-reverse", "-stylesheet=a.qss"]) == (
         ["--demo"],

@@ -71,7 +71,7 @@ def test_importing_the_command_line_loads_no_qt_and_no_window() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, support_tool.cli.main;"
+            "import sys, support_tool.cli.commands;"
             "print(sorted(m for m in sys.modules"
             " if m.startswith(('PySide6', 'shiboken6', 'support_tool.gui'))))",
         ],

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,13 +23,29 @@ from typing import Any
 
 from support_tool.audit import seals as history_chain
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
-from support_tool.errors import AuditUnavailable
+from support_tool.config import paths
+from support_tool.errors import AuditDamaged, AuditTooNew, AuditUnavailable
 from support_tool.provider.outcome import CloseResult, Outcome
+from support_tool.provider.validation import storable
 
 SCHEMA_VERSION = 3
 CHAIN_VERSION = 3  # the first version that seals records (history_chain)
 STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
 MAX_STORED_INPUT = 256  # rejected inputs can be huge; keep enough to recognise them
+# PRAGMA quick_check at every open up to this size (~40 ms here; ~15,000 rows). Larger
+# files are checked in full by verify, which the window runs in the background at start.
+QUICK_CHECK_AT_OPEN_BYTES = 8 * 1024 * 1024
+_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """True when SQLite says the file itself is damaged (not busy, full or read-only)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _DAMAGE_CODES
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
@@ -91,7 +108,14 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _text(value: str) -> str:
+    """Text as stored: bytes that were not UTF-8 (a mistyped argument) become visible escapes,
+    because SQLite stores only real text and the attempt must still be recorded."""
+    return storable(value)
+
+
 def _clip(value: str) -> str:
+    value = _text(value)
     return value if len(value) <= MAX_STORED_INPUT else value[: MAX_STORED_INPUT - 1] + "\u2026"
 
 
@@ -205,33 +229,109 @@ class AuditLog:
         self._queue: list[_Write] = []
         self._deferred_error: sqlite3.Error | None = None
         self._readers = threading.local()
+        self._damaged: AuditDamaged | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_file(path)  # 0600 before SQLite creates it (its -wal/-shm follow)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._unopenable(exc) from exc
+        try:
+            self._open()
+        except BaseException:
+            self._db.close()
+            raise
+        self.operator = operator_name()
+        self.workstation = workstation_name()
+        self.pid = os.getpid()
+
+    def _open(self) -> None:
+        """Refuse a newer or damaged file before anything is written to it; then bring the
+        schema up to date and recover abandoned rows."""
+        try:
             self._db.execute("PRAGMA busy_timeout = 10000")
+            self._refuse_newer(int(self._db.execute("PRAGMA user_version").fetchone()[0]))
+            self._check_at_open()
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
+            for companion in ("-wal", "-shm"):
+                paths.narrow(self.path.with_name(self.path.name + companion))
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+                self._refuse_newer(version)  # another process may have upgraded it meanwhile
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
                 history_chain.add_columns(self._db)
                 if version < CHAIN_VERSION:  # rows from before the chain: sealed once, here
                     history_chain.seal_existing(self._db)
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if version < SCHEMA_VERSION:
+                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.text_index = self._create_text_index()
             self._recover()
-        except (sqlite3.Error, OSError) as exc:
-            raise AuditUnavailable(
-                f"The audit history at {path} cannot be opened ({exc}). Nothing can be sent "
-                "until it can, because every action must be recorded. Check the disk and "
-                "the folder's permissions."
-            ) from exc
-        self.operator = operator_name()
-        self.workstation = workstation_name()
-        self.pid = os.getpid()
+        except sqlite3.Error as exc:
+            raise self._unopenable(exc) from exc
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise AuditTooNew(
+                f"The audit history at {self.path} was written by a newer version of "
+                f"support-tool (history format {version}; this version knows formats up to "
+                f"{SCHEMA_VERSION}). It was left unchanged and nothing was sent. Use the newer "
+                "support-tool, or move the file aside (keep it) to start a new history."
+            )
+
+    def _check_at_open(self) -> None:
+        """Find damage before the first write. ``PRAGMA quick_check`` reads every page, so
+        it runs at open only while the file is small enough to cost a few milliseconds
+        (QUICK_CHECK_AT_OPEN_BYTES); a larger file gets a cheap check of the pages every
+        write touches (the schema, the first and newest rows), and the full check runs in
+        ``verify`` (the window runs it in the background after start). Any statement that
+        meets damage later marks the store damaged too (``_fail``)."""
+        page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+        pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
+        if pages * page_size <= QUICK_CHECK_AT_OPEN_BYTES:
+            problems = self.integrity_problems()
+            if problems:
+                raise self._mark_damaged(problems[0])
+            return
+        self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'actions'").fetchone():
+            self._db.execute("SELECT MIN(id) FROM actions").fetchone()  # one each: O(log n)
+            self._db.execute("SELECT MAX(id) FROM actions").fetchone()
+            self._db.execute(f"{_SELECT} ORDER BY id DESC LIMIT 1").fetchone()
+
+    def integrity_problems(self, limit: int = 5) -> list[str]:
+        """What ``PRAGMA quick_check`` finds wrong with the file (empty when intact)."""
+        rows = self._db.execute(f"PRAGMA quick_check({int(limit)})").fetchall()
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
+
+    def _unopenable(self, exc: sqlite3.Error | OSError) -> AuditUnavailable:
+        if isinstance(exc, sqlite3.Error) and is_damage(exc):
+            return self._mark_damaged(str(exc))
+        return AuditUnavailable(
+            f"The audit history at {self.path} cannot be opened ({exc}). Nothing can be sent "
+            "until it can, because every action must be recorded. Check the disk and "
+            "the folder's permissions."
+        )
+
+    def _mark_damaged(self, problem: str) -> AuditDamaged:
+        """From now on this store refuses every write: a damaged file is never added to."""
+        if self._damaged is None:
+            name = self.path.name
+            self._damaged = AuditDamaged(
+                f"The audit history at {self.path} is damaged (SQLite reports: {problem}). "
+                "Nothing was sent, and nothing more will be written to it. To recover: quit "
+                f"support-tool, move {name} (with {name}-wal and {name}-shm if present) to "
+                "another folder and keep them for the auditor; support-tool then starts a "
+                "new, empty history."
+            )
+        return self._damaged
+
+    @property
+    def damaged(self) -> AuditDamaged | None:
+        return self._damaged
 
     def close(self) -> None:
         with self._lock:
@@ -308,6 +408,8 @@ class AuditLog:
         the same as before; eight batch workers share fsyncs instead of queueing for them.
         A caller returns only once its own statement is on disk.
         """
+        if self._damaged is not None:
+            raise self._damaged
         mine = _Write(sql, params, finishes)
         with self._queue_lock:
             self._queue.append(mine)
@@ -325,6 +427,8 @@ class AuditLog:
         return mine.row_id
 
     def _unwritable(self, exc: sqlite3.Error) -> AuditUnavailable:
+        if is_damage(exc):
+            return self._mark_damaged(str(exc))
         return AuditUnavailable(
             f"The audit history at {self.path} cannot be written ({exc}). "
             "Check free disk space and permissions."
@@ -368,13 +472,13 @@ class AuditLog:
                 self.operator,
                 self.workstation,
                 self.pid,
-                profile,
-                api_host,
+                _clip(profile),
+                _text(api_host),
                 _clip(login),
                 _clip(game_id or ""),
                 int(clear_history),
                 _clip(reason),
-                batch_id,
+                None if batch_id is None else _text(batch_id),
                 Outcome.PENDING.value,
             ),
         )
@@ -394,7 +498,7 @@ class AuditLog:
                 utc_now(),
                 result.outcome.value,
                 result.error_code,
-                result.description,
+                _text(result.description),
                 result.http_status,
                 result.elapsed_ms,
                 result.attempts,
@@ -421,6 +525,8 @@ class AuditLog:
         """Record many actions refused before sending (a batch's invalid lines) in one
         transaction: ``entries`` are (login as typed, result); ``row`` the shared fields."""
         now = utc_now()
+        if self._damaged is not None:
+            raise self._damaged
         try:
             with self._lock, self._db:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -440,14 +546,14 @@ class AuditLog:
                             self.operator,
                             self.workstation,
                             self.pid,
-                            row.get("profile", ""),
-                            row.get("api_host", ""),
+                            _clip(str(row.get("profile", ""))),
+                            _text(str(row.get("api_host", ""))),
                             _clip(login),
                             int(bool(row.get("clear_history"))),
                             _clip(str(row.get("reason", ""))),
                             row.get("batch_id"),
                             result.outcome.value,
-                            result.description,
+                            _text(result.description),
                         )
                         for login, result in entries
                     ],
@@ -486,12 +592,26 @@ class AuditLog:
         sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC"  # noqa: S608
         if limit is not None and limit > 0:
             sql += f" LIMIT {int(limit)}"
-        reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        with self._reading():
+            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                for row in reader.execute(sql, params):
+                    yield _record(row)
+            finally:
+                reader.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn SQLite's errors while reading into the tool's: damage marks the store damaged
+        (so nothing more is written to it), anything else is an unreadable history."""
         try:
-            for row in reader.execute(sql, params):
-                yield _record(row)
-        finally:
-            reader.close()
+            yield
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                raise self._mark_damaged(str(exc)) from exc
+            raise AuditUnavailable(
+                f"The audit history at {self.path} cannot be read ({exc})."
+            ) from exc
 
     def page(
         self, flt: AuditFilter, before_id: int | None = None, limit: int = 256
@@ -503,7 +623,8 @@ class AuditLog:
             where += f" AND {key} < ?"
             params.append(before_id)
         sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC LIMIT ?"  # noqa: S608
-        return [_record(r) for r in self._reader().execute(sql, [*params, limit])]
+        with self._reading():
+            return [_record(r) for r in self._reader().execute(sql, [*params, limit])]
 
     def newer(self, flt: AuditFilter, after_id: int, limit: int = 256) -> list[AuditRecord]:
         """Finished rows newer than ``after_id`` matching ``flt``, newest first."""
@@ -512,15 +633,40 @@ class AuditLog:
             f"SELECT {_FIELDS} FROM {source} WHERE {where} AND {key} > ? "  # noqa: S608
             f"ORDER BY {key} DESC LIMIT ?"
         )
-        return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
+        with self._reading():
+            return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
 
     def verify(self) -> history_chain.ChainReport:
-        """Check the hash chain of every sealed record (a read-only pass over the file)."""
-        reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        """Check the file (``PRAGMA quick_check``) and the hash chain of every sealed record,
+        in a read-only pass. A file SQLite cannot read, or reads as damaged, fails like an
+        altered one: an audit history that cannot be checked is not intact."""
         try:
+            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            return history_chain.unreadable(f"the file cannot be opened ({exc}).")
+        try:
+            damage = [str(r[0]) for r in reader.execute("PRAGMA quick_check(5)").fetchall()]
+            if damage != ["ok"]:
+                return self._damage_report(damage[0])
             return history_chain.verify(reader)
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                return self._damage_report(str(exc))
+            return history_chain.unreadable(
+                f"it cannot be read as support-tool's own history ({exc})."
+            )
         finally:
             reader.close()
+
+    def _damage_report(self, problem: str) -> history_chain.ChainReport:
+        """Verification of a damaged file: it fails, and says how to go on working."""
+        self._mark_damaged(problem)
+        name = self.path.name
+        return history_chain.unreadable(
+            f"SQLite reports the file damaged ({problem}), so nothing more will be written to "
+            f"it. To go on working: quit support-tool and move {name} (with {name}-wal and "
+            f"{name}-shm if present) from {self.path.parent} to another folder."
+        )
 
     def count(self) -> int:
         with self._lock:

@@ -164,11 +164,22 @@ class ChainReport:
                 f"record{'' if self.checked == 1 else 's'} verified. "
                 f"Chain head: {self.head_seal}"
             )
+        if not self.head_seal:  # see unreadable()
+            return (
+                f"The audit history cannot be verified: {self.problem} Keep the file as "
+                "evidence (do not edit or delete it) and tell your supervisor."
+            )
         return (
             f"The audit history was altered outside support-tool: {self.problem} "
             f"({self.checked:,} records before it verified.) Keep the file as evidence and "
             "tell your supervisor."
         )
+
+
+def unreadable(problem: str) -> ChainReport:
+    """The report for a history that cannot be checked at all (damaged, or not a history
+    this version can read): it fails, as an altered one does."""
+    return ChainReport(False, 0, "", problem)
 
 
 def verify(db: sqlite3.Connection) -> ChainReport:
@@ -189,7 +200,18 @@ def verify(db: sqlite3.Connection) -> ChainReport:
                 f"{expected - 1:,} to {seq:,} at record #{fields[0]}.",
                 int(fields[0]),
             )
-        if seal_of(previous, seq, fields) != seal:
+        try:
+            computed = seal_of(previous, seq, fields)
+        except (TypeError, ValueError):  # a BLOB: support-tool never stores one
+            return ChainReport(
+                False,
+                expected - 1,
+                previous,
+                f"record #{fields[0]} (sealed as {seq:,}) holds a value of a kind support-tool "
+                "never stores (raw bytes): it was changed after it was sealed.",
+                int(fields[0]),
+            )
+        if computed != seal:
             return ChainReport(
                 False,
                 expected - 1,

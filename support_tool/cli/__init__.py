@@ -1,5 +1,5 @@
 """The command line: argument parsing and printing only; the work is done in ``ops``."""
 
-from support_tool.cli.main import main
+from support_tool.cli.commands import main
 
 __all__ = ["main"]

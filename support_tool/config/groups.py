@@ -8,13 +8,13 @@ so the file reads like the CSV it was imported from.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from support_tool.config import paths
 from support_tool.config.atomic import write_text_atomically
+from support_tool.config.config_file import parse_toml, read_config_text
 from support_tool.config.profiles import clean_name
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.ops.terminals import Terminal, parse_terminals
@@ -55,11 +55,12 @@ def groups_to_toml(groups: dict[str, Group]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_WHAT = "groups file"
+_REDO = "save the groups again (support-tool group add NAME FILE)"
+
+
 def groups_from_toml(text: str, source: str = "groups file") -> dict[str, Group]:
-    try:
-        document: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"The {source} cannot be read ({exc}). Fix or remove it.") from exc
+    document = parse_toml(text, source, _WHAT, _REDO)
     table = document.get("groups", {})
     if not isinstance(table, dict):
         raise ConfigurationError(f"The {source} has no valid [groups] table.")
@@ -86,13 +87,8 @@ class GroupStore:
         self.path = path or paths.groups_file()
 
     def load(self) -> dict[str, Group]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise ConfigurationError(f"Cannot read {self.path}: {exc.strerror}.") from exc
-        return groups_from_toml(text, str(self.path))
+        text = read_config_text(self.path, _WHAT, _REDO)
+        return {} if text is None else groups_from_toml(text, str(self.path))
 
     def save(self, groups: dict[str, Group]) -> None:
         try:

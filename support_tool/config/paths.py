@@ -2,11 +2,17 @@
 
 platformdirs gives each OS its usual folders; ``SUPPORT_TOOL_HOME`` moves everything into
 one folder, for portable installs (a USB stick at a venue) and for tests.
+
+The history and logs name logins, operators and workstations, and the profiles name the
+provider's endpoints: on POSIX the folders the tool creates are 0700 and its own files 0600
+(another account on a shared desk cannot read them). Exports are the operator's choice of
+place and keep the usual permissions.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -14,6 +20,8 @@ import platformdirs
 from support_tool import APP_NAME
 
 HOME_ENV = "SUPPORT_TOOL_HOME"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
 
 
 def _home() -> Path | None:
@@ -51,3 +59,49 @@ def history_file(demo: bool = False) -> Path:
 
 def log_file() -> Path:
     return log_dir() / "support-tool.log"
+
+
+def window_state_file() -> Path:
+    return private_file(config_dir() / "window.ini")
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents 0700 (only the levels created here: a folder
+    that exists, such as the user's own ``~/.config``, is left as it is)."""
+    missing = []
+    for level in (path, *path.parents):
+        if level.is_dir():
+            break
+        missing.append(level)
+    for level in reversed(missing):
+        try:
+            level.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue  # another process made it meanwhile
+        os.chmod(level, PRIVATE_DIR)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty and 0600 if it does not exist, in a 0700 folder; a file the
+    tool created earlier with wider permissions is narrowed to 0600."""
+    ensure_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        narrow(path)
+    else:
+        os.close(fd)
+    return path
+
+
+def narrow(path: Path) -> None:
+    """Take away group and other permissions from one of the tool's own files (POSIX)."""
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+    except OSError:
+        pass  # not ours to change (another owner): leave it, opening will say if it fails

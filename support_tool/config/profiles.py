@@ -9,14 +9,13 @@ from __future__ import annotations
 import functools
 import json
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from support_tool.config import paths
 from support_tool.config.atomic import write_text_atomically
+from support_tool.config.config_file import parse_toml, read_config_text
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.provider import contract
 from support_tool.provider.validation import clean_api_url, clean_proxy_url
@@ -256,11 +255,12 @@ def to_toml(profile_set: ProfileSet) -> str:
     return "\n".join(lines) + "\n"
 
 
+_WHAT = "profiles file"
+_REDO = "add the profiles again (support-tool profile add NAME --url URL)"
+
+
 def from_toml(text: str, source: str = "profiles file") -> ProfileSet:
-    try:
-        document: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"The {source} cannot be read ({exc}). Fix or remove it.") from exc
+    document = parse_toml(text, source, _WHAT, _REDO)
     profiles: list[Profile] = []
     table = document.get("profiles", {})
     if not isinstance(table, dict):
@@ -294,13 +294,8 @@ class ProfileStore:
         self.path = path or paths.profiles_file()
 
     def load(self) -> ProfileSet:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return ProfileSet()
-        except OSError as exc:
-            raise ConfigurationError(f"Cannot read {self.path}: {exc.strerror}.") from exc
-        return from_toml(text, str(self.path))
+        text = read_config_text(self.path, _WHAT, _REDO)
+        return ProfileSet() if text is None else from_toml(text, str(self.path))
 
     def save(self, profile_set: ProfileSet) -> None:
         try:

@@ -243,7 +243,7 @@ class HistoryView(QWidget):
         def work() -> int:
             with path.open("w", encoding="utf-8-sig", newline="") as out:
                 records = store.query(text=flt.text, outcome=flt.outcome, batch_id=flt.batch_id)
-                return write_history_csv(records, out, spreadsheet_safe=True)
+                return write_history_csv(records, out)
 
         self.export.setEnabled(False)
         self._jobs.submit(work, lambda n: self._exported(path, n), self._export_failed)

@@ -58,7 +58,7 @@ VERIFY_DELAY_MS = 1500  # after start-up work, so that it never slows the first 
 
 def window_settings() -> QSettings:
     """Window state in the tool's own config folder (follows SUPPORT_TOOL_HOME)."""
-    return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+    return QSettings(str(paths.window_state_file()), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):

@@ -14,16 +14,97 @@ from support_tool.errors import InvalidInput
 from support_tool.provider import contract
 
 # Unicode categories never allowed in a login or game id: control, format (invisible
-# characters such as zero-width spaces), surrogates, private use, unassigned, and all
-# separators (spaces of every kind, line and paragraph separators).
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+# characters such as zero-width spaces), surrogates (bytes that were not UTF-8), private use,
+# unassigned, all separators (spaces of every kind, line and paragraph separators), and
+# "other symbols" (emoji, braille patterns): a login is text a person can read back.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "So"})
+_MARKS = frozenset({"Mn", "Mc", "Me"})
+
+# Characters that render as nothing although their category looks harmless (letters or
+# marks): Unicode's Default_Ignorable_Code_Point set, plus the blank braille pattern. A
+# login made of them looks empty on screen and cannot be read back over the phone.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def is_invisible(ch: str) -> bool:
+    """True for a character that shows as blank although it is not a space."""
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _INVISIBLE_RANGES)
+
+
+def is_undecodable(ch: str) -> bool:
+    """True for a lone surrogate: what Python makes of bytes that were not UTF-8 (an
+    argument typed in another encoding); such text cannot be stored, logged or sent."""
+    return 0xD800 <= ord(ch) <= 0xDFFF
+
+
+def has_undecodable(text: str) -> bool:
+    return any(is_undecodable(ch) for ch in text)
+
+
+def storable(text: str) -> str:
+    """``text`` with bytes that were not UTF-8 written as ``\\xNN`` (lone surrogates as
+    ``\\uNNNN``), so that it can be stored in the history, logged and printed as evidence."""
+    if not has_undecodable(text):
+        return text
+    return "".join(
+        (f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else f"\\u{ord(ch):04x}")
+        if is_undecodable(ch)
+        else ch
+        for ch in text
+    )
+
+
+def _name(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}{' ' + name if name else ''}"
 
 
 def _describe(ch: str) -> str:
+    """What is wrong with ``ch``, in words an operator can act on."""
+    if is_undecodable(ch):
+        shown = f"0x{ord(ch) - 0xDC00:02X}" if 0xDC80 <= ord(ch) <= 0xDCFF else _name(ch)
+        return f"a byte that is not UTF-8 text ({shown}; check the terminal's encoding)"
     if ch.isspace() or unicodedata.category(ch).startswith("Z"):
         return "a space"
-    name = unicodedata.name(ch, "")
-    return f"an invisible or control character (U+{ord(ch):04X}{' ' + name if name else ''})"
+    if is_invisible(ch):
+        return f"an invisible character {_name(ch)}"
+    category = unicodedata.category(ch)
+    if category == "So":
+        return f"an emoji or symbol ({_name(ch)})"
+    if category in _MARKS:
+        return f"an accent or mark with no letter before it ({_name(ch)})"
+    return f"an invisible or control character ({_name(ch)})"
+
+
+def _unreadable(ch: str, previous: str) -> bool:
+    """True if ``ch`` cannot be part of a login a person reads back; a combining mark is
+    fine only on a letter or digit (``e`` + U+0301 is é), not alone or after a space."""
+    category = unicodedata.category(ch)
+    if ch.isspace() or category in _FORBIDDEN_CATEGORIES or is_invisible(ch):
+        return True
+    if category in _MARKS:
+        return not previous or unicodedata.category(previous)[0] not in "LNM"
+    return False
 
 
 def _check_chars(value: str, label: str, field: str) -> None:
@@ -33,13 +114,15 @@ def _check_chars(value: str, label: str, field: str) -> None:
             f"{contract.MAX_FIELD_CHARS}). Check that you pasted only the {label}.",
             field,
         )
+    previous = ""
     for position, ch in enumerate(value, start=1):
-        if ch.isspace() or unicodedata.category(ch) in _FORBIDDEN_CATEGORIES:
+        if _unreadable(ch, previous):
             raise InvalidInput(
                 f"The {label} contains {_describe(ch)} at position {position}. "
                 f"A {label} is one word: remove it and try again.",
                 field,
             )
+        previous = ch
 
 
 def clean_login(raw: str) -> str:
@@ -210,6 +293,12 @@ def clean_reason(raw: str | None) -> str:
     if len(value) > MAX_REASON_CHARS:
         raise InvalidInput(
             f"The reason is too long ({len(value):,} characters; at most {MAX_REASON_CHARS}).",
+            "reason",
+        )
+    if has_undecodable(value):
+        raise InvalidInput(
+            "The reason contains bytes that are not UTF-8 text; check the terminal's encoding "
+            "and type it again.",
             "reason",
         )
     if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in value):

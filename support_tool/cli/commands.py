@@ -2,17 +2,25 @@
 
 Exit status (httpie-style, one per kind of problem): 0 success, 1 provider refusal,
 2 invalid input or usage, 3 transport failure, 4 configuration (profile, secret, keyring,
-history). Qt is never imported here: ``support-tool`` with no command hands over to
-``support_tool.gui`` only when the window is wanted.
+an unreadable configuration file or history), 5 the audit history failed verification
+(altered, damaged or unreadable), 70 a defect in support-tool itself (a short message on
+stderr; the traceback goes to a report file, never to the terminal). Qt is never imported
+here: ``support-tool`` with no command hands over to ``support_tool.gui`` only when the
+window is wanted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
+import os
+import signal
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -21,18 +29,29 @@ from support_tool import __version__
 from support_tool.cli import batch as cli_batch
 from support_tool.cli.output import close_fields
 from support_tool.cli.output import safe as _safe
-from support_tool.errors import ConfigurationError, InvalidInput, SupportToolError
+from support_tool.errors import (
+    AuditUnavailable,
+    ConfigurationError,
+    InvalidInput,
+    SupportToolError,
+)
 from support_tool.provider import contract
-from support_tool.provider.outcome import EXIT_STATUS, Outcome
+from support_tool.provider.outcome import EXIT_STATUS, CloseResult, Outcome
+from support_tool.provider.validation import has_undecodable, storable
 
 if TYPE_CHECKING:
     from support_tool.audit.log import AuditLog, AuditRecord
     from support_tool.config.profiles import ProfileSet, ProfileStore
     from support_tool.config.secret_store import KeyringSecrets
     from support_tool.ops.close import Closed
+    from support_tool.ops.runtime import Runtime
+    from support_tool.sandbox import SandboxServer
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_CONFIG = 0, 1, 2, 3, 4
 EXIT_TAMPERED = 5  # the audit history failed verification
+EXIT_BUG = 70  # EX_SOFTWARE: a defect in support-tool; the report file says where
+MAX_HISTORY_LIMIT = 1_000_000_000
+MAX_LATENCY_MS = 600_000
 
 log = logging.getLogger("support_tool")
 
@@ -113,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--reason", default="", metavar="TEXT", help="reason or ticket reference")
     close.add_argument("--profile", default=None, metavar="NAME")
     close.add_argument("--json", action="store_true", help="print one JSON object")
+    close.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask to confirm clearing history on a production profile (scripts)",
+    )
 
     cli_batch.add_parsers(commands)
 
@@ -120,7 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--login", metavar="L")
     history.add_argument("--batch", metavar="ID", help="only the rows of one batch")
     history.add_argument("--profile", metavar="P")
-    history.add_argument("--outcome", metavar="O", choices=[o.value for o in Outcome])
+    outcomes = [o.value for o in Outcome]
+    history.add_argument(
+        "--outcome",
+        metavar="O",
+        choices=outcomes,
+        help="only rows with this outcome: " + ", ".join(outcomes),
+    )
     history.add_argument(
         "--limit",
         type=int,
@@ -349,13 +379,70 @@ def _describe_close(closed: Closed) -> str:
     return "\n".join(lines)
 
 
+def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> Closed:
+    """Record a close refused by the command line itself (before the service is asked), as
+    every refused input is recorded, and return it for printing."""
+    from support_tool.ops.close import Closed
+
+    result = CloseResult(Outcome.INVALID_INPUT, message, "Nothing was sent.")
+    profile = runtime.service.profile(args.profile)
+    row_id = runtime.service.history.record(
+        result,
+        profile=profile.name if profile else (args.profile or ""),
+        api_host=profile.api_host if profile else "",
+        login=args.login,
+        game_id=args.game,
+        clear_history=args.clear_history,
+        reason=args.reason,
+    )
+    return Closed(result, row_id, profile, None)
+
+
+def _production_clear_refusal(runtime: Runtime, args: argparse.Namespace) -> str:
+    """Why clearing history on a production profile is not confirmed ('' when it is, or when
+    it does not apply). As in the window, the operator types the login; Enter cancels."""
+    from support_tool.provider.request import CloseRequest
+    from support_tool.provider.validation import clean_reason
+
+    profile = runtime.service.profile(args.profile)
+    if not args.clear_history or args.yes or profile is None or not profile.production:
+        return ""
+    try:
+        request = CloseRequest.from_input(args.login, args.game, True)
+        clean_reason(args.reason)
+    except InvalidInput:
+        return ""  # the close refuses it anyway, with the reason; no point asking first
+    what = f"the session of {_safe(request.login)}"
+    what += f" in game {_safe(request.game_id)}" if request.game_id else " (all games)"
+    what += f" on PRODUCTION profile {profile.name!r}, removing the unfinished round"
+    if not sys.stdin.isatty():
+        return (
+            f"This would close {what}. Not confirmed: at a terminal you are asked to type the "
+            "login; a script must add --yes."
+        )
+    print(f"This closes {what}.", file=sys.stderr)
+    print("Type the login to go ahead (Enter cancels): ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip() != request.login:
+        return "Not confirmed: the login typed did not match."
+    return ""
+
+
 def cmd_close(args: argparse.Namespace) -> int:
     from support_tool.ops.runtime import open_runtime
 
     with open_runtime(demo=args.demo) as runtime:
-        closed = runtime.service.close(
-            args.login, args.game, args.clear_history, reason=args.reason, profile=args.profile
-        )
+        if args.profile is not None and has_undecodable(args.profile):
+            closed = _refuse_close(
+                runtime,
+                args,
+                "The profile name is not valid UTF-8 text; check the terminal's encoding.",
+            )
+        elif refusal := _production_clear_refusal(runtime, args):
+            closed = _refuse_close(runtime, args, refusal)
+        else:
+            closed = runtime.service.close(
+                args.login, args.game, args.clear_history, reason=args.reason, profile=args.profile
+            )
     result = closed.result
     if args.json:
         print(json.dumps(close_fields(closed), ensure_ascii=False))
@@ -380,17 +467,20 @@ def cmd_history(args: argparse.Namespace) -> int:
     from support_tool.audit.log import AuditLog
     from support_tool.config import paths
 
-    if args.limit is not None and args.limit < 0:
-        raise InvalidInput("--limit must be 0 (no limit) or more.")
+    if args.limit is not None and not 0 <= args.limit <= MAX_HISTORY_LIMIT:
+        raise InvalidInput(f"--limit must be between 0 (no limit) and {MAX_HISTORY_LIMIT:,}.")
     if args.history_action == "verify":
         return _verify_history(paths.history_file(demo=args.demo), args.verify_json)
     with AuditLog(paths.history_file(demo=args.demo)) as store:
         rows = _history_rows(args, store)
         if args.json:
             for record in rows:
-                print(json.dumps(record.as_dict(), ensure_ascii=False))
+                # default=str: a value altered outside the tool (a BLOB) still prints
+                print(json.dumps(record.as_dict(), ensure_ascii=False, default=str))
         elif args.csv:
-            write_history_csv(rows, sys.stdout)
+            with contextlib.suppress(AttributeError, ValueError):  # CRLF as written, on Windows too
+                sys.stdout.reconfigure(newline="")  # type: ignore[union-attr]
+            write_history_csv(rows, sys.stdout)  # spreadsheet-safe, as the window's export
         else:
             shown = 0
             seen: set[tuple[str, str]] = set()  # --batch: a terminal's first row is its latest
@@ -415,12 +505,16 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _verify_history(path: Path, as_json: bool) -> int:
+    from support_tool.audit import seals as history_chain
     from support_tool.audit.log import AuditLog
 
     if not path.exists():
         raise ConfigurationError(f"There is no audit history at {path} yet.")
-    with AuditLog(path) as store:
-        report = store.verify()
+    try:
+        with AuditLog(path) as store:
+            report = store.verify()
+    except AuditUnavailable as exc:  # damaged, newer or unreadable: it cannot be verified
+        report = history_chain.unreadable(str(exc))
     if as_json:
         print(
             json.dumps(
@@ -441,12 +535,11 @@ def _verify_history(path: Path, as_json: bool) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from support_tool.sandbox import SandboxServer
-    from support_tool.sandbox.provider import DEMO_GAMES
 
     if not 0 <= args.port <= 65535:
         raise InvalidInput("--port must be between 0 and 65535.")
-    if args.latency_ms < 0:
-        raise InvalidInput("--latency-ms cannot be negative.")
+    if not 0 <= args.latency_ms <= MAX_LATENCY_MS:
+        raise InvalidInput(f"--latency-ms must be between 0 and {MAX_LATENCY_MS:,}.")
     if args.rate_limit is not None and not args.rate_limit > 0:
         raise InvalidInput("--rate-limit must be more than 0 requests a second.")
     try:
@@ -463,6 +556,19 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             f"The sandbox cannot listen on port {args.port} ({exc.strerror}). "
             "Choose another with --port, or --port 0 for any free port."
         ) from exc
+    _stop_on_signals()  # before the banner: whoever reads it may signal at once
+    try:
+        _sandbox_banner(args, server)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+        print("Sandbox stopped.", flush=True)
+    return EXIT_OK
+
+
+def _sandbox_banner(args: argparse.Namespace, server: SandboxServer) -> None:
+    from support_tool.sandbox.provider import DEMO_GAMES
+
     print(f"Sandbox provider listening on {server.url}", flush=True)
     print(f"Secret key: {server.secret}")
     print(f"Terminals terminal-0001 ... terminal-1000 have an unfinished round in {DEMO_GAMES[0]};")
@@ -474,11 +580,17 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"  support-tool profile add sandbox --url {server.url}")
     print("  support-tool secret set sandbox      (paste the secret key above)")
     print("Press Ctrl+C to stop.", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("Sandbox stopped.")
-    return EXIT_OK
+
+
+def _stop_on_signals() -> None:
+    """Ctrl+C and ``kill`` stop the sandbox. Set explicitly: a shell starts a background
+    job (``support-tool sandbox &``) with SIGINT ignored, and Python then leaves it so."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 # Qt's standard command-line options (QGuiApplication/QApplication): the window passes
@@ -547,16 +659,109 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _undecodable_argument(args: argparse.Namespace) -> InvalidInput | None:
+    """The first argument that is not UTF-8 text (bytes typed in another encoding), as an
+    error to give; ``close`` checks its own, so that the refusal is recorded in the history."""
+    if args.command == "close":
+        return None
+    for name, value in vars(args).items():
+        if isinstance(value, str) and has_undecodable(value):
+            option = "argument" if name in {"name", "file"} else f"--{name.replace('_', '-')}"
+            return InvalidInput(
+                f"The {option} ({storable(value)[:80]}) is not valid UTF-8 text; check the "
+                "terminal's encoding and type it again."
+            )
+    return None
+
+
+def _tolerant_output() -> None:
+    """Never fail on printing: text that is not UTF-8 (an echoed argument, a value altered in
+    the history) is written as escapes instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed stream: leave it
+                reconfigure(errors="backslashreplace")
+
+
+def _redacted(argv: Sequence[str]) -> list[str]:
+    """The command line for a report: the sandbox's --secret value left out."""
+    shown: list[str] = []
+    hide = False
+    for arg in argv:
+        shown.append("***" if hide else storable(arg)[:200])
+        hide = arg == "--secret"
+        if arg.startswith("--secret="):
+            shown[-1] = "--secret=***"
+    return shown
+
+
+def _report_bug(error: BaseException, argv: Sequence[str]) -> int:
+    """A defect: log the traceback and write it to a report file; tell the operator briefly,
+    without a traceback, where the report is. Exit status 70."""
+    import platform
+    from datetime import UTC, datetime
+
+    from support_tool import __version__
+    from support_tool.config import paths
+
+    report = (
+        f"support-tool {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
+        f"time: {datetime.now(UTC).isoformat(timespec='seconds')}\n"
+        f"command: support-tool {' '.join(_redacted(argv))}\n\n"
+        + "".join(traceback.format_exception(error))
+    )
+    log.error("unexpected error (a defect in support-tool)\n%s", report)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = paths.log_dir() / f"crash-{stamp}-{os.getpid()}.txt"
+    try:
+        paths.private_file(path).write_text(storable(report), encoding="utf-8")
+        where = f"A report was written to {path}"
+    except OSError as exc:
+        where = f"No report could be written to {path} ({exc.strerror}); see {paths.log_file()}"
+    _err(
+        f"support-tool stopped on an unexpected problem ({type(error).__name__}): a defect in "
+        "support-tool, not something you did. Anything already recorded stays in the audit "
+        f"history. {where}: send it to whoever maintains support-tool."
+    )
+    return EXIT_BUG
+
+
+def _log_thread_errors() -> None:
+    """A defect on a worker thread (a batch's) is logged with its traceback and said in one
+    line, instead of Python printing the traceback to the terminal."""
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None or isinstance(args.exc_value, SystemExit):
+            return
+        report = "".join(
+            traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        )
+        log.error("unexpected error on a worker thread (a defect in support-tool)\n%s", report)
+        _err(
+            f"support-tool hit an unexpected problem on a worker thread "
+            f"({args.exc_type.__name__}); the details are in the log."
+        )
+
+    if threading.excepthook is threading.__excepthook__:  # leave a test runner's hook alone
+        threading.excepthook = hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from support_tool.config.logsetup import configure_logging
 
-    given = sys.argv[1:] if argv is None else list(argv)
-    ours, qt_arguments = split_qt_arguments(given)
-    args = build_parser().parse_args(ours)
-    if args.command is not None and qt_arguments:
-        args = build_parser().parse_args(given)  # Qt's options only open a window: refused
-    configure_logging()
+    _tolerant_output()
+    _log_thread_errors()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    ours, qt_arguments = split_qt_arguments(arguments)
     try:
+        args = build_parser().parse_args(ours)
+        if args.command is not None and qt_arguments:
+            args = build_parser().parse_args(arguments)  # Qt's options only open a window
+        configure_logging()
+        bad_argument = _undecodable_argument(args)
+        if bad_argument is not None:
+            raise bad_argument
         if args.command is None:
             return _open_window(args.demo, qt_arguments)
         if args.demo and args.command in ("profile", "secret", "sandbox", "group"):
@@ -574,3 +779,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("Interrupted.")
         return 130
+    except BrokenPipeError:
+        # The reader went away (``support-tool history | head``): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line: a defect, reported, never a traceback
+        return _report_bug(exc, arguments)

@@ -1,0 +1,81 @@
+"""The window's start-up path meets a damaged profiles file or audit history with a plain
+message, never a traceback; damage found by the background check stops sending."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from support_tool.audit import log as history_module
+from support_tool.gui.main_window import MainWindow
+from support_tool.sandbox import SandboxServer
+from tests.gui_fixtures import sandbox_window
+from tests.test_gui_close import wait_answer
+from tests.test_history_robust import filled, garbage_in_the_middle
+
+
+def test_a_damaged_history_at_start_is_a_message(qtbot: QtBot, home: Path) -> None:
+    from support_tool.gui import app
+
+    path = filled(home / "history.sqlite3")
+    garbage_in_the_middle(path)
+    shown: list[str] = []
+
+    def answer_the_box() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            shown.append(box.text())
+            box.accept()
+        else:
+            QTimer.singleShot(20, answer_the_box)
+
+    QTimer.singleShot(0, answer_the_box)
+    hook = sys.excepthook
+    try:
+        assert app.run() == 4
+    finally:
+        sys.excepthook = hook
+    assert len(shown) == 1
+    assert "is damaged" in shown[0]
+    assert str(path) in shown[0]
+    assert "Traceback" not in shown[0]
+
+
+def test_a_damaged_profiles_file_at_start_is_a_message(qtbot: QtBot, home: Path) -> None:
+    from support_tool.ops.runtime import open_runtime
+
+    (home / "profiles.toml").write_bytes(b"a = " + b"[" * 50_000 + b"\n")
+    with open_runtime() as runtime:
+        window = MainWindow(runtime)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: "profiles file" in window.statusBar().currentMessage())
+        message = window.statusBar().currentMessage()
+        assert str(home / "profiles.toml") in message
+        assert "move it aside" in message
+        window.close()
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+
+
+def test_damage_found_in_the_background_shows_and_stops_sending(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history too large for the check at open: the window's background check finds the
+    damage, says so in the red banner, and the next close is refused, nothing sent."""
+    path = filled(home / "history.sqlite3")
+    garbage_in_the_middle(path)
+    monkeypatch.setattr(history_module, "QUICK_CHECK_AT_OPEN_BYTES", 0)
+    with sandbox_window(qtbot, home, sandbox) as window:
+        window.verify_history()
+        qtbot.waitUntil(window.tamper_banner.isVisible, timeout=20_000)
+        assert "damaged" in window.tamper_banner.text()
+        window.form.login.setText("terminal-0001")
+        window.form.submit()
+        wait_answer(qtbot, window)
+        assert "is damaged" in window.answer.description.text()
+    assert sandbox.request_count == 0

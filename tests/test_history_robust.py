@@ -1,0 +1,225 @@
+"""A damaged, newer or hand-altered audit history is never written to: close sends nothing
+and exits 4 saying how to recover; verify exits 5. Files and folders are private."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from support_tool.audit import log as history_module
+from support_tool.audit.log import SCHEMA_VERSION, AuditLog
+from support_tool.errors import AuditDamaged
+from support_tool.provider.outcome import CloseResult, Outcome
+from support_tool.sandbox import SandboxServer
+
+OK = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
+ROW = {"profile": "live", "api_host": "api.example.com", "game_id": None, "clear_history": True}
+
+
+def filled(path: Path, rows: int = 400) -> Path:
+    with AuditLog(path) as store:
+        for n in range(rows):
+            store.record(OK, login=f"terminal-{n:04d}", reason="x" * 100, **ROW)
+    return path
+
+
+def garbage_in_the_middle(path: Path) -> None:
+    """What a failing disk or a stray write does: one page of random bytes mid-file."""
+    size = path.stat().st_size
+    page = 4096
+    offset = (size // page // 2) * page
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        handle.write(random.Random(7).randbytes(page))
+    db = sqlite3.connect(path)  # the premise: SQLite itself reports the damage
+    try:
+        assert db.execute("PRAGMA quick_check").fetchall() != [("ok",)]
+    except sqlite3.DatabaseError as exc:
+        assert "malformed" in str(exc)  # noqa: PT017
+    finally:
+        db.close()
+
+
+def row_count(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM actions").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return -1
+    finally:
+        db.close()
+
+
+def test_close_on_a_damaged_history_sends_nothing_and_says_how_to_recover(
+    cli, cli_process, home: Path, sandbox: SandboxServer, sandbox_profile: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = home / "history.sqlite3"
+    filled(path)
+    garbage_in_the_middle(path)
+    before = path.read_bytes()
+    run = cli_process("close", "terminal-0001")
+    assert run.status == 4, run.text
+    assert "Traceback" not in run.err
+    assert "is damaged" in run.err
+    assert str(path) in run.err
+    assert "move history.sqlite3" in run.err
+    assert "keep them for the auditor" in run.err
+    assert sandbox.request_count == 0
+    assert path.read_bytes() == before  # not written to
+    verify = cli_process("history", "verify")
+    assert verify.status == 5, verify.text
+    assert "damaged" in verify.err
+
+
+def test_damage_met_by_any_statement_stops_every_later_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history too large for the full check at open: the cheap check passes, the first
+    statement that meets the damage marks the store, and nothing more is written."""
+    path = filled(tmp_path / "h.sqlite3")
+    monkeypatch.setattr(history_module, "QUICK_CHECK_AT_OPEN_BYTES", 0)
+    garbage_in_the_middle(path)
+    with AuditLog(path) as store:
+        with pytest.raises(AuditDamaged):
+            list(store.query())  # reading every row meets the damaged page
+        assert store.damaged is not None
+        with pytest.raises(AuditDamaged, match=r"move h\.sqlite3"):
+            store.record(OK, login="after-damage", **ROW)
+        assert not store.verify().ok
+
+
+def test_quick_check_runs_at_open_for_a_desk_sized_history(tmp_path: Path) -> None:
+    path = filled(tmp_path / "h.sqlite3")
+    garbage_in_the_middle(path)
+    with pytest.raises(AuditDamaged, match="is damaged"):
+        AuditLog(path)
+
+
+def test_a_history_from_a_newer_version_is_refused_and_left_alone(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+    path = filled(home / "history.sqlite3", rows=3)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 6}")
+    db.close()  # the last connection: checkpointed into the file itself
+    before = path.read_bytes()
+    run = cli_process("close", "terminal-0001")
+    assert run.status == 4, run.text
+    assert f"history format {SCHEMA_VERSION + 6}" in run.err
+    assert f"formats up to {SCHEMA_VERSION}" in run.err
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 6
+    assert row_count(path) == 3
+    verify = cli_process("history", "verify")
+    assert verify.status == 5, verify.text
+    assert "newer version" in verify.err
+
+
+def test_verify_fails_with_5_for_a_blob_and_a_dropped_column(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+    path = filled(home / "history.sqlite3", rows=5)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE actions SET login = CAST(login AS BLOB) WHERE id = 3")
+    run = cli_process("history", "verify")
+    assert run.status == 5, run.text
+    assert "record #3" in run.err
+    assert "Traceback" not in run.err
+    assert cli_process("history", "--json").status == 0  # still listed, as text
+
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE actions SET login = CAST(login AS TEXT) WHERE id = 3")
+        db.execute("DROP INDEX actions_login")
+        db.execute("ALTER TABLE actions DROP COLUMN reason")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    run = cli_process("history", "verify", "--json")
+    assert run.status == 5, run.text
+    assert "Traceback" not in run.err
+
+
+def test_garbage_anywhere_makes_verify_exit_5(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+    path = filled(home / "history.sqlite3")
+    garbage_in_the_middle(path)
+    run = cli_process("history", "verify", "--json")
+    assert run.status == 5, run.text
+    assert '"ok": false' in run.out
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_folders_are_0700_and_files_0600(cli, cli_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "fresh"
+    env = {
+        "SUPPORT_TOOL_HOME": "",
+        "HOME": str(root),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_STATE_HOME": str(root / "state"),
+    }
+    assert cli_process("profile", "add", "p", "--url", "http://localhost:1", env=env).status == 0
+    assert cli_process("close", "terminal-0001", env=env).status == 4  # no secret: recorded
+    folder = root / "data" / "support-tool"
+    assert cli_process("group", "add", "g", "-", stdin="terminal-1\n", env=env).status == 0
+    config = root / "config" / "support-tool"
+    logs = root / "state" / "support-tool" / "log"
+    for made in (config, folder, logs, logs.parent):
+        assert mode(made) == 0o700, made
+    files = [
+        config / "profiles.toml",
+        config / "groups.toml",
+        folder / "history.sqlite3",
+        logs / "support-tool.log",
+    ]
+    files += [p for p in folder.iterdir() if p.name.startswith("history.sqlite3-")]
+    for made in files:
+        assert mode(made) == 0o600, made
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_an_older_install_is_narrowed_and_window_state_is_private(home: Path) -> None:
+    from support_tool.config import paths
+
+    path = home / "history.sqlite3"
+    filled(path, rows=1)
+    os.chmod(path, 0o644)
+    AuditLog(path).close()
+    assert mode(path) == 0o600
+    assert mode(paths.window_state_file()) == 0o600
+
+
+def test_history_csv_is_spreadsheet_safe_on_the_command_line(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    with AuditLog(home / "history.sqlite3") as store:
+        store.record(
+            CloseResult(Outcome.REFUSED, '=HYPERLINK("http://evil.example","x")', error_code=17),
+            login="=1+2",
+            reason="+cmd|' /C calc'!A0",
+            profile="@SUM(A1)",
+            api_host="h",
+            game_id="-2+3",
+            clear_history=False,
+        )
+    run = cli("history", "--csv")
+    assert run.status == 0
+    rows = list(csv.DictReader(io.StringIO(run.out)))
+    assert rows[0]["login"] == "'=1+2"
+    assert rows[0]["description"].startswith("'=HYPERLINK(")
+    assert rows[0]["reason"].startswith("'+cmd|")
+    assert rows[0]["profile"] == "'@SUM(A1)"
+    assert rows[0]["game_id"] == "'-2+3"
+    assert run.out.startswith("id,started_at,")
+    assert "\r\n" in run.out
+
+
+def test_history_outcome_help_lists_the_values(cli_process) -> None:  # type: ignore[no-untyped-def]
+    run = cli_process("history", "--help")
+    assert run.status == 0
+    text = " ".join(run.out.split())
+    for outcome in Outcome:
+        assert outcome.value in text

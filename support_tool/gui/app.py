@@ -21,13 +21,16 @@ from PySide6.QtWidgets import (
 )
 
 from support_tool import APP_NAME, paths
+from support_tool import resources as bundled
 from support_tool.errors import SupportToolError
 
 log = logging.getLogger(__name__)
 
 
 def app_icon() -> QIcon:
-    icon = resources.files("support_tool.resources").joinpath("support-tool.svg")
+    """The window icon. ``support_tool.resources`` is imported by name (not looked up from
+    a string) so that the PyInstaller bundle's import analysis ships it."""
+    icon = resources.files(bundled).joinpath("support-tool.svg")
     with resources.as_file(icon) as path:
         return QIcon(str(path))
 
@@ -81,19 +84,36 @@ def install_error_hook() -> None:
     sys.excepthook = hook
 
 
-def run(demo: bool = False) -> int:
-    """Open the window and run until it is closed; returns the exit status."""
-    from support_tool.gui.main_window import MainWindow
-    from support_tool.runtime import open_runtime
+EXIT_STARTUP_FAILED = 1
 
+
+def _report_startup_failure(error: Exception) -> int:
+    """A failure before the window exists, shown modally: with no event loop running yet,
+    the error hook's non-modal dialog would vanish as the process exits."""
+    report = "".join(traceback.format_exception(error))
+    log.error("the window could not start\n%s", report)
+    ErrorReport(str(error) or type(error).__name__, report).exec()
+    return EXIT_STARTUP_FAILED
+
+
+def run(demo: bool = False) -> int:
+    """Open the window and run until it is closed; returns the exit status.
+
+    The error hook goes in as soon as a QApplication exists and before anything else
+    (icon, window modules, runtime): whatever fails from there on reaches the operator as
+    the plain-words dialog, never as a raw traceback.
+    """
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
-    app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName("support-tool")
-    app.setDesktopFileName(APP_NAME)
-    app.setWindowIcon(app_icon())
     install_error_hook()
     try:
+        from support_tool.gui.main_window import MainWindow
+        from support_tool.runtime import open_runtime
+
+        app.setApplicationName(APP_NAME)
+        app.setApplicationDisplayName("support-tool")
+        app.setDesktopFileName(APP_NAME)
+        app.setWindowIcon(app_icon())
         with open_runtime(demo=demo) as runtime:
             window = MainWindow(runtime)
             window.show()
@@ -101,3 +121,5 @@ def run(demo: bool = False) -> int:
     except SupportToolError as exc:
         QMessageBox.critical(None, "support-tool cannot start", str(exc))
         return 4
+    except Exception as exc:  # noqa: BLE001 - anything else is shown in words, then exit
+        return _report_startup_failure(exc)

@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from support_tool import __version__, cli_batch, contract
+from support_tool import cli_batch, contract
 from support_tool.cli_output import close_fields
 from support_tool.cli_output import safe as _safe
 from support_tool.errors import ConfigurationError, InvalidInput, SupportToolError
 from support_tool.outcome import EXIT_STATUS, Outcome
+from support_tool.version import VersionAction
 
 if TYPE_CHECKING:
     from support_tool.history import HistoryRecord, HistoryStore
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Close stuck player game sessions through the provider's Close Session API. "
         "With no command, opens the window.",
     )
-    parser.add_argument("--version", action="version", version=f"support-tool {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -412,8 +413,8 @@ def _verify_history(path: Path, as_json: bool) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from support_tool.sandbox import SandboxServer
     from support_tool.sandbox.provider import DEMO_GAMES
+    from support_tool.sandbox.server import SandboxServer
 
     if not 0 <= args.port <= 65535:
         raise InvalidInput("--port must be between 0 and 65535.")

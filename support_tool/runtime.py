@@ -21,7 +21,7 @@ from support_tool.secret_store import KeyringSecrets, MemorySecrets
 from support_tool.service import CloseService
 
 if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only in demo mode
-    from support_tool.sandbox import SandboxServer
+    from support_tool.sandbox.server import SandboxServer
 
 DEMO_PROFILE = "Sandbox"
 
@@ -69,7 +69,7 @@ def open_runtime(
         profiles: ProfileSource
         secrets: KeyringSecrets | MemorySecrets
         if demo:
-            from support_tool.sandbox import SandboxServer
+            from support_tool.sandbox.server import SandboxServer
 
             sandbox = SandboxServer().start()
             profiles = MemoryProfiles(

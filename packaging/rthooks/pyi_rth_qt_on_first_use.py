@@ -9,24 +9,27 @@ the Qt part when ``PySide6.QtCore`` is first imported, which only the window doe
 
 
 def _pyi_rthook() -> None:
-    import importlib.abc
+    # Only what every start needs: no importlib.abc (it pulls importlib.resources, inspect
+    # and tempfile), nothing from PyInstaller's helpers on Linux.
     import os
     import sys
-
-    from _pyi_rth_utils import is_macos_app_bundle, prepend_path_to_environment_variable
 
     if sys.platform.startswith("win"):
         qt_dir = os.path.join(sys._MEIPASS, "PySide6")
     else:
         qt_dir = os.path.join(sys._MEIPASS, "PySide6", "Qt")
     os.environ["QT_PLUGIN_PATH"] = os.path.join(qt_dir, "plugins")
-    if sys.platform.startswith("win"):
-        prepend_path_to_environment_variable(sys._MEIPASS, "PATH")
-    if sys.platform == "darwin" and not is_macos_app_bundle:
-        prepend_path_to_environment_variable(sys._MEIPASS, "DYLD_LIBRARY_PATH")
+    if sys.platform in ("win32", "darwin"):
+        from _pyi_rth_utils import is_macos_app_bundle, prepend_path_to_environment_variable
 
-    class QtCoreOnFirstUse(importlib.abc.MetaPathFinder):
-        """Finds nothing itself: wraps the real loader of PySide6.QtCore, once."""
+        if sys.platform == "win32":
+            prepend_path_to_environment_variable(sys._MEIPASS, "PATH")
+        elif not is_macos_app_bundle:
+            prepend_path_to_environment_variable(sys._MEIPASS, "DYLD_LIBRARY_PATH")
+
+    class QtCoreOnFirstUse:
+        """A meta path finder that finds nothing itself: it wraps the real loader of
+        PySide6.QtCore, once."""
 
         def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
             if name != "PySide6.QtCore":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -45,6 +46,9 @@ class SecretServiceDaemon:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            # Its own process group: dbus-run-session dies of SIGTERM without stopping its
+            # bus and daemon, which then lived on after every test session.
+            start_new_session=True,
         )
         assert self.process.stdout is not None
         self.address = self.process.stdout.readline().strip()
@@ -83,9 +87,13 @@ class SecretServiceDaemon:
         }
 
     def stop(self) -> None:
-        self.process.terminate()
+        """Stop the bus, the daemon and dbus-run-session: the whole process group."""
         try:
+            os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        except ProcessLookupError:
+            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks import bench_batch, bench_cli, bench_gui, bench_lists, bench_request
+from benchmarks import bench_app, bench_batch, bench_cli, bench_gui, bench_lists, bench_request
 from benchmarks.common import Figure
 
 
@@ -55,6 +55,7 @@ def main() -> int:
     figures += bench_batch.memory(closes=8_000 if args.quick else 20_000)
     figures += bench_lists.run()
     figures += bench_gui.in_process(rows=100_000 if args.quick else bench_gui.HISTORY_ROWS)
+    figures += bench_app.run(runs=3 if args.quick else bench_app.RUNS)  # none without a bundle
     print(table(figures))
     for f in figures:
         if f.note:

@@ -90,9 +90,21 @@ def cli(home: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-unty
     return run
 
 
+BINARY_ENV = "SUPPORT_TOOL_BINARY"
+
+
+def cli_command() -> list[str]:
+    """How to start the command line: ``python -m support_tool``, or the standalone app's
+    executable when SUPPORT_TOOL_BINARY names one (CI runs the child-process tests again
+    against the bundle, so the bundle is tested, not just the package)."""
+    binary = os.environ.get(BINARY_ENV, "").strip()
+    return [binary] if binary else [sys.executable, "-m", "support_tool"]
+
+
 @pytest.fixture
 def cli_process(home: Path):  # type: ignore[no-untyped-def]
-    """Run ``python -m support_tool ARGS`` as a real child process (stdin, exit status)."""
+    """Run ``support-tool ARGS`` as a real child process (stdin, exit status): the package
+    with this interpreter, or the executable in SUPPORT_TOOL_BINARY."""
 
     def run(
         *args: str,
@@ -102,7 +114,7 @@ def cli_process(home: Path):  # type: ignore[no-untyped-def]
         timeout: float = 60,
     ) -> CliRun:
         completed = subprocess.run(
-            [*prefix, sys.executable, "-m", "support_tool", *args],
+            [*prefix, *cli_command(), *args],
             input=stdin,
             capture_output=True,
             text=True,

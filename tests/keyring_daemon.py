@@ -118,6 +118,7 @@ class SecretServiceDaemon:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
         try:
+            os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=5)
             poll_until(lambda: not self.processes(), 5, "the keyring daemons to stop")
         except (subprocess.TimeoutExpired, AssertionError):

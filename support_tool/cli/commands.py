@@ -38,6 +38,7 @@ from support_tool.errors import (
 from support_tool.provider import contract
 from support_tool.provider.outcome import EXIT_STATUS, CloseResult, Outcome
 from support_tool.provider.validation import has_undecodable, storable
+from support_tool.version import VersionAction
 
 if TYPE_CHECKING:
     from support_tool.audit.log import AuditLog, AuditRecord
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Close stuck player game sessions through the provider's Close Session API. "
         "With no command, opens the window.",
     )
-    parser.add_argument("--version", action="version", version=f"support-tool {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -534,7 +535,7 @@ def _verify_history(path: Path, as_json: bool) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from support_tool.sandbox import SandboxServer
+    from support_tool.sandbox.server import SandboxServer
 
     if not 0 <= args.port <= 65535:
         raise InvalidInput("--port must be between 0 and 65535.")
@@ -702,7 +703,6 @@ def _report_bug(error: BaseException, argv: Sequence[str]) -> int:
     import platform
     from datetime import UTC, datetime
 
-    from support_tool import __version__
     from support_tool.config import paths
 
     report = (

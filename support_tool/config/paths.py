@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -22,11 +23,22 @@ from support_tool import APP_NAME
 HOME_ENV = "SUPPORT_TOOL_HOME"
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
+PORTABLE_FOLDER = "support-tool-home"
 
 
 def _home() -> Path | None:
     value = os.environ.get(HOME_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return Path(value).expanduser() if value else _portable_home()
+
+
+def _portable_home() -> Path | None:
+    """The standalone app with a ``support-tool-home`` folder next to its executable keeps
+    everything there, as if SUPPORT_TOOL_HOME pointed at it: the portable zip ships that
+    folder, so the app carried on a USB stick takes its profiles and history along."""
+    if not getattr(sys, "frozen", False):
+        return None
+    folder = Path(sys.executable).resolve().parent / PORTABLE_FOLDER
+    return folder if folder.is_dir() else None
 
 
 def config_dir() -> Path:

@@ -14,10 +14,14 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from support_tool import APP_NAME
-from support_tool.errors import ConfigurationError, KeyringUnavailable
+from support_tool.errors import ConfigurationError, InvalidInput, KeyringUnavailable
 
 SERVICE = APP_NAME
 KEYRING_TIMEOUT_S = 5.0  # a Secret Service that has not answered by then is stuck
+# Windows Credential Manager holds at most 2,560 bytes a credential (CRED_MAX_CREDENTIAL_BLOB_SIZE)
+# and keyring stores it as UTF-16, so 1,280 characters. Checked on every OS, so that a key
+# accepted on one desk is accepted on all, with words instead of Windows' error 1783.
+MAX_SECRET_BYTES = 2560
 
 T = TypeVar("T")
 
@@ -45,6 +49,18 @@ def _no_keyring(detail: str) -> KeyringUnavailable:
         f"No working keyring to keep secret keys in ({detail}). {how_to_fix_keyring()} "
         "support-tool never stores secret keys in a file."
     )
+
+
+def check_secret_size(secret: str) -> None:
+    """Refuse, in words, a key too long for the Windows Credential Manager."""
+    size = len(secret.encode("utf-16-le", "surrogatepass"))
+    if size > MAX_SECRET_BYTES:
+        raise InvalidInput(
+            f"The secret key is too long ({len(secret):,} characters): the Windows keyring "
+            f"holds at most {MAX_SECRET_BYTES // 2:,}, and support-tool keeps to that limit on "
+            "every computer. Nothing was stored. Check that only the key was pasted; "
+            "provider keys are usually well under 100 characters."
+        )
 
 
 def _missing(profile: str) -> ConfigurationError:
@@ -188,6 +204,7 @@ class KeyringSecrets:
     def set(self, profile: str, secret: str) -> None:
         if not secret:
             raise ConfigurationError("The secret key is empty: nothing was stored.")
+        check_secret_size(secret)
         self._call("storing a secret key", lambda b: b.set_password(SERVICE, profile, secret))  # type: ignore[attr-defined]
 
     def delete(self, profile: str) -> bool:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from support_tool import APP_NAME
+from support_tool import resources as bundled
 from support_tool.config import paths
 from support_tool.errors import SupportToolError
 
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 
 def app_icon() -> QIcon:
-    icon = resources.files("support_tool.resources").joinpath("support-tool.svg")
+    """The window icon. ``support_tool.resources`` is imported by name (not looked up from
+    a string) so that the PyInstaller bundle's import analysis ships it."""
+    icon = resources.files(bundled).joinpath("support-tool.svg")
     with resources.as_file(icon) as path:
         return QIcon(str(path))
 
@@ -83,20 +86,37 @@ def install_error_hook() -> None:
     sys.excepthook = hook
 
 
+EXIT_STARTUP_FAILED = 1
+
+
+def _report_startup_failure(error: Exception) -> int:
+    """A failure before the window exists, shown modally: with no event loop running yet,
+    the error hook's non-modal dialog would vanish as the process exits."""
+    report = "".join(traceback.format_exception(error))
+    log.error("the window could not start\n%s", report)
+    ErrorReport(str(error) or type(error).__name__, report).exec()
+    return EXIT_STARTUP_FAILED
+
+
 def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
     """Open the window and run until it is closed; returns the exit status.
-    ``qt_arguments`` are Qt's standard options (``-style fusion``, ``-reverse``, ...)."""
-    from support_tool.gui.main_window import MainWindow
-    from support_tool.ops.runtime import open_runtime
 
+    The error hook goes in as soon as a QApplication exists and before anything else
+    (icon, window modules, runtime): whatever fails from there on reaches the operator as
+    the plain-words dialog, never as a raw traceback. ``qt_arguments`` are Qt's standard
+    options (``-style fusion``, ``-reverse``, ...).
+    """
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_arguments])
     assert isinstance(app, QApplication)
-    app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName("support-tool")
-    app.setDesktopFileName(APP_NAME)
-    app.setWindowIcon(app_icon())
     install_error_hook()
     try:
+        from support_tool.gui.main_window import MainWindow
+        from support_tool.ops.runtime import open_runtime
+
+        app.setApplicationName(APP_NAME)
+        app.setApplicationDisplayName("support-tool")
+        app.setDesktopFileName(APP_NAME)
+        app.setWindowIcon(app_icon())
         with open_runtime(demo=demo) as runtime:
             window = MainWindow(runtime)
             window.show()
@@ -104,3 +124,5 @@ def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
     except SupportToolError as exc:
         QMessageBox.critical(None, "support-tool cannot start", str(exc))
         return 4
+    except Exception as exc:  # noqa: BLE001 - anything else is shown in words, then exit
+        return _report_startup_failure(exc)

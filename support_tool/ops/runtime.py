@@ -22,7 +22,7 @@ from support_tool.ops.close import CloseService
 from support_tool.provider import contract
 
 if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only in demo mode
-    from support_tool.sandbox import SandboxServer
+    from support_tool.sandbox.server import SandboxServer
 
 DEMO_PROFILE = "Sandbox"
 
@@ -70,7 +70,7 @@ def open_runtime(
         profiles: ProfileSource
         secrets: KeyringSecrets | MemorySecrets
         if demo:
-            from support_tool.sandbox import SandboxServer
+            from support_tool.sandbox.server import SandboxServer
 
             sandbox = SandboxServer().start()
             profiles = MemoryProfiles(

@@ -1,0 +1,99 @@
+"""What the standalone app needed from the package, checked on the package itself:
+the icon as package data, the window's error hook in place before anything can fail,
+``--version`` without Qt, and the secret-key size every keyring can hold."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from support_tool import resources as bundled
+from support_tool.config.secret_store import MAX_SECRET_BYTES, KeyringSecrets, check_secret_size
+from support_tool.errors import InvalidInput
+from tests.conftest import BINARY_ENV
+
+
+def test_icon_is_package_data_of_a_real_subpackage() -> None:
+    icon = resources.files(bundled).joinpath("support-tool.svg")
+    assert icon.read_text(encoding="utf-8").lstrip().startswith("<")
+    assert Path(bundled.__file__).parent.name == "resources"
+    assert Path(bundled.__file__).parent.parent.name == "support_tool"
+
+
+@pytest.mark.gui
+def test_window_start_failure_is_shown_in_words_not_raised(
+    qtbot, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A failure while the window is being set up (here the icon, as in the first frozen
+    build) reaches the operator as the error dialog, and run() returns a status."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from support_tool.gui import app as gui_app
+
+    def broken_icon() -> None:
+        raise ModuleNotFoundError("No module named 'support_tool.resources'")
+
+    monkeypatch.setattr(gui_app, "app_icon", broken_icon)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    seen: list[str] = []
+
+    def read_and_close() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, read_and_close)
+            return
+        assert isinstance(dialog, gui_app.ErrorReport)
+        seen.append(dialog.report)
+        dialog.reject()
+
+    QTimer.singleShot(0, read_and_close)
+    assert gui_app.run(demo=True) == gui_app.EXIT_STARTUP_FAILED
+    assert "support_tool.resources" in seen[0]
+    assert sys.excepthook is not sys.__excepthook__  # the hook went in first
+
+
+def test_version_without_qt(home: Path) -> None:
+    code = (
+        "import sys\nfrom support_tool.cli.commands import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit as exit:\n    assert exit.code == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0].startswith("support-tool 0.")
+    assert "from source" in out[0] or "installed package" in out[0]
+    assert out[1].startswith("Python 3.")
+    assert "PySide6 6." in out[1]
+    assert out[2] == "[]"
+
+
+def test_version_of_the_command_being_tested(cli_process) -> None:  # type: ignore[no-untyped-def]
+    done = cli_process("--version")
+    assert done.status == 0
+    bundle = bool(os.environ.get(BINARY_ENV))
+    assert ("standalone app built" in done.out) is bundle
+
+
+def test_secret_size_limit_is_windows_credential_managers() -> None:
+    check_secret_size("k" * (MAX_SECRET_BYTES // 2))  # 1,280 characters fit
+    with pytest.raises(InvalidInput, match=r"too long \(1,281 characters\).*at most 1,280"):
+        check_secret_size("k" * (MAX_SECRET_BYTES // 2 + 1))
+    with pytest.raises(InvalidInput):  # UTF-16 counts: outside the BMP a character is 4 bytes
+        check_secret_size("\U0001f511" * 641)
+
+
+@pytest.mark.keyring
+def test_too_long_secret_is_refused_in_words_and_not_stored(cli, cli_process) -> None:  # type: ignore[no-untyped-def]
+    assert cli("profile", "add", "long", "--url", "http://localhost:9").status == 0
+    done = cli_process("secret", "set", "long", stdin="k" * 3000 + "\n")
+    assert done.status == 2
+    assert "too long (3,000 characters)" in done.err
+    assert "Traceback" not in done.text
+    assert not KeyringSecrets().has("long")

@@ -88,6 +88,22 @@ def test_deadline_holds_against_drip_and_hang(fault: str) -> None:
     assert took < 2.0 + 2.0  # the deadline plus scheduling slack, never the drip's 38 s
 
 
+def test_a_socket_timeout_at_the_deadline_reads_as_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a busy machine the socket's own timeout (set to the time remaining) can fire
+    before the watchdog marks the exchange expired. Here the watchdog never marks it, so
+    only the socket times out: the operator must still read "no answer within 1.5 s", not
+    "the connection was lost"."""
+    from support_tool.provider.deadline import Exchange
+
+    monkeypatch.setattr(Exchange, "_expire", lambda self: None)
+    with SandboxServer(secret=SECRET, fault="hang") as sandbox:
+        result = send(sandbox.url, deadline=1.5)
+    assert result.failure is Failure.DEADLINE, result
+    assert "within 1.5 s" in result.description
+
+
 def test_latency_within_deadline_succeeds() -> None:
     with SandboxServer(secret=SECRET, latency_ms=300) as sandbox:
         result = send(sandbox.url, deadline=2.0)

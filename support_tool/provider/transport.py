@@ -42,6 +42,7 @@ from support_tool.provider.outcome import CloseResult, Failure, Outcome
 from support_tool.provider.request import SignedRequest
 from support_tool.provider.validation import clean_api_url
 
+DEADLINE_SLACK_S = 0.05  # a timeout this close to the deadline is the deadline
 log = logging.getLogger(__name__)
 
 
@@ -250,7 +251,11 @@ class Transport:
                     urllib3.exceptions.HTTPError,
                 ) as exc:
                     elapsed_ms = int((time.monotonic() - started) * 1000)
-                    if exchange.expired:
+                    # The socket's own timeout (set to the time remaining) can fire a moment
+                    # before the watchdog marks the exchange expired, most often on a busy
+                    # machine: either way the deadline ran out, and the operator must read
+                    # that, not "the connection was lost".
+                    if exchange.expired or exchange.remaining() <= DEADLINE_SLACK_S:
                         return self._deadline_result(host, elapsed_ms, attempts, reached=True)
                     failure, description, next_step, reached = _classify(exc, host, self.proxy)
                     log.info(

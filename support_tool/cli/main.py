@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from support_tool import __version__
+from support_tool.cli import audit as cli_audit
 from support_tool.cli import batch as cli_batch
 from support_tool.cli.output import close_fields
 from support_tool.cli.output import safe as _safe
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--json", action="store_true", help="print one JSON object")
 
     cli_batch.add_parsers(commands)
+    cli_audit.add_parsers(commands)
 
     history = commands.add_parser("history", help="show the audit history, newest first")
     history.add_argument("--login", metavar="L")
@@ -475,6 +477,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "close": cmd_close,
     "history": cmd_history,
     "sandbox": cmd_sandbox,
+    "audit": cli_audit.cmd_audit,
 }
 
 

@@ -1,0 +1,212 @@
+"""``support-tool audit``: where the audit trail is kept, and setting up a team store.
+
+* ``audit init-db URL`` (IT, as the database's owner) creates the team store on PostgreSQL;
+* ``audit use URL`` points this desk at it (the password goes to the keyring), and
+  ``audit use --embedded`` returns to the embedded file;
+* ``audit status`` says which store is in use and whether a team store can be reached.
+
+Exit status: 0 ok; 2 invalid input; 4 configuration (store unreachable, not set up, the
+``team`` extra missing). Module-level imports stay light: a desk without a team store
+never loads the database driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from support_tool.errors import ConfigurationError, InvalidInput
+
+if TYPE_CHECKING:
+    from support_tool.config.team_settings import TeamStoreSetting
+
+EXIT_OK, EXIT_CONFIG = 0, 4
+
+
+def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
+    audit = commands.add_parser(
+        "audit", help="where the audit trail is kept: this desk's file or a team store"
+    )
+    actions = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
+    init = actions.add_parser(
+        "init-db",
+        help="IT: create the team audit store in a PostgreSQL database (as its owner)",
+    )
+    init.add_argument("url", metavar="URL", help="libpq URL, without a password")
+    init.add_argument(
+        "--desk-role",
+        default=None,
+        metavar="NAME",
+        help="group role for desks: append and read (default support_tool_desk)",
+    )
+    init.add_argument(
+        "--auditor-role",
+        default=None,
+        metavar="NAME",
+        help="group role for auditors: read only (default support_tool_auditor)",
+    )
+    use = actions.add_parser(
+        "use",
+        help="keep this desk's audit trail in a team store (password from standard input)",
+    )
+    target = use.add_mutually_exclusive_group(required=True)
+    target.add_argument("url", nargs="?", metavar="URL", help="libpq URL, or 'none'")
+    target.add_argument(
+        "--embedded", action="store_true", help="return to the embedded file on this desk"
+    )
+    actions.add_parser("status", help="which audit store is in use, and can it be reached")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.action == "init-db":
+        return _init_db(args)
+    if args.action == "use":
+        if args.embedded or args.url.strip().lower() == "none":
+            return _use_embedded()
+        return _use_team(args.url, sys.stdin)
+    return _status(args.demo)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _read_password(prompt: str, stdin: TextIO) -> str:
+    if stdin.isatty():
+        return getpass.getpass(prompt)
+    return stdin.read().strip()
+
+
+def _init_db(args: argparse.Namespace) -> int:
+    from support_tool.audit import team_admin
+    from support_tool.audit.team_store import PasswordNeeded, driver
+    from support_tool.config.team_settings import clean_url
+
+    url = clean_url(args.url)
+    desk = team_admin.clean_role(args.desk_role or team_admin.DEFAULT_DESK_ROLE, "--desk-role")
+    auditor = team_admin.clean_role(
+        args.auditor_role or team_admin.DEFAULT_AUDITOR_ROLE, "--auditor-role"
+    )
+    driver()  # say how to install the extra before anything else
+    try:
+        report = team_admin.init_db(url, None, desk, auditor)
+    except PasswordNeeded:
+        password = _read_password("Password of the database owner (not shown): ", sys.stdin)
+        if not password:
+            raise InvalidInput("The server asks for a password and none was given.") from None
+        report = team_admin.init_db(url, password, desk, auditor)
+    print(team_admin.describe(report, desk, auditor))
+    return EXIT_OK
+
+
+def _keyring() -> Any:
+    from support_tool.config.secret_store import KeyringSecrets
+
+    return KeyringSecrets()
+
+
+def _use_team(raw_url: str, stdin: TextIO) -> int:
+    from support_tool.audit.team_store import driver
+    from support_tool.config import team_settings
+
+    url = team_settings.clean_url(raw_url)
+    driver()
+    secrets = _keyring()
+    secrets.backend()  # fail before asking for the password
+    password = _read_password(
+        "Password of the database user (not shown; Enter if it needs none): ", stdin
+    )
+    if password:
+        secrets.set(team_settings.KEYRING_USER, password)
+    else:
+        _forget_password(secrets)
+    path = team_settings.save(url, password_in_keyring=bool(password))
+    where = "in the keyring" if password else "none stored"
+    print(f"This desk now keeps its audit trail in the team store {url} (password: {where}).")
+    print(f"Setting saved in {path}.")
+    return _status(demo=False)
+
+
+def _forget_password(secrets: Any) -> None:
+    from support_tool.config.team_settings import KEYRING_USER
+
+    try:
+        secrets.delete(KEYRING_USER)
+    except ConfigurationError as exc:
+        _err(f"The team store's old password could not be removed from the keyring: {exc}")
+
+
+def _use_embedded() -> int:
+    from support_tool.config import paths, team_settings
+
+    had = team_settings.forget()
+    _forget_password(_keyring())
+    where = paths.history_file()
+    print(
+        f"This desk keeps its audit trail in the embedded file {where}."
+        if had
+        else f"This desk already kept its audit trail in the embedded file {where}."
+    )
+    if team_settings.load() is not None:
+        _err(
+            f"But {team_settings.URL_ENV} is set in the environment and takes precedence: "
+            "unset it to use the embedded file."
+        )
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+def _status(demo: bool) -> int:
+    from support_tool.config import paths, team_settings
+
+    setting = team_settings.load()
+    if setting is None or demo:
+        print(f"Audit trail: embedded file {paths.history_file(demo=demo)} (this desk only).")
+        return EXIT_OK
+    stored = "password in the keyring" if setting.password_in_keyring else "no password stored"
+    print(f"Audit trail: team store {setting.display_url} ({stored}; set by {setting.source}).")
+    problem = _check_team(setting)
+    if problem:
+        _err(problem)
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+def _check_team(setting: TeamStoreSetting) -> str:
+    """Print what the server says about this login; the problem in words, or ''."""
+    from support_tool.audit.team_store import connect, readiness
+    from support_tool.config.team_settings import KEYRING_USER
+
+    password = None
+    if setting.password_in_keyring:
+        secrets = _keyring()
+        if not secrets.has(KEYRING_USER):
+            return (
+                "The team store's password is not in this desk's keyring any more. Store it "
+                "again: support-tool audit use URL (the password is read from standard input)."
+            )
+        password = secrets.get(KEYRING_USER)
+    try:
+        with connect(setting.url, password, what=setting.display_url) as conn:
+            ready = readiness(conn)
+    except ConfigurationError as exc:
+        return f"Reachable: no. {exc} Until it is, nothing can be recorded, so nothing is sent."
+    print(f"Reachable: yes (PostgreSQL {ready.server_version}, signed in as {ready.user!r}).")
+    if not ready.initialised:
+        return (
+            "Initialised: no. IT must first run, as the database's owner: "
+            "support-tool audit init-db URL"
+        )
+    if ready.can_append:
+        rights = "may record actions"
+    elif ready.can_read:
+        rights = "may only read the trail (an auditor): it cannot record actions"
+    else:
+        rights = "may neither record nor read: grant it the desk role"
+    print(
+        f"Initialised: yes ({ready.events if ready.events is not None else '?'} events); "
+        f"this login {rights}."
+    )
+    return ""

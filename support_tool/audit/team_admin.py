@@ -147,10 +147,7 @@ def _create_roles(
             for role in missing:
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
     except pg.errors.InsufficientPrivilege:
-        commands = " ".join(
-            sql.SQL("CREATE ROLE {} NOLOGIN;").format(sql.Identifier(r)).as_string(conn)
-            for r in missing
-        )
+        commands = " ".join(f"CREATE ROLE {_quoted(role)} NOLOGIN;" for role in missing)
         raise ConfigurationError(
             f"The role(s) {', '.join(missing)} do not exist and this user may not create "
             f"roles. Ask IT (a superuser or a user with CREATEROLE) to run: {commands} "

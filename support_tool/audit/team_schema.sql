@@ -36,9 +36,10 @@ CREATE TABLE IF NOT EXISTS support_tool.head (
     seq  bigint  NOT NULL CHECK (seq >= 0),
     seal bytea   NOT NULL CHECK (octet_length(seal) = 32)
 );
+-- (Only when the table is empty: once the triggers exist, they refuse any other insert.)
 INSERT INTO support_tool.head (one, seq, seal)
-    VALUES (true, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
-    ON CONFLICT (one) DO NOTHING;
+    SELECT true, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
+    WHERE NOT EXISTS (SELECT 1 FROM support_tool.head);
 
 -- step: indexes
 -- Joining an attempt to its closing event, and at most one closing event per attempt.
@@ -151,7 +152,7 @@ BEGIN
             WHERE e.seq = append_event.action AND e.kind = 'attempt';
         IF NOT FOUND THEN
             RAISE EXCEPTION 'support-tool: % names attempt %, which does not exist',
-                kind, pg_catalog.quote_nullable(action) USING ERRCODE = 'foreign_key_violation';
+                kind, coalesce(action::text, 'NULL') USING ERRCODE = 'foreign_key_violation';
         END IF;
         PERFORM 1 FROM support_tool.events e
             WHERE e.action = append_event.action AND e.kind IN ('answer', 'unknown');
@@ -177,8 +178,10 @@ $$;
 REVOKE ALL ON FUNCTION support_tool.append_event(text, bigint, text) FROM PUBLIC;
 
 -- step: append-only triggers
--- Defence in depth behind the grants: not even the owner updates or deletes an event, and
--- the head only moves forward onto the event just appended.
+-- Defence in depth behind the grants: not even the owner inserts, updates or deletes an
+-- event except through append_event, and the head only moves forward onto the event just
+-- appended. (The owner can still drop these triggers, and a superuser can skip them; the
+-- seals and the head then show what changed.)
 CREATE OR REPLACE FUNCTION support_tool.refuse_change() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -202,10 +205,34 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END
 $$;
+-- Rows are inserted only by append_event: the trigger reads the call stack, so even the
+-- owner's direct INSERT (which could pick its own seq, time and origin) is refused.
+CREATE OR REPLACE FUNCTION support_tool.insert_through_append_only() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stack text;
+BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF pg_catalog.strpos(stack, 'function support_tool.append_event(text,bigint,text)') > 0 THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'support-tool: events are appended only through support_tool.append_event'
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+REVOKE ALL ON FUNCTION support_tool.insert_through_append_only() FROM PUBLIC;
 REVOKE ALL ON FUNCTION support_tool.refuse_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION support_tool.head_forward_only() FROM PUBLIC;
 CREATE OR REPLACE TRIGGER events_no_update_delete
     BEFORE UPDATE OR DELETE ON support_tool.events
+    FOR EACH ROW EXECUTE FUNCTION support_tool.refuse_change();
+CREATE OR REPLACE TRIGGER events_insert_through_append
+    BEFORE INSERT ON support_tool.events
+    FOR EACH ROW EXECUTE FUNCTION support_tool.insert_through_append_only();
+CREATE OR REPLACE TRIGGER head_no_insert
+    BEFORE INSERT ON support_tool.head
     FOR EACH ROW EXECUTE FUNCTION support_tool.refuse_change();
 CREATE OR REPLACE TRIGGER events_no_truncate
     BEFORE TRUNCATE ON support_tool.events

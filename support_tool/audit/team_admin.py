@@ -175,8 +175,11 @@ def _grant(conn: psycopg.Connection[tuple[Any, ...]], desk: str, auditor: str) -
         conn.execute(statement)
 
 
-def init_db(conninfo: str, password: str | None, desk_role: str, auditor_role: str) -> InitReport:
-    """Create or check the team store; raise ConfigurationError with the next step if not."""
+def init_db(
+    conninfo: str, password: str | None, desk_role: str, auditor_role: str, what: str = ""
+) -> InitReport:
+    """Create or check the team store; raise ConfigurationError with the next step if not.
+    ``what`` names the store in messages (the URL, never with a password)."""
     desk = clean_role(desk_role, "--desk-role")
     auditor = clean_role(auditor_role, "--auditor-role")
     if desk == auditor:
@@ -184,7 +187,7 @@ def init_db(conninfo: str, password: str | None, desk_role: str, auditor_role: s
     pg = driver()
     report = InitReport()
     with connect(
-        conninfo, password, what="to set up", statement_timeout_ms=INIT_STATEMENT_TIMEOUT_MS
+        conninfo, password, what=what, statement_timeout_ms=INIT_STATEMENT_TIMEOUT_MS
     ) as conn:
         try:
             with conn.transaction():

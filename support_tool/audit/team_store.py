@@ -75,8 +75,9 @@ def server_message(exc: BaseException) -> str:
     """The server's or libpq's own words, on one line, without psycopg's decorations."""
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None) if diag is not None else None
-    text = str(primary or exc).strip()
-    return " ".join(text.split()) or type(exc).__name__
+    text = str(primary or exc).strip().removeprefix("connection is bad: ")
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    return "; ".join(lines).rstrip(".?") or type(exc).__name__
 
 
 def connect(
@@ -100,7 +101,10 @@ def connect(
         conn: psycopg.Connection[tuple[Any, ...]] = pg.connect(conninfo, **extra)
     except pg.Error as exc:
         if not password and "no password supplied" in str(exc):
-            raise PasswordNeeded(f"The team audit store {what} asks for a password.") from None
+            raise PasswordNeeded(
+                f"The team audit store {what} asks for a password and none was given: run "
+                "support-tool audit use URL again and type the password (standard input)."
+            ) from None
         raise AuditUnavailable(
             f"The team audit store {what} cannot be reached: {server_message(exc)}. Check "
             "that the server is running and the URL, user and password are right "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -91,12 +92,12 @@ def _init_db(args: argparse.Namespace) -> int:
     )
     driver()  # say how to install the extra before anything else
     try:
-        report = team_admin.init_db(url, None, desk, auditor)
+        report = team_admin.init_db(url, None, desk, auditor, what=url)
     except PasswordNeeded:
         password = _read_password("Password of the database owner (not shown): ", sys.stdin)
         if not password:
             raise InvalidInput("The server asks for a password and none was given.") from None
-        report = team_admin.init_db(url, password, desk, auditor)
+        report = team_admin.init_db(url, password, desk, auditor, what=url)
     print(team_admin.describe(report, desk, auditor))
     return EXIT_OK
 
@@ -113,27 +114,38 @@ def _use_team(raw_url: str, stdin: TextIO) -> int:
 
     url = team_settings.clean_url(raw_url)
     driver()
-    secrets = _keyring()
-    secrets.backend()  # fail before asking for the password
+    before = _file_setting()
     password = _read_password(
         "Password of the database user (not shown; Enter if it needs none): ", stdin
     )
     if password:
-        secrets.set(team_settings.KEYRING_USER, password)
-    else:
-        _forget_password(secrets)
+        _keyring().set(team_settings.KEYRING_USER, password)  # no keyring: nothing is saved
+    elif before is not None and before.password_in_keyring:
+        _forget_password()
     path = team_settings.save(url, password_in_keyring=bool(password))
     where = "in the keyring" if password else "none stored"
     print(f"This desk now keeps its audit trail in the team store {url} (password: {where}).")
     print(f"Setting saved in {path}.")
+    if os.environ.get(team_settings.URL_ENV, "").strip():
+        _err(f"Note: {team_settings.URL_ENV} is set in the environment and takes precedence.")
     return _status(demo=False)
 
 
-def _forget_password(secrets: Any) -> None:
+def _file_setting() -> TeamStoreSetting | None:
+    """The setting kept in this desk's file; None also when that file is damaged."""
+    from support_tool.config import team_settings
+
+    try:
+        return team_settings.load_file()
+    except ConfigurationError:
+        return None
+
+
+def _forget_password() -> None:
     from support_tool.config.team_settings import KEYRING_USER
 
     try:
-        secrets.delete(KEYRING_USER)
+        _keyring().delete(KEYRING_USER)
     except ConfigurationError as exc:
         _err(f"The team store's old password could not be removed from the keyring: {exc}")
 
@@ -141,8 +153,10 @@ def _forget_password(secrets: Any) -> None:
 def _use_embedded() -> int:
     from support_tool.config import paths, team_settings
 
+    before = _file_setting()
     had = team_settings.forget()
-    _forget_password(_keyring())
+    if before is not None and before.password_in_keyring:
+        _forget_password()
     where = paths.history_file()
     print(
         f"This desk keeps its audit trail in the embedded file {where}."
@@ -167,6 +181,9 @@ def _status(demo: bool) -> int:
         return EXIT_OK
     stored = "password in the keyring" if setting.password_in_keyring else "no password stored"
     print(f"Audit trail: team store {setting.display_url} ({stored}; set by {setting.source}).")
+    from support_tool.audit.team_store import driver
+
+    driver()  # without the 'team' extra: say how to install it
     problem = _check_team(setting)
     if problem:
         _err(problem)
@@ -192,7 +209,7 @@ def _check_team(setting: TeamStoreSetting) -> str:
         with connect(setting.url, password, what=setting.display_url) as conn:
             ready = readiness(conn)
     except ConfigurationError as exc:
-        return f"Reachable: no. {exc} Until it is, nothing can be recorded, so nothing is sent."
+        return f"Reachable: no. {exc} Until this is fixed, this desk cannot record actions there."
     print(f"Reachable: yes (PostgreSQL {ready.server_version}, signed in as {ready.user!r}).")
     if not ready.initialised:
         return (

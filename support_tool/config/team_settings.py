@@ -115,6 +115,11 @@ def load() -> TeamStoreSetting | None:
     from_env = os.environ.get(URL_ENV, "").strip()
     if from_env:
         return TeamStoreSetting(from_env, password_in_keyring=False, source=URL_ENV)
+    return load_file()
+
+
+def load_file() -> TeamStoreSetting | None:
+    """The team store kept in this desk's settings file, whatever the environment says."""
     path = settings_file()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

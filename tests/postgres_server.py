@@ -53,7 +53,7 @@ def _server_user() -> pwd.struct_passwd | None:
     raise RuntimeError("running as root, but there is no 'postgres' or 'nobody' user")
 
 
-def _is_postgres(pid: int) -> bool:
+def is_postgres(pid: int) -> bool:
     """True while ``pid`` is still a PostgreSQL process (not a reused process id)."""
     try:
         return b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -164,7 +164,7 @@ class PostgresServer:
         finally:
             # pg_ctl makes the postmaster a session leader: its group holds every backend.
             for group in (self._postmaster, self._group):
-                if group is not None and _is_postgres(group):
+                if group is not None and is_postgres(group):
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.killpg(group, signal.SIGKILL)
             shutil.rmtree(self.root, ignore_errors=True)

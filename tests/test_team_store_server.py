@@ -19,7 +19,8 @@ from support_tool.audit import team_admin
 from support_tool.audit.log import COLUMNS as EMBEDDED_COLUMNS
 from support_tool.audit.team_store import ACTION_COLUMNS, TeamStore
 from support_tool.errors import AuditUnavailable, ConfigurationError
-from tests.postgres_server import TeamDatabase
+from tests.polling import poll_until
+from tests.postgres_server import PostgresServer, TeamDatabase, is_postgres, postgres_bindir
 
 pytestmark = pytest.mark.postgres
 
@@ -449,3 +450,36 @@ def test_actions_join_attempts_and_closing_events_like_the_embedded_record(
         assert [a["id"] for a in store.actions(batch_id="b1")] == [closed.seq]
         assert [a["id"] for a in store.actions(outcome="pending")] == [pending.seq]
         assert len(store.actions(limit=2)) == 2
+
+
+# --- the test server itself ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pid_file_lost", [False, True])
+def test_the_private_server_is_stopped_even_when_pg_ctl_cannot_stop_it(
+    postgres_server: PostgresServer, pid_file_lost: bool
+) -> None:
+    """A test that fails mid-way still leaves no server behind: pg_ctl stops it, or (when
+    pg_ctl cannot, here because its pid file is gone) the process group is killed."""
+    bindir = postgres_bindir()
+    assert bindir is not None  # postgres_server would have skipped
+    server = PostgresServer(bindir)
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="a test failed"):
+        _fail_while_running(server, pid_file_lost, seen)
+    assert seen
+    poll_until(lambda: not is_postgres(seen[0]), 10, "the private server to be gone")
+    assert not server.root.exists()
+
+
+def _fail_while_running(server: PostgresServer, pid_file_lost: bool, seen: list[int]) -> None:
+    """What the session fixture does around a failing session."""
+    try:
+        server.start()
+        seen.append(int((server.data / "postmaster.pid").read_text().split()[0]))
+        assert is_postgres(seen[0])
+        if pid_file_lost:
+            (server.data / "postmaster.pid").unlink()
+        raise RuntimeError("a test failed")
+    finally:
+        server.stop()

@@ -1,7 +1,7 @@
 -- The team audit store: docs/audit-trail.md's sealed events, on PostgreSQL.
 --
 -- Run by `support-tool audit init-db` as the database owner, one step at a time (each step
--- starts with a "-- step:" line), in one transaction. Every statement is idempotent: run
+-- starts with a "-- step:" line), in one transaction. PostgreSQL 11 or newer (sha256()). Every statement is idempotent: run
 -- again, it changes nothing. Roles and grants are applied by support_tool/audit/team_admin.py,
 -- because their names are chosen by IT.
 --
@@ -225,25 +225,32 @@ $$;
 REVOKE ALL ON FUNCTION support_tool.insert_through_append_only() FROM PUBLIC;
 REVOKE ALL ON FUNCTION support_tool.refuse_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION support_tool.head_forward_only() FROM PUBLIC;
-CREATE OR REPLACE TRIGGER events_no_update_delete
+DROP TRIGGER IF EXISTS events_no_update_delete ON support_tool.events;
+CREATE TRIGGER events_no_update_delete
     BEFORE UPDATE OR DELETE ON support_tool.events
     FOR EACH ROW EXECUTE FUNCTION support_tool.refuse_change();
-CREATE OR REPLACE TRIGGER events_insert_through_append
+DROP TRIGGER IF EXISTS events_insert_through_append ON support_tool.events;
+CREATE TRIGGER events_insert_through_append
     BEFORE INSERT ON support_tool.events
     FOR EACH ROW EXECUTE FUNCTION support_tool.insert_through_append_only();
-CREATE OR REPLACE TRIGGER head_no_insert
+DROP TRIGGER IF EXISTS head_no_insert ON support_tool.head;
+CREATE TRIGGER head_no_insert
     BEFORE INSERT ON support_tool.head
     FOR EACH ROW EXECUTE FUNCTION support_tool.refuse_change();
-CREATE OR REPLACE TRIGGER events_no_truncate
+DROP TRIGGER IF EXISTS events_no_truncate ON support_tool.events;
+CREATE TRIGGER events_no_truncate
     BEFORE TRUNCATE ON support_tool.events
     FOR EACH STATEMENT EXECUTE FUNCTION support_tool.refuse_change();
-CREATE OR REPLACE TRIGGER head_forward_only
+DROP TRIGGER IF EXISTS head_forward_only ON support_tool.head;
+CREATE TRIGGER head_forward_only
     BEFORE UPDATE ON support_tool.head
     FOR EACH ROW EXECUTE FUNCTION support_tool.head_forward_only();
-CREATE OR REPLACE TRIGGER head_no_delete
+DROP TRIGGER IF EXISTS head_no_delete ON support_tool.head;
+CREATE TRIGGER head_no_delete
     BEFORE DELETE ON support_tool.head
     FOR EACH ROW EXECUTE FUNCTION support_tool.refuse_change();
-CREATE OR REPLACE TRIGGER head_no_truncate
+DROP TRIGGER IF EXISTS head_no_truncate ON support_tool.head;
+CREATE TRIGGER head_no_truncate
     BEFORE TRUNCATE ON support_tool.head
     FOR EACH STATEMENT EXECUTE FUNCTION support_tool.refuse_change();
 

@@ -60,7 +60,7 @@ def test_init_db_with_a_wrong_password_says_so_without_a_traceback(
 ) -> None:
     result = cli_process("audit", "init-db", team_database.owner_url, stdin="wrong\n")
     assert result.status == 4
-    assert "cannot be reached" in result.err
+    assert "Could not connect to the team audit store" in result.err
     assert "password authentication failed" in result.err
     assert "Traceback" not in result.text
 
@@ -126,7 +126,7 @@ def test_status_says_when_the_team_store_cannot_be_reached(
     down = cli_process("audit", "status")
     assert down.status == 4
     assert f"Audit trail: team store {url}" in down.out
-    assert f"Reachable: no. The team audit store {url} cannot be reached" in down.err
+    assert f"Reachable: no. Could not connect to the team audit store {url}" in down.err
     assert "this desk cannot record actions there" in down.err
     assert "Traceback" not in down.text
 
@@ -170,7 +170,7 @@ def test_the_environment_wins_and_its_password_is_masked(cli_process, home: Path
     assert "postgresql://svc:***@/nowhere" in result.out
     assert f"set by {team_settings.URL_ENV}" in result.out
     assert "Hunter-2-Secret" not in result.text
-    assert "cannot be reached" in result.err
+    assert "Could not connect to the team audit store" in result.err
 
 
 def test_without_the_team_extra_audit_says_how_to_install_it(home: Path) -> None:

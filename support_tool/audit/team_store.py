@@ -98,7 +98,9 @@ def connect(
     if password:
         extra["password"] = password
     try:
-        conn: psycopg.Connection[tuple[Any, ...]] = pg.connect(conninfo, **extra)
+        # Autocommit: every append or read runs in an explicit transaction block, and no
+        # connection sits idle inside a transaction holding locks.
+        conn: psycopg.Connection[tuple[Any, ...]] = pg.connect(conninfo, autocommit=True, **extra)
     except pg.Error as exc:
         if not password and "no password supplied" in str(exc):
             raise PasswordNeeded(
@@ -106,9 +108,8 @@ def connect(
                 "support-tool audit use URL again and type the password (standard input)."
             ) from None
         raise AuditUnavailable(
-            f"The team audit store {what} cannot be reached: {server_message(exc)}. Check "
-            "that the server is running and the URL, user and password are right "
-            "(support-tool audit status)."
+            f"Could not connect to the team audit store {what}: {server_message(exc)}. Check "
+            "that the server is running and that the URL, user and password are right."
         ) from None
     return conn
 

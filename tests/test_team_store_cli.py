@@ -145,6 +145,48 @@ def test_status_says_when_the_database_was_never_initialised(
     assert "Initialised: no. IT must first run, as the database's owner" in result.err
 
 
+@pytest.mark.postgres
+@pytest.mark.keyring
+@pytest.mark.usefixtures("forget_keyring_password")
+def test_an_auditor_verifies_the_team_trail_and_sees_a_superuser_edit(
+    cli_process, team_database: TeamDatabase
+) -> None:
+    import json
+
+    from support_tool.audit.team_store import TeamStore
+
+    db = team_database
+    desk, desk_url = _initialised(db)
+    with TeamStore.open(desk_url, DESK_PASSWORD, "desk") as store:
+        attempt = store.append("attempt", None, '{"login":"terminal-0007","reason":"TCK-1"}')
+        store.append("answer", attempt.seq, '{"outcome":"success"}')
+    auditor, auditor_url = db.login(db.auditor_role, "auditor-Pw-9!")
+    assert cli_process("audit", "use", auditor_url, stdin="auditor-Pw-9!").status == 0
+
+    holds = cli_process("audit", "verify")
+    assert holds.status == 0, holds.text
+    assert f"The team audit trail {auditor_url} holds: 2 events, head event 2" in holds.out
+
+    with db.admin() as conn:  # a superuser gets past the triggers
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("UPDATE support_tool.events SET body = replace(body, 'TCK-1', 'TCK-2')")
+    altered = cli_process("audit", "verify")
+    assert altered.status == 5
+    assert "was altered outside support-tool" in altered.err
+    assert "event 1 does not match its seal" in altered.err
+    report = json.loads(cli_process("audit", "verify", "--json").out)
+    assert report["ok"] is False
+    assert report["problems"][0]["seq"] == 1
+    assert desk
+    assert auditor
+
+
+def test_verify_on_the_embedded_store_points_at_history_verify(cli) -> None:
+    result = cli("audit", "verify")
+    assert result.status == 4
+    assert "support-tool history verify" in result.err
+
+
 def test_a_password_in_the_url_is_refused_and_nothing_is_stored(cli_process, home: Path) -> None:
     for url in (
         "postgresql://desk07:Hunter-2-Secret@db.example/audit",

@@ -3,11 +3,12 @@
 * ``audit init-db URL`` (IT, as the database's owner) creates the team store on PostgreSQL;
 * ``audit use URL`` points this desk at it (the password goes to the keyring), and
   ``audit use --embedded`` returns to the embedded file;
-* ``audit status`` says which store is in use and whether a team store can be reached.
+* ``audit status`` says which store is in use and whether a team store can be reached;
+* ``audit verify`` has the team store's server check its chain (docs/audit-trail.md).
 
 Exit status: 0 ok; 2 invalid input; 4 configuration (store unreachable, not set up, the
-``team`` extra missing). Module-level imports stay light: a desk without a team store
-never loads the database driver.
+``team`` extra missing); 5 the team trail failed verification. Module-level imports stay
+light: a desk without a team store never loads the database driver.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from support_tool.errors import ConfigurationError, InvalidInput
 if TYPE_CHECKING:
     from support_tool.config.team_settings import TeamStoreSetting
 
-EXIT_OK, EXIT_CONFIG = 0, 4
+EXIT_OK, EXIT_CONFIG, EXIT_TAMPERED = 0, 4, 5
 
 
 def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
@@ -58,6 +59,10 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
         "--embedded", action="store_true", help="return to the embedded file on this desk"
     )
     actions.add_parser("status", help="which audit store is in use, and can it be reached")
+    verify = actions.add_parser(
+        "verify", help="check the team store's chain of seals: exit 5 if anything was altered"
+    )
+    verify.add_argument("--json", action="store_true")
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -67,6 +72,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if args.embedded or args.url.strip().lower() == "none":
             return _use_embedded()
         return _use_team(args.url, sys.stdin)
+    if args.action == "verify":
+        return _verify(args.json)
     return _status(args.demo)
 
 
@@ -191,20 +198,72 @@ def _status(demo: bool) -> int:
     return EXIT_OK
 
 
+def _password(setting: TeamStoreSetting) -> str | None:
+    """The team store's password from the keyring, when the setting says one is there."""
+    from support_tool.config.team_settings import KEYRING_USER
+
+    if not setting.password_in_keyring:
+        return None
+    secrets = _keyring()
+    if not secrets.has(KEYRING_USER):
+        raise ConfigurationError(
+            "The team store's password is not in this desk's keyring any more. Store it "
+            "again: support-tool audit use URL (the password is read from standard input)."
+        )
+    return str(secrets.get(KEYRING_USER))
+
+
+def _verify(as_json: bool) -> int:
+    """The server's own check of every seal, the sequence, the head and the action links.
+    (The desk-side verifier of docs/audit-trail.md joins it with ``history verify``.)"""
+    import json
+
+    from support_tool.audit.team_store import TeamStore
+    from support_tool.config import team_settings
+
+    setting = team_settings.load()
+    if setting is None:
+        raise ConfigurationError(
+            "This desk keeps its audit trail in the embedded file: check it with "
+            "support-tool history verify."
+        )
+    with TeamStore.open(setting.url, _password(setting), setting.display_url) as store:
+        report = store.check_chain()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "store": setting.display_url,
+                    "events": report.events,
+                    "head_seq": report.head_seq,
+                    "head_seal": report.head_seal,
+                    "problems": [{"seq": seq, "problem": text} for seq, text in report.problems],
+                }
+            )
+        )
+    elif report.ok:
+        print(
+            f"The team audit trail {setting.display_url} holds: {report.events} events, "
+            f"head event {report.head_seq}, seal {report.head_seal}."
+        )
+    else:
+        _err(f"The team audit trail {setting.display_url} was altered outside support-tool:")
+        for _, text in report.problems[:20]:
+            _err(f"  {text}")
+        if len(report.problems) > 20:
+            _err(f"  ... and {len(report.problems) - 20} more problems")
+    return EXIT_OK if report.ok else EXIT_TAMPERED
+
+
 def _check_team(setting: TeamStoreSetting) -> str:
     """Print what the server says about this login; the problem in words, or ''."""
     from support_tool.audit.team_store import connect, readiness
-    from support_tool.config.team_settings import KEYRING_USER
 
-    password = None
-    if setting.password_in_keyring:
-        secrets = _keyring()
-        if not secrets.has(KEYRING_USER):
-            return (
-                "The team store's password is not in this desk's keyring any more. Store it "
-                "again: support-tool audit use URL (the password is read from standard input)."
-            )
-        password = secrets.get(KEYRING_USER)
+    try:
+        password = _password(setting)
+    except ConfigurationError as exc:
+        return str(exc)
     try:
         with connect(setting.url, password, what=setting.display_url) as conn:
             ready = readiness(conn)

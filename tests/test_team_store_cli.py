@@ -181,6 +181,13 @@ def test_an_auditor_verifies_the_team_trail_and_sees_a_superuser_edit(
     assert auditor
 
 
+def test_demo_does_not_change_the_real_audit_store(cli, home: Path) -> None:
+    result = cli("--demo", "audit", "use", "postgresql://desk07@db.example/audit")
+    assert result.status == 2
+    assert "--demo does not apply to 'audit use'" in result.err
+    assert not (home / "audit-store.toml").exists()
+
+
 def test_verify_on_the_embedded_store_points_at_history_verify(cli) -> None:
     result = cli("audit", "verify")
     assert result.status == 4

@@ -159,6 +159,16 @@ def test_init_db_twice_creates_then_only_finds_everything(team_database: TeamDat
     assert "updated" not in again
     assert "Nothing new: the team store was already set up." in again
     assert second.unchanged == first.created
+    assert "is a superuser" not in again
+
+
+def test_init_db_as_a_superuser_says_to_prefer_a_dedicated_owner(
+    team_database: TeamDatabase,
+) -> None:
+    db = team_database
+    url = db.server.conninfo("admin", db.name)
+    report = team_admin.init_db(url, None, db.desk_role, db.auditor_role)
+    assert "'admin' is a superuser" in team_admin.describe(report, db.desk_role, db.auditor_role)
 
 
 def test_init_db_as_a_user_who_is_not_the_owner_changes_nothing(

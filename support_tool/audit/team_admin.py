@@ -72,6 +72,7 @@ class InitReport:
 
     database: str = ""
     owner: str = ""
+    owner_is_superuser: bool = False
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -191,9 +192,10 @@ def init_db(
     ) as conn:
         try:
             with conn.transaction():
-                report.database, report.owner = conn.execute(
-                    "SELECT current_database(), current_user"
-                ).fetchone() or ("", "")
+                report.database, report.owner, report.owner_is_superuser = conn.execute(
+                    "SELECT current_database(), current_user,"
+                    " (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)"
+                ).fetchone() or ("", "", False)
                 before, rights_before = _inventory(conn), _rights(conn)
                 _create_extension(conn)
                 for name, statement in schema_steps():
@@ -265,6 +267,12 @@ def describe(report: InitReport, desk: str, auditor: str) -> str:
     lines.append("Rights: granted now." if report.rights_changed else "Rights: already granted.")
     if not report.anything_new:
         lines.append("Nothing new: the team store was already set up.")
+    if report.owner_is_superuser:
+        lines.append(
+            f"Note: {report.owner!r} is a superuser, so the trail's owner is one too. Prefer a "
+            "dedicated owner role with no other duties (create the database OWNER it, and run "
+            "init-db as it): triggers cannot stop a superuser."
+        )
     lines.append("Next, as a user allowed to create roles, add one login per desk and per auditor:")
     lines.append(f"  CREATE ROLE desk_07 LOGIN PASSWORD '...';  GRANT {_quoted(desk)} TO desk_07;")
     lines.append(

@@ -66,6 +66,8 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    if args.demo and args.action != "status":
+        raise InvalidInput(f"--demo does not apply to 'audit {args.action}'.")
     if args.action == "init-db":
         return _init_db(args)
     if args.action == "use":

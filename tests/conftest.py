@@ -23,6 +23,7 @@ from hypothesis import settings
 
 from support_tool.sandbox import SandboxServer
 from tests.keyring_daemon import SecretServiceDaemon
+from tests.postgres_server import postgres_server, team_database  # noqa: F401 - fixtures
 
 SANDBOX_SECRET = "sandbox-secret-Z9!x"
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from support_tool import __version__
 from support_tool.cli import batch as cli_batch
+from support_tool.cli import audit as cli_audit
 from support_tool.cli.output import close_fields
 from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     cli_batch.add_parsers(commands)
+    cli_audit.add_parsers(commands)
 
     history = commands.add_parser("history", help="show the audit history, newest first")
     history.add_argument("--login", metavar="L")
@@ -657,6 +659,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "close": cmd_close,
     "history": cmd_history,
     "sandbox": cmd_sandbox,
+    "audit": cli_audit.cmd_audit,
 }
 
 

@@ -1,0 +1,310 @@
+"""The team audit store: docs/audit-trail.md's sealed events, kept by a PostgreSQL server.
+
+The desk never assigns ``seq``, ``recorded_at``, ``origin`` or the seal: it hands an event's
+kind, action and canonical JSON body to ``support_tool.append_event`` (created by
+``support-tool audit init-db``), which the server runs as the schema's owner. Appends
+happen in transactions the caller controls, so an attempt is committed before its request
+leaves and a batch can commit several events at once.
+
+psycopg is imported only here and in ``team_admin`` and only when a team store is used:
+without the ``team`` extra, every other part of support-tool works as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from support_tool.errors import AuditUnavailable, ConfigurationError
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMA = "support_tool"
+CONNECT_TIMEOUT_S = 5  # a server that has not answered by then is not reachable
+STATEMENT_TIMEOUT_MS = 15_000  # no append or read waits longer than a request's deadline
+INSTALL_HINT = (
+    "The team audit store needs PostgreSQL support, which is not installed: "
+    "pip install 'support-tool[team]'"
+)
+# The columns of the actions view, in order: today's embedded record, then pid, retry_of
+# and origin (the database role that appended the attempt).
+ACTION_COLUMNS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "operator",
+    "workstation",
+    "profile",
+    "api_host",
+    "login",
+    "game_id",
+    "clear_history",
+    "reason",
+    "batch_id",
+    "outcome",
+    "error_code",
+    "description",
+    "http_status",
+    "elapsed_ms",
+    "attempts",
+    "pid",
+    "retry_of",
+    "origin",
+)
+
+
+class PasswordNeeded(AuditUnavailable):
+    """The server asked for a password and none was given."""
+
+
+def driver() -> ModuleType:
+    """psycopg, or a configuration error saying how to install it."""
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigurationError(INSTALL_HINT) from None
+    return psycopg
+
+
+def server_message(exc: BaseException) -> str:
+    """The server's or libpq's own words, on one line, without psycopg's decorations."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    text = str(primary or exc).strip().removeprefix("connection is bad: ")
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    return "; ".join(lines).rstrip(".?") or type(exc).__name__
+
+
+def connect(
+    conninfo: str,
+    password: str | None = None,
+    *,
+    what: str,
+    statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+) -> psycopg.Connection[tuple[Any, ...]]:
+    """Open a connection with bounded connect and statement time; ``what`` names the store
+    in the message a person reads when it cannot be reached."""
+    pg = driver()
+    extra: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "application_name": "support-tool",
+        "options": f"-c statement_timeout={int(statement_timeout_ms)} -c lock_timeout=10000",
+    }
+    if password:
+        extra["password"] = password
+    try:
+        # Autocommit: every append or read runs in an explicit transaction block, and no
+        # connection sits idle inside a transaction holding locks.
+        conn: psycopg.Connection[tuple[Any, ...]] = pg.connect(conninfo, autocommit=True, **extra)
+    except pg.Error as exc:
+        if not password and "no password supplied" in str(exc):
+            raise PasswordNeeded(
+                f"The team audit store {what} asks for a password and none was given: run "
+                "support-tool audit use URL again and type the password (standard input)."
+            ) from None
+        raise AuditUnavailable(
+            f"Could not connect to the team audit store {what}: {server_message(exc)}. Check "
+            "that the server is running and that the URL, user and password are right."
+        ) from None
+    return conn
+
+
+@dataclass(frozen=True)
+class AppendedEvent:
+    """What the server assigned to an appended event."""
+
+    seq: int
+    recorded_at: str
+    seal: bytes
+
+    @property
+    def seal_hex(self) -> str:
+        return self.seal.hex()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The server-side chain check: problems (seq, text) found, events checked, head."""
+
+    events: int
+    head_seq: int
+    head_seal: str
+    problems: tuple[tuple[int, str], ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Appender:
+    """Appends inside one open transaction (see :meth:`TeamStore.transaction`)."""
+
+    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]], what: str) -> None:
+        self._conn = conn
+        self._what = what
+
+    def append(self, kind: str, action: int | None, body: str) -> AppendedEvent:
+        """Append one event; ``action`` None means "itself" (attempt, refused, migrated).
+        ``body`` is the event's canonical JSON (docs/audit-trail.md)."""
+        pg = driver()
+        try:
+            row = self._conn.execute(
+                "SELECT seq, recorded_at, seal FROM support_tool.append_event(%s, %s, %s)",
+                (kind, action, body),
+            ).fetchone()
+        except pg.Error as exc:
+            raise AuditUnavailable(
+                f"The team audit store {self._what} refused the event: {server_message(exc)}"
+            ) from None
+        assert row is not None  # the function always returns one row
+        return AppendedEvent(int(row[0]), str(row[1]), bytes(row[2]))
+
+
+class TeamStore:
+    """One desk's connection to the team store, shared by its threads one call at a time."""
+
+    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]], what: str) -> None:
+        self._conn = conn
+        self._what = what
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, conninfo: str, password: str | None, what: str) -> TeamStore:
+        return cls(connect(conninfo, password, what=what), what)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> TeamStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Appender]:
+        """Events appended inside are committed together when the block ends (or none are)."""
+        pg = driver()
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    yield Appender(self._conn, self._what)
+            except pg.Error as exc:
+                raise AuditUnavailable(
+                    f"The team audit store {self._what} did not keep the events: "
+                    f"{server_message(exc)}"
+                ) from None
+
+    def append(self, kind: str, action: int | None, body: str) -> AppendedEvent:
+        """Append and commit one event."""
+        with self.transaction() as appender:
+            return appender.append(kind, action, body)
+
+    def _read(self, query: Any, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        pg = driver()
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    return self._conn.execute(query, params).fetchall()
+            except pg.Error as exc:
+                raise AuditUnavailable(
+                    f"The team audit store {self._what} cannot be read: {server_message(exc)}"
+                ) from None
+
+    def actions(
+        self,
+        *,
+        text: str = "",
+        login: str | None = None,
+        profile: str | None = None,
+        outcome: str | None = None,
+        batch_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Actions, newest first, as the History view filters them (``text``: substring of
+        login, game or description, any case)."""
+        from psycopg import sql
+
+        clauses: list[sql.Composable] = [sql.SQL("true")]
+        params: list[Any] = []
+        for column, value in (
+            ("login", login),
+            ("profile", profile),
+            ("outcome", outcome),
+            ("batch_id", batch_id),
+        ):
+            if value is not None:
+                clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        if text.strip():
+            escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%")
+            clauses.append(
+                sql.SQL(
+                    "id IN (SELECT e.action FROM support_tool.events e "
+                    "WHERE support_tool.event_text(e.body) LIKE %s)"
+                )
+            )
+            params.append("%" + escaped.replace("_", "\\_") + "%")
+        query = sql.SQL("SELECT {} FROM support_tool.actions WHERE {} ORDER BY id DESC").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in ACTION_COLUMNS),
+            sql.SQL(" AND ").join(clauses),
+        )
+        if limit:
+            query = sql.SQL("{} LIMIT {}").format(query, sql.Literal(int(limit)))
+        return [
+            dict(zip(ACTION_COLUMNS, row, strict=True)) for row in self._read(query, tuple(params))
+        ]
+
+    def check_chain(self) -> ChainReport:
+        """docs/audit-trail.md's checks 1-4, computed by the server over the stored rows."""
+        problems = self._read("SELECT seq, problem FROM support_tool.chain_problems()")
+        head = self._read(
+            "SELECT h.seq, h.seal, (SELECT count(*) FROM support_tool.events)"
+            " FROM support_tool.head h"
+        )
+        seq, seal, count = head[0] if head else (0, b"\0" * 32, 0)
+        return ChainReport(
+            events=int(count),
+            head_seq=int(seq),
+            head_seal=bytes(seal).hex(),
+            problems=tuple((int(s), str(p)) for s, p in problems),
+        )
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What ``audit status`` reports about a reachable server."""
+
+    server_version: str
+    user: str
+    initialised: bool
+    can_append: bool
+    can_read: bool
+    events: int | None
+
+
+def readiness(conn: psycopg.Connection[tuple[Any, ...]]) -> Readiness:
+    """Whether the schema exists and what this login may do with it."""
+    version, user, has_schema = conn.execute(
+        "SELECT current_setting('server_version'), session_user, "
+        "to_regclass('support_tool.events') IS NOT NULL "
+        "AND to_regprocedure('support_tool.append_event(text,bigint,text)') IS NOT NULL"
+    ).fetchone() or ("", "", False)
+    if not has_schema:
+        return Readiness(str(version), str(user), False, False, False, None)
+    can_append, can_read = conn.execute(
+        "SELECT has_schema_privilege('support_tool', 'USAGE') AND has_function_privilege("
+        "'support_tool.append_event(text,bigint,text)', 'EXECUTE'),"
+        " has_schema_privilege('support_tool', 'USAGE')"
+        " AND has_table_privilege('support_tool.head', 'SELECT')"
+    ).fetchone() or (False, False)
+    events = None
+    if can_read:
+        row = conn.execute("SELECT seq FROM support_tool.head").fetchone()
+        events = int(row[0]) if row else 0
+    return Readiness(str(version), str(user), True, bool(can_append), bool(can_read), events)

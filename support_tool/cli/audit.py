@@ -1,0 +1,290 @@
+"""``support-tool audit``: where the audit trail is kept, and setting up a team store.
+
+* ``audit init-db URL`` (IT, as the database's owner) creates the team store on PostgreSQL;
+* ``audit use URL`` points this desk at it (the password goes to the keyring), and
+  ``audit use --embedded`` returns to the embedded file;
+* ``audit status`` says which store is in use and whether a team store can be reached;
+* ``audit verify`` has the team store's server check its chain (docs/audit-trail.md).
+
+Exit status: 0 ok; 2 invalid input; 4 configuration (store unreachable, not set up, the
+``team`` extra missing); 5 the team trail failed verification. Module-level imports stay
+light: a desk without a team store never loads the database driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from support_tool.errors import ConfigurationError, InvalidInput
+
+if TYPE_CHECKING:
+    from support_tool.config.team_settings import TeamStoreSetting
+
+EXIT_OK, EXIT_CONFIG, EXIT_TAMPERED = 0, 4, 5
+
+
+def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
+    audit = commands.add_parser(
+        "audit", help="where the audit trail is kept: this desk's file or a team store"
+    )
+    actions = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
+    init = actions.add_parser(
+        "init-db",
+        help="IT: create the team audit store in a PostgreSQL database (as its owner)",
+    )
+    init.add_argument("url", metavar="URL", help="libpq URL, without a password")
+    init.add_argument(
+        "--desk-role",
+        default=None,
+        metavar="NAME",
+        help="group role for desks: append and read (default support_tool_desk)",
+    )
+    init.add_argument(
+        "--auditor-role",
+        default=None,
+        metavar="NAME",
+        help="group role for auditors: read only (default support_tool_auditor)",
+    )
+    use = actions.add_parser(
+        "use",
+        help="keep this desk's audit trail in a team store (password from standard input)",
+    )
+    target = use.add_mutually_exclusive_group(required=True)
+    target.add_argument("url", nargs="?", metavar="URL", help="libpq URL, or 'none'")
+    target.add_argument(
+        "--embedded", action="store_true", help="return to the embedded file on this desk"
+    )
+    actions.add_parser("status", help="which audit store is in use, and can it be reached")
+    verify = actions.add_parser(
+        "verify", help="check the team store's chain of seals: exit 5 if anything was altered"
+    )
+    verify.add_argument("--json", action="store_true")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.demo and args.action != "status":
+        raise InvalidInput(f"--demo does not apply to 'audit {args.action}'.")
+    if args.action == "init-db":
+        return _init_db(args)
+    if args.action == "use":
+        if args.embedded or args.url.strip().lower() == "none":
+            return _use_embedded()
+        return _use_team(args.url, sys.stdin)
+    if args.action == "verify":
+        return _verify(args.json)
+    return _status(args.demo)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _read_password(prompt: str, stdin: TextIO) -> str:
+    if stdin.isatty():
+        return getpass.getpass(prompt)
+    return stdin.read().strip()
+
+
+def _init_db(args: argparse.Namespace) -> int:
+    from support_tool.audit import team_admin
+    from support_tool.audit.team_store import PasswordNeeded, driver
+    from support_tool.config.team_settings import clean_url
+
+    url = clean_url(args.url)
+    desk = team_admin.clean_role(args.desk_role or team_admin.DEFAULT_DESK_ROLE, "--desk-role")
+    auditor = team_admin.clean_role(
+        args.auditor_role or team_admin.DEFAULT_AUDITOR_ROLE, "--auditor-role"
+    )
+    driver()  # say how to install the extra before anything else
+    try:
+        report = team_admin.init_db(url, None, desk, auditor, what=url)
+    except PasswordNeeded:
+        password = _read_password("Password of the database owner (not shown): ", sys.stdin)
+        if not password:
+            raise InvalidInput("The server asks for a password and none was given.") from None
+        report = team_admin.init_db(url, password, desk, auditor, what=url)
+    print(team_admin.describe(report, desk, auditor))
+    return EXIT_OK
+
+
+def _keyring() -> Any:
+    from support_tool.config.secret_store import KeyringSecrets
+
+    return KeyringSecrets()
+
+
+def _use_team(raw_url: str, stdin: TextIO) -> int:
+    from support_tool.audit.team_store import driver
+    from support_tool.config import team_settings
+
+    url = team_settings.clean_url(raw_url)
+    driver()
+    before = _file_setting()
+    password = _read_password(
+        "Password of the database user (not shown; Enter if it needs none): ", stdin
+    )
+    if password:
+        _keyring().set(team_settings.KEYRING_USER, password)  # no keyring: nothing is saved
+    elif before is not None and before.password_in_keyring:
+        _forget_password()
+    path = team_settings.save(url, password_in_keyring=bool(password))
+    where = "in the keyring" if password else "none stored"
+    print(f"This desk now keeps its audit trail in the team store {url} (password: {where}).")
+    print(f"Setting saved in {path}.")
+    if os.environ.get(team_settings.URL_ENV, "").strip():
+        _err(f"Note: {team_settings.URL_ENV} is set in the environment and takes precedence.")
+    return _status(demo=False)
+
+
+def _file_setting() -> TeamStoreSetting | None:
+    """The setting kept in this desk's file; None also when that file is damaged."""
+    from support_tool.config import team_settings
+
+    try:
+        return team_settings.load_file()
+    except ConfigurationError:
+        return None
+
+
+def _forget_password() -> None:
+    from support_tool.config.team_settings import KEYRING_USER
+
+    try:
+        _keyring().delete(KEYRING_USER)
+    except ConfigurationError as exc:
+        _err(f"The team store's old password could not be removed from the keyring: {exc}")
+
+
+def _use_embedded() -> int:
+    from support_tool.config import paths, team_settings
+
+    before = _file_setting()
+    had = team_settings.forget()
+    if before is not None and before.password_in_keyring:
+        _forget_password()
+    where = paths.history_file()
+    print(
+        f"This desk keeps its audit trail in the embedded file {where}."
+        if had
+        else f"This desk already kept its audit trail in the embedded file {where}."
+    )
+    if team_settings.load() is not None:
+        _err(
+            f"But {team_settings.URL_ENV} is set in the environment and takes precedence: "
+            "unset it to use the embedded file."
+        )
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+def _status(demo: bool) -> int:
+    from support_tool.config import paths, team_settings
+
+    setting = team_settings.load()
+    if setting is None or demo:
+        print(f"Audit trail: embedded file {paths.history_file(demo=demo)} (this desk only).")
+        return EXIT_OK
+    stored = "password in the keyring" if setting.password_in_keyring else "no password stored"
+    print(f"Audit trail: team store {setting.display_url} ({stored}; set by {setting.source}).")
+    from support_tool.audit.team_store import driver
+
+    driver()  # without the 'team' extra: say how to install it
+    problem = _check_team(setting)
+    if problem:
+        _err(problem)
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+def _password(setting: TeamStoreSetting) -> str | None:
+    """The team store's password from the keyring, when the setting says one is there."""
+    from support_tool.config.team_settings import KEYRING_USER
+
+    if not setting.password_in_keyring:
+        return None
+    secrets = _keyring()
+    if not secrets.has(KEYRING_USER):
+        raise ConfigurationError(
+            "The team store's password is not in this desk's keyring any more. Store it "
+            "again: support-tool audit use URL (the password is read from standard input)."
+        )
+    return str(secrets.get(KEYRING_USER))
+
+
+def _verify(as_json: bool) -> int:
+    """The server's own check of every seal, the sequence, the head and the action links.
+    (The desk-side verifier of docs/audit-trail.md joins it with ``history verify``.)"""
+    import json
+
+    from support_tool.audit.team_store import TeamStore
+    from support_tool.config import team_settings
+
+    setting = team_settings.load()
+    if setting is None:
+        raise ConfigurationError(
+            "This desk keeps its audit trail in the embedded file: check it with "
+            "support-tool history verify."
+        )
+    with TeamStore.open(setting.url, _password(setting), setting.display_url) as store:
+        report = store.check_chain()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "store": setting.display_url,
+                    "events": report.events,
+                    "head_seq": report.head_seq,
+                    "head_seal": report.head_seal,
+                    "problems": [{"seq": seq, "problem": text} for seq, text in report.problems],
+                }
+            )
+        )
+    elif report.ok:
+        print(
+            f"The team audit trail {setting.display_url} holds: {report.events} events, "
+            f"head event {report.head_seq}, seal {report.head_seal}."
+        )
+    else:
+        _err(f"The team audit trail {setting.display_url} was altered outside support-tool:")
+        for _, text in report.problems[:20]:
+            _err(f"  {text}")
+        if len(report.problems) > 20:
+            _err(f"  ... and {len(report.problems) - 20} more problems")
+    return EXIT_OK if report.ok else EXIT_TAMPERED
+
+
+def _check_team(setting: TeamStoreSetting) -> str:
+    """Print what the server says about this login; the problem in words, or ''."""
+    from support_tool.audit.team_store import connect, readiness
+
+    try:
+        password = _password(setting)
+    except ConfigurationError as exc:
+        return str(exc)
+    try:
+        with connect(setting.url, password, what=setting.display_url) as conn:
+            ready = readiness(conn)
+    except ConfigurationError as exc:
+        return f"Reachable: no. {exc} Until this is fixed, this desk cannot record actions there."
+    print(f"Reachable: yes (PostgreSQL {ready.server_version}, signed in as {ready.user!r}).")
+    if not ready.initialised:
+        return (
+            "Initialised: no. IT must first run, as the database's owner: "
+            "support-tool audit init-db URL"
+        )
+    if ready.can_append:
+        rights = "may record actions"
+    elif ready.can_read:
+        rights = "may only read the trail (an auditor): it cannot record actions"
+    else:
+        rights = "may neither record nor read: grant it the desk role"
+    print(
+        f"Initialised: yes ({ready.events if ready.events is not None else '?'} events); "
+        f"this login {rights}."
+    )
+    return ""

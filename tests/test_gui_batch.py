@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from support_tool.gui.batch_model import RowProgress
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.main_window import HISTORY_TAB, MainWindow
 from support_tool.gui.terminals_tab import TerminalsTab
@@ -69,7 +70,7 @@ def test_a_demo_group_runs_and_shows_in_history(qtbot: QtBot, demo: MainWindow) 
     assert tab.summary.succeeded == 40
     assert "40 closed" in tab.progress_label.text()
     assert tab.progress.value() == 40
-    assert {tab.model.row(n).state for n in range(40)} == {"Done"}
+    assert {tab.model.row(n).state for n in range(40)} == {RowProgress.DONE}
     assert tab.model.data(tab.model.index(0, 3)) == "Closed"
     assert not tab.retry_button.isEnabled()
 
@@ -166,7 +167,7 @@ def test_mixed_outcomes_cancel_and_retry_failed(
         assert summary.not_sent > 0
         assert "1 refused by provider, 1 could not reach provider" in tab.progress_label.text()
         statuses = {tab.model.row(n).state for n in range(tab.model.rowCount())}
-        assert "Waiting" in statuses  # rows never sent say so
+        assert RowProgress.WAITING in statuses  # rows never sent say so
         assert tab.model.data(tab.model.index(1, 3)) == "Refused by provider"
         retry_count = len(summary.retry)
         assert [t.login for t in summary.left_out] == ["nobody"]  # 17 would fail again

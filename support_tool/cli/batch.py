@@ -18,15 +18,19 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from support_tool.cli.output import close_fields, safe
 from support_tool.errors import InvalidInput, SupportToolError
-from support_tool.provider import contract
+from support_tool.exit_status import ExitStatus
 from support_tool.provider.outcome import Outcome
+from support_tool.provider.validation import (
+    CONCURRENCY_RANGE,
+    CONCURRENCY_SPAN,
+    clean_concurrency,
+)
 
 if TYPE_CHECKING:
     from support_tool.config.groups import GroupSource
     from support_tool.ops.batch import BatchProgress, BatchSummary, ItemEvent
     from support_tool.ops.terminals import Terminal, TerminalList
 
-EXIT_CANCELLED = 130
 BAR_WIDTH = 28
 
 
@@ -58,7 +62,7 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
         "--concurrency",
         type=int,
         metavar="N",
-        help=f"requests at a time, 1-{contract.MAX_BATCH_CONCURRENCY} (default: the profile's)",
+        help=f"requests at a time, {CONCURRENCY_SPAN} (default: the profile's)",
     )
     batch.add_argument(
         "--max-rps", type=float, metavar="R", help="at most R requests started per second"
@@ -307,8 +311,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
             "Give one list: FILE (or - for standard input), --group NAME, "
             "or --retry-failed BATCH_ID."
         )
-    if args.concurrency is not None and not 1 <= args.concurrency <= contract.MAX_BATCH_CONCURRENCY:
-        raise InvalidInput(f"--concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY}.")
+    if args.concurrency is not None:
+        clean_concurrency(args.concurrency, f"--concurrency must be {CONCURRENCY_RANGE}.")
     if args.include_refused and not args.retry_failed:
         raise InvalidInput("--include-refused goes with --retry-failed BATCH_ID.")
     batch_id = retry_batch_id(args.retry_failed) if args.retry_failed else new_batch_id()
@@ -353,10 +357,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
             assert empty is not None
             if args.json:  # a script always gets its summary object, even for nothing sent
                 dups = max(parsed.duplicate_count, len(parsed.duplicates))
-                print(_summary_json(empty, len(parsed.invalid), dups, 2))
+                print(_summary_json(empty, len(parsed.invalid), dups, ExitStatus.USAGE))
             if args.retry_failed:
                 print(f"Batch {args.retry_failed}: nothing to retry.", file=sys.stderr)
-                return 0
+                return ExitStatus.OK
             raise InvalidInput("The list has no valid terminals; nothing was sent.")
         interrupted = False
         run.start()
@@ -372,9 +376,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 run.cancel("Cancelled by the operator.")
         reporter.finish()
 
-    status = EXIT_CANCELLED if interrupted else summary.exit_status
-    if status == 0 and parsed.invalid:
-        status = 2
+    status = ExitStatus.INTERRUPTED if interrupted else summary.exit_status
+    if status is ExitStatus.OK and parsed.invalid:
+        status = ExitStatus.USAGE
     if args.json:
         dups = max(parsed.duplicate_count, len(parsed.duplicates))
         print(_summary_json(summary, len(parsed.invalid), dups, status))
@@ -420,16 +424,16 @@ def cmd_group(args: argparse.Namespace) -> int:
         for name in sorted(groups, key=str.casefold):
             count = len(groups[name].terminals)
             print(f"{name}  ({plural(count, 'terminal')})")
-        return 0
+        return ExitStatus.OK
     if args.action == "show":
         sys.stdout.write(terminals_csv(_find_group(store, args.name)))
-        return 0
+        return ExitStatus.OK
     if args.action == "remove":
         _find_group(store, args.name)
         del groups[args.name]
         store.save(groups)
         print(f"Removed group {args.name!r}.")
-        return 0
+        return ExitStatus.OK
     parsed = _read_list(args.file, None)
     _print_list_notes(parsed, 10)
     if parsed.invalid:
@@ -440,4 +444,4 @@ def cmd_group(args: argparse.Namespace) -> int:
     groups[group.name] = group
     store.save(groups)
     print(f"Saved group {group.name!r} with {plural(len(group.terminals), 'terminal')}.")
-    return 0
+    return ExitStatus.OK

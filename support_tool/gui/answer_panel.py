@@ -27,16 +27,6 @@ from PySide6.QtWidgets import (
 
 from support_tool.gui.style import outcome_colour
 from support_tool.ops.close import Closed
-from support_tool.provider.outcome import Outcome
-
-_HEADLINES = {
-    Outcome.SUCCESS: "Session closed",
-    Outcome.REFUSED: "Refused by the provider",
-    Outcome.TRANSPORT_FAILURE: "Could not reach the provider",
-    Outcome.INVALID_INPUT: "Not sent: invalid input",
-    Outcome.CONFIGURATION: "Not sent: configuration problem",
-}
-
 
 COPIED_FEEDBACK_MS = 2000
 
@@ -211,7 +201,7 @@ class AnswerPanel(QFrame):
     def show_result(self, closed: Closed, asked: Asked | None = None) -> None:
         self._closed, self._asked = closed, asked
         result = closed.result
-        headline = _HEADLINES.get(result.outcome, result.outcome.label)
+        headline = result.outcome.headline
         self.headline.setText(f"{headline} — {asked.login}" if asked else headline)
         self.subject.setText(asked.describe() if asked else "")
         self._colour = outcome_colour(result.outcome).name()

@@ -156,7 +156,7 @@ class ProfilesDialog(QDialog):
         self.timeout.setSuffix(" s")
         self.concurrency = QSpinBox()
         self.concurrency.setAccessibleName("Batch requests at a time")
-        self.concurrency.setRange(1, contract.MAX_BATCH_CONCURRENCY)
+        self.concurrency.setRange(contract.MIN_BATCH_CONCURRENCY, contract.MAX_BATCH_CONCURRENCY)
         self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
         self.concurrency.setToolTip(
             "How many requests a batch sends at once to this provider (Terminals tab)"

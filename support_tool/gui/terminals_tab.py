@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool.audit.export import spreadsheet_cell
 from support_tool.config.groups import Group, make_group
 from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import InvalidInput, SupportToolError
@@ -70,6 +69,7 @@ from support_tool.ops.terminals import (
     terminals_csv,
 )
 from support_tool.provider import contract
+from support_tool.spreadsheet import spreadsheet_cell
 
 PARSE_DELAY_MS = 250
 PROGRESS_MS = 200
@@ -188,7 +188,7 @@ class TerminalsTab(QWidget):
         self.reason.setAccessibleName("Reason for the batch")
         self.reason.setPlaceholderText("e.g. closing time, outage INC-1234")
         self.concurrency = QSpinBox()
-        self.concurrency.setRange(1, contract.MAX_BATCH_CONCURRENCY)
+        self.concurrency.setRange(contract.MIN_BATCH_CONCURRENCY, contract.MAX_BATCH_CONCURRENCY)
         self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
         self.concurrency.setAccessibleName("Requests at a time")
         self.max_rps = QDoubleSpinBox()

@@ -33,11 +33,12 @@ from datetime import datetime
 
 from support_tool.config.secret_store import BatchSecrets
 from support_tool.errors import AuditUnavailable, InvalidInput, SupportToolError
+from support_tool.exit_status import ExitStatus
 from support_tool.ops.close import Closed, CloseService
 from support_tool.ops.terminals import SkippedLine, Terminal
 from support_tool.provider import contract
 from support_tool.provider.outcome import CloseResult, Outcome
-from support_tool.provider.validation import clean_reason
+from support_tool.provider.validation import CONCURRENCY_RANGE, clean_concurrency, clean_reason
 
 log = logging.getLogger(__name__)
 
@@ -191,23 +192,23 @@ class BatchSummary:
         return self.total - self.done
 
     @property
-    def exit_status(self) -> int:
+    def exit_status(self) -> ExitStatus:
         """4 if the audit history could not be written (the batch stopped: a configuration
         problem, however the rows before it ended); else 3 if any row could not reach the
         provider (or ended unknown, or was never sent), else 1 if the provider refused any,
         else 4 for configuration, else 0."""
         c = self.counts
         if self.history_failed:
-            return 4
+            return ExitStatus.CONFIG
         if c[Outcome.TRANSPORT_FAILURE] or c[Outcome.UNKNOWN] or c[Outcome.PENDING]:
-            return 3
+            return ExitStatus.TRANSPORT
         if self.refused:
-            return 1
+            return ExitStatus.REFUSED
         if c[Outcome.CONFIGURATION]:
-            return 4
+            return ExitStatus.CONFIG
         if c[Outcome.INVALID_INPUT]:
-            return 2
-        return 3 if self.not_sent else 0
+            return ExitStatus.USAGE
+        return ExitStatus.TRANSPORT if self.not_sent else ExitStatus.OK
 
     def counts_text(self) -> str:
         parts = [f"{self.counts[Outcome.SUCCESS]:,} closed"]
@@ -304,12 +305,9 @@ class BatchRun:
         self.reason = clean_reason(options.reason)
         profile = self.profile = service.profile(options.profile)
         default = profile.concurrency if profile else contract.DEFAULT_BATCH_CONCURRENCY
-        self.concurrency = options.concurrency or default
-        if not 1 <= self.concurrency <= contract.MAX_BATCH_CONCURRENCY:
-            raise InvalidInput(
-                f"Concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY}.",
-                "concurrency",
-            )
+        self.concurrency = clean_concurrency(
+            options.concurrency or default, f"Concurrency must be {CONCURRENCY_RANGE}."
+        )
         self.pacer = Pacer(clean_max_rps(options.max_rps), clock)
         self._on_event = on_event
         self._clock = clock

@@ -37,6 +37,7 @@ RETRY_BACKOFF_S: Final = (0.25, 0.75)
 # "request limit exceeded" (99) is answered: the row waits and is sent again, the whole
 # batch slows down, and after RATE_LIMIT_TRIES answers of 99 the row counts as refused.
 DEFAULT_BATCH_CONCURRENCY: Final = 4
+MIN_BATCH_CONCURRENCY: Final = 1
 MAX_BATCH_CONCURRENCY: Final = 16
 MAX_BATCH_RPS: Final = 1000.0
 RATE_LIMIT_TRIES: Final = 6

@@ -14,7 +14,7 @@ from support_tool.audit.log import AuditLog
 from support_tool.config.profiles import ProfileSet, make_profile
 from support_tool.config.secret_store import MemorySecrets
 from support_tool.errors import InvalidInput
-from support_tool.ops.batch import BatchOptions, BatchRun, ItemEvent, ItemState, Pacer
+from support_tool.ops.batch import BatchOptions, BatchRun, Pacer, RowEvent, RowState
 from support_tool.ops.close import CloseService
 from support_tool.ops.terminals import Terminal, parse_terminals
 from support_tool.provider import contract
@@ -57,7 +57,7 @@ def rows(history: AuditLog, batch_id: str) -> list[sqlite3.Row]:
 def test_500_terminals_all_close_each_with_a_history_row(history: AuditLog) -> None:
     with SandboxServer(secret=SANDBOX_SECRET, latency_ms=5) as sandbox:
         service = service_for(sandbox, history)
-        events: list[ItemEvent] = []
+        events: list[RowEvent] = []
         run = BatchRun(
             service,
             terminals(500),
@@ -77,7 +77,7 @@ def test_500_terminals_all_close_each_with_a_history_row(history: AuditLog) -> N
         assert {r["outcome"] for r in recorded} == {"success"}
         assert {r["reason"] for r in recorded} == {"closing"}
         assert all(r["clear_history"] == 1 for r in recorded)
-        done = [e for e in events if e.state is ItemState.DONE]
+        done = [e for e in events if e.state is RowState.DONE]
         assert sorted(e.index for e in done) == list(range(500))
         assert WATCHDOG.armed < 150  # finished exchanges are let go, not kept to deadline
     service.close_all()

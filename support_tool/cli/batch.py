@@ -1,10 +1,10 @@
 """``support-tool batch`` and ``support-tool group``: many terminals from the command line.
 
-Exit status of ``batch``: 0 all closed (or nothing to clear); 4 if the audit history could
-not be written mid-batch; else 3 if any row could not reach the provider; else 1 if the
-provider refused any; else 4 when a configuration problem stopped the batch; else 2 if the
-list had invalid lines or was refused as a whole (over a bound); 130 when cancelled with
-Ctrl+C (rows in flight are still recorded).
+Exit status of ``batch``, the first that applies: 130 when cancelled with Ctrl+C (rows in
+flight are still recorded); 4 if the audit history could not be written mid-batch; 3 if
+any row could not reach the provider, ended unknown or was never sent; 1 if the provider
+refused any; 4 when a configuration problem stopped the batch; 2 if the list had invalid
+lines or was refused as a whole (over a bound); else 0 (all closed, or nothing to clear).
 """
 
 from __future__ import annotations

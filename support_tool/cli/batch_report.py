@@ -14,8 +14,8 @@ from support_tool.exit_status import ExitStatus
 from support_tool.ops.batch import (
     BatchProgress,
     BatchSummary,
-    ItemEvent,
-    ItemState,
+    RowEvent,
+    RowState,
     left_out_text,
 )
 from support_tool.ops.terminals import TerminalList, plural
@@ -33,8 +33,8 @@ class Reporter:
         self._lock = threading.Lock()
         self._bar_shown = False
 
-    def event(self, event: ItemEvent) -> None:
-        if event.state is not ItemState.DONE or event.closed is None:
+    def event(self, event: RowEvent) -> None:
+        if event.state is not RowState.DONE or event.closed is None:
             return
         result = event.closed.result
         with self._lock:

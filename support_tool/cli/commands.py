@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from support_tool.audit.log import AuditLog, AuditRecord
     from support_tool.config.profiles import ProfileSet, ProfileStore
     from support_tool.config.secret_store import KeyringSecrets
-    from support_tool.ops.close import Closed
+    from support_tool.ops.close import CloseAttempt
     from support_tool.ops.runtime import Runtime
     from support_tool.sandbox import SandboxServer
 
@@ -340,7 +340,7 @@ def cmd_secret(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def _describe_close(closed: Closed) -> str:
+def _describe_close(closed: CloseAttempt) -> str:
     result = closed.result
     request = closed.request
     what = ""
@@ -376,10 +376,10 @@ def _describe_close(closed: Closed) -> str:
     return "\n".join(lines)
 
 
-def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> Closed:
+def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> CloseAttempt:
     """Record a close refused by the command line itself (before the service is asked), as
     every refused input is recorded, and return it for printing."""
-    from support_tool.ops.close import Closed
+    from support_tool.ops.close import CloseAttempt
 
     result = CloseResult(Outcome.INVALID_INPUT, message, "Nothing was sent.")
     profile = runtime.service.profile(args.profile)
@@ -392,7 +392,7 @@ def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> C
         clear_history=args.clear_history,
         reason=args.reason,
     )
-    return Closed(result, row_id, profile, None)
+    return CloseAttempt(result, row_id, profile, None)
 
 
 def _production_clear_refusal(runtime: Runtime, args: argparse.Namespace) -> str:

@@ -19,8 +19,8 @@ from support_tool.ops.batch import (
     BatchOptions,
     BatchRun,
     BatchSummary,
-    ItemEvent,
-    ItemState,
+    RowEvent,
+    RowState,
     retry_verdict,
 )
 from support_tool.ops.close import CloseService
@@ -34,7 +34,7 @@ class _Bridge(QObject):
     """Carries the batch's worker-thread callbacks to the GUI thread (queued signals)."""
 
     started = Signal(object)  # BatchRun
-    item = Signal(object)  # ItemEvent
+    row = Signal(object)  # RowEvent
     finished = Signal(object)  # BatchSummary
     failed = Signal(object)  # exception
 
@@ -145,7 +145,7 @@ class BatchController(QObject):
         table keeps each terminal's latest status across the batch and its retries."""
         bridge = self._bridge = _Bridge(self)
         bridge.started.connect(self._started)
-        bridge.item.connect(self._item)
+        bridge.row.connect(self._row_changed)
         bridge.finished.connect(self._finished)
         bridge.failed.connect(self._failed)
         self.run = None
@@ -169,7 +169,7 @@ class BatchController(QObject):
                     service,
                     terminals,
                     options,
-                    on_event=bridge.item.emit,
+                    on_event=bridge.row.emit,
                     skipped=skipped,
                     retry_of=retry_of,
                 )
@@ -192,10 +192,10 @@ class BatchController(QObject):
         self.batch_root = self.batch_root or run.batch_id
         self.started.emit()
 
-    def _item(self, event: ItemEvent) -> None:
+    def _row_changed(self, event: RowEvent) -> None:
         batch_id = self.run.batch_id if self.run else ""
         self.model.apply(event, batch_id, self._row_map, self.options.clear_history)
-        if event.state is ItemState.DONE:
+        if event.state is RowState.DONE:
             self._recorded_since_refresh += 1
 
     def _on_tick(self) -> None:

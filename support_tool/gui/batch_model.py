@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QTimer
 from support_tool.audit.log import utc_now
 from support_tool.gui.column_model import ColumnModel, Index, column_of
 from support_tool.gui.style import outcome_colour
-from support_tool.ops.batch import ItemEvent, ItemState
+from support_tool.ops.batch import RowEvent, RowState
 from support_tool.ops.terminals import Terminal
 from support_tool.provider.outcome import CloseResult, Outcome
 
@@ -68,9 +68,9 @@ COLUMNS: list[tuple[str, Any]] = [
 STATUS_COLUMN = column_of(COLUMNS, "Status")
 
 _STATES = {
-    ItemState.SENDING: RowProgress.SENDING,
-    ItemState.RATE_LIMITED: RowProgress.RATE_LIMITED,
-    ItemState.DONE: RowProgress.DONE,
+    RowState.SENDING: RowProgress.SENDING,
+    RowState.RATE_LIMITED: RowProgress.RATE_LIMITED,
+    RowState.DONE: RowProgress.DONE,
 }
 
 
@@ -115,7 +115,7 @@ class BatchModel(ColumnModel):
 
     def apply(
         self,
-        event: ItemEvent,
+        event: RowEvent,
         batch_id: str = "",
         row_map: Sequence[int] = (),
         clear_history: bool = False,

@@ -34,7 +34,7 @@ from datetime import datetime
 from support_tool.config.secret_store import BatchSecrets
 from support_tool.errors import AuditUnavailable, InvalidInput, SupportToolError
 from support_tool.exit_status import ExitStatus
-from support_tool.ops.close import Closed, CloseService
+from support_tool.ops.close import CloseAttempt, CloseService
 from support_tool.ops.terminals import SkippedLine, Terminal
 from support_tool.provider import contract
 from support_tool.provider.outcome import CloseResult, Outcome
@@ -114,20 +114,20 @@ class BatchOptions:
     max_rps: float | None = None
 
 
-class ItemState(enum.StrEnum):
+class RowState(enum.StrEnum):
     SENDING = "sending"
     RATE_LIMITED = "rate_limited"  # answered 99; will be sent again
     DONE = "done"
 
 
 @dataclass(frozen=True)
-class ItemEvent:
+class RowEvent:
     """One row changed state; ``index`` is its position in the list the batch was given."""
 
     index: int
     terminal: Terminal
-    state: ItemState
-    closed: Closed | None = None
+    state: RowState
+    closed: CloseAttempt | None = None
 
 
 @dataclass(frozen=True)
@@ -195,8 +195,9 @@ class BatchSummary:
     def exit_status(self) -> ExitStatus:
         """4 if the audit history could not be written (the batch stopped: a configuration
         problem, however the rows before it ended); else 3 if any row could not reach the
-        provider (or ended unknown, or was never sent), else 1 if the provider refused any,
-        else 4 for configuration, else 0."""
+        provider (or ended unknown); else 1 if the provider refused any; else 4 for
+        configuration; else 2 if any row was invalid input; else 3 if rows were never sent
+        (the batch stopped); else 0. The command line adds 2 for invalid lines and 130."""
         c = self.counts
         if self.history_failed:
             return ExitStatus.CONFIG
@@ -291,7 +292,7 @@ class BatchRun:
         options: BatchOptions,
         *,
         batch_id: str | None = None,
-        on_event: Callable[[ItemEvent], None] | None = None,
+        on_event: Callable[[RowEvent], None] | None = None,
         skipped: Sequence[SkippedLine] = (),
         clock: Clock = time.monotonic,
         retry_of: str | None = None,
@@ -452,7 +453,7 @@ class BatchRun:
             self._returned.append(index)
             self._cond.notify_all()
 
-    def _emit(self, event: ItemEvent) -> None:
+    def _emit(self, event: RowEvent) -> None:
         if self._on_event is not None:
             try:
                 self._on_event(event)
@@ -467,7 +468,7 @@ class BatchRun:
             if not self.pacer.wait_turn(self._cancel):
                 self._give_back(index)
                 return
-            self._emit(ItemEvent(index, terminal, ItemState.SENDING))
+            self._emit(RowEvent(index, terminal, RowState.SENDING))
             try:
                 closed = self.service.close(
                     terminal.login,
@@ -490,7 +491,7 @@ class BatchRun:
                 return
             self._settle(index, terminal, closed)
 
-    def _settle(self, index: int, terminal: Terminal, closed: Closed) -> None:
+    def _settle(self, index: int, terminal: Terminal, closed: CloseAttempt) -> None:
         result = closed.result
         rate_limited = (
             result.outcome is Outcome.REFUSED and result.error_code == contract.RATE_LIMIT_CODE
@@ -504,7 +505,7 @@ class BatchRun:
                 self._tries[index] = tries
                 self._rate_limit_retries += 1
                 heapq.heappush(self._retry_heap, (self._clock() + pause, next(self._seq), index))
-                state = ItemState.RATE_LIMITED
+                state = RowState.RATE_LIMITED
             else:
                 self._tries.pop(index, None)
                 self._counts[result.outcome] += 1
@@ -523,18 +524,18 @@ class BatchRun:
                     result.outcome, result.error_code, self.options.clear_history
                 ):
                     self._nothing_to_clear += 1
-                state = ItemState.DONE
+                state = RowState.DONE
                 if result.reached_provider or result.outcome is not Outcome.TRANSPORT_FAILURE:
                     self._unreachable_in_a_row = 0
                 else:
                     self._unreachable_in_a_row += 1
             self._cond.notify_all()
             stop = self._stop_for(result.outcome, result.description)
-        if rate_limited and state is ItemState.RATE_LIMITED:
+        if rate_limited and state is RowState.RATE_LIMITED:
             self.pacer.slow_down(pause)
         elif result.error_code is not None:
             self.pacer.speed_up()
-        self._emit(ItemEvent(index, terminal, state, closed))
+        self._emit(RowEvent(index, terminal, state, closed))
         if stop:
             self.cancel(stop)
 

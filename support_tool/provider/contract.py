@@ -72,9 +72,3 @@ def next_step_for_code(code: int) -> str:
     """The next step the contract suggests for a provider error code."""
     known = PROVIDER_CODES.get(code)
     return known[1] if known else OTHER_CODE_NEXT_STEP
-
-
-def meaning_of_code(code: int) -> str:
-    """The provider's documented meaning of a code, or '' when it is not documented."""
-    known = PROVIDER_CODES.get(code)
-    return known[0] if known else ""

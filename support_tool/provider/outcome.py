@@ -113,7 +113,7 @@ class CloseResult:
     failure: Failure | None = None
     raw_response: str = ""
     reached_provider: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+    request_as_sent: dict[str, str] = field(default_factory=dict)  # never the secret
 
     @property
     def ok(self) -> bool:

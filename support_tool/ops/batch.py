@@ -193,11 +193,10 @@ class BatchSummary:
 
     @property
     def exit_status(self) -> ExitStatus:
-        """4 if the audit history could not be written (the batch stopped: a configuration
-        problem, however the rows before it ended); else 3 if any row could not reach the
-        provider (or ended unknown); else 1 if the provider refused any; else 4 for
-        configuration; else 2 if any row was invalid input; else 3 if rows were never sent
-        (the batch stopped); else 0. The command line adds 2 for invalid lines and 130."""
+        """4 if the audit history could not be written (the batch stopped, however the rows
+        before it ended); else 3 if a row could not reach the provider or ended unknown; else
+        1 if the provider refused any; else 4 for configuration; else 2 if a row was invalid
+        input; else 3 if rows were never sent; else 0 (the command line adds 2 and 130)."""
         c = self.counts
         if self.history_failed:
             return ExitStatus.CONFIG

@@ -1,7 +1,8 @@
 """Shared fixtures: every test runs against real parts.
 
 * ``home``: an empty SUPPORT_TOOL_HOME (config, history, logs) per test;
-* ``secret_service``: a real gnome-keyring on a private D-Bus, once per session;
+* ``secret_service``: a real gnome-keyring on a private D-Bus, once per session, started
+  only when a collected test is marked ``keyring``;
 * ``sandbox``: the real sandbox provider on a loopback port;
 * ``cli`` / ``cli_process``: the command line in-process, or as a real child process.
 """
@@ -34,9 +35,27 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+KEYRING_WANTED = pytest.StashKey[bool]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Remember whether any collected test needs the real keyring (``keyring`` marker):
+    only then does the session start gnome-keyring (``pytest tests/test_signing.py`` does
+    not)."""
+    config.stash[KEYRING_WANTED] = any(item.get_closest_marker("keyring") for item in items)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def secret_service() -> Iterator[SecretServiceDaemon]:
-    """Start the private Secret Service before anything initialises the keyring library."""
+def secret_service(request: pytest.FixtureRequest) -> Iterator[SecretServiceDaemon | None]:
+    """Start the private Secret Service before anything initialises the keyring library,
+    when a collected test is marked ``keyring``. Otherwise keyring's ``fail`` backend is
+    set, so that an unmarked test touching the keyring fails plainly instead of reaching
+    the developer's own keyring."""
+    if not request.config.stash.get(KEYRING_WANTED, True):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+            yield None
+        return
     daemon = SecretServiceDaemon()
     saved = {k: os.environ.get(k) for k in daemon.environment()}
     os.environ.update(daemon.environment())

@@ -23,6 +23,8 @@ from support_tool.provider.outcome import Outcome
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 def terminals(count: int, start: int = 1) -> list[Terminal]:
     return [Terminal(f"terminal-{n:04d}") for n in range(start, start + count)]

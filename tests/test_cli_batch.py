@@ -10,9 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from support_tool.audit.log import AuditLog
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
 def write_list(folder: Path, text: str, name: str = "list.csv") -> str:

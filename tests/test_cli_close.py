@@ -13,6 +13,8 @@ import pytest
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 def history_rows(home: Path, demo: bool = False) -> list[dict[str, object]]:
     name = "demo-history.sqlite3" if demo else "history.sqlite3"
@@ -28,7 +30,7 @@ def assert_no_secret(text: str) -> None:
 def test_close_success_human_and_json(
     cli,
     sandbox_profile: str,
-    sandbox: SandboxServer,  # type: ignore[no-untyped-def]
+    sandbox: SandboxServer,
     home: Path,
 ) -> None:
     run = cli(
@@ -105,7 +107,7 @@ def test_close_bad_input_and_refusals(
     cli,
     sandbox_profile: str,
     home: Path,
-    login: str,  # type: ignore[no-untyped-def]
+    login: str,
     args: tuple[str, ...],
     status: int,
     outcome: str,
@@ -124,7 +126,7 @@ def test_close_bad_input_and_refusals(
 
 def test_unicode_login_is_signed_and_accepted(
     cli,
-    sandbox_profile: str,  # type: ignore[no-untyped-def]
+    sandbox_profile: str,
     sandbox: SandboxServer,
 ) -> None:
     sandbox.provider.add_player("jörg.müller", {"vs20olympgate": True})
@@ -168,7 +170,7 @@ def test_close_faults(
     sandbox_profile: str,
     sandbox: SandboxServer,
     home: Path,
-    fault: str,  # type: ignore[no-untyped-def]
+    fault: str,
     status: int,
     words: str,
 ) -> None:
@@ -228,7 +230,7 @@ def test_no_profile_and_ambiguous_profiles(cli, sandbox: SandboxServer) -> None:
 
 def test_no_keyring_backend_exits_4_with_a_fix(
     cli_process, sandbox: SandboxServer, home: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert cli_process("profile", "add", "p", "--url", sandbox.url).status == 0
     no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     run = cli_process("close", "terminal-0001", env=no_keyring)

@@ -14,6 +14,8 @@ import pytest
 
 from support_tool.config.secret_store import KeyringSecrets
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     assert cli("profile", "list").out.startswith("No profiles yet")

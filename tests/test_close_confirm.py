@@ -23,6 +23,8 @@ from support_tool.provider.validation import clean_login
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 @pytest.fixture
 def production(cli, sandbox: SandboxServer):  # type: ignore[no-untyped-def]
@@ -39,7 +41,7 @@ def outcomes(home: Path) -> list[tuple[str, str]]:
 
 def test_without_a_terminal_it_is_refused_and_recorded(
     cli_process, home: Path, sandbox: SandboxServer, production: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     run = cli_process("close", "terminal-0001", "--clear-history")
     assert run.status == 2, run.text
     assert "PRODUCTION profile 'live'" in run.err

@@ -28,6 +28,8 @@ from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import window_for
 from tests.test_gui_close import tick_counter, wait_answer
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 DEADLINE_S = 2.0
 
 

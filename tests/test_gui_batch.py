@@ -19,7 +19,7 @@ from support_tool.sandbox import SandboxServer
 from tests.gui_fixtures import sandbox_window, window_for
 from tests.test_gui_close import tick_counter
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
 @pytest.fixture

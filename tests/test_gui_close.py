@@ -20,7 +20,7 @@ from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import sandbox_window, window_for
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
 @pytest.fixture

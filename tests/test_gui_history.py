@@ -19,7 +19,7 @@ from support_tool.provider.outcome import CloseResult, Outcome
 from tests.gui_fixtures import window_for
 from tests.history_seed import seed_history
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
 @pytest.fixture
@@ -81,8 +81,7 @@ def test_a_stale_answer_from_an_old_filter_is_dropped(
     model = HistoryModel(store, jobs)
     model.set_filter(AuditFilter())
     model.set_filter(AuditFilter(text="terminal-0000500"))
-    qtbot.waitUntil(lambda: loaded(model))
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: loaded(model) and jobs.pending == 0)  # the stale answer too
     assert model.rowCount() == 1
 
 

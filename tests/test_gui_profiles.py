@@ -19,7 +19,7 @@ from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import window_for
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
 def open_dialog(qtbot: QtBot, window) -> ProfilesDialog:  # type: ignore[no-untyped-def]

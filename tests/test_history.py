@@ -18,6 +18,8 @@ from support_tool.audit.log import AuditLog
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 def test_row_is_pending_while_the_request_is_in_flight_and_unknown_after_a_crash(
     home: Path, sandbox: SandboxServer
@@ -82,7 +84,7 @@ def test_store_settings_and_unwritable_folder(tmp_path: Path) -> None:
 def test_unwritable_history_means_nothing_is_sent(
     cli,
     sandbox_profile: str,
-    sandbox: SandboxServer,  # type: ignore[no-untyped-def]
+    sandbox: SandboxServer,
     home: Path,
 ) -> None:
     (home / "history.sqlite3").mkdir()  # a folder where the database file should be
@@ -95,7 +97,7 @@ def test_unwritable_history_means_nothing_is_sent(
 
 def test_history_command_filters_and_formats(
     cli, sandbox_profile: str, sandbox: SandboxServer
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     cli("close", "terminal-0001")
     cli("close", "ghost")
     cli("close", "terminal-0002", "--game", "vs20olympgate", "--clear-history")

@@ -20,6 +20,8 @@ from support_tool.sandbox import SandboxServer
 from tests.gui_fixtures import window_for
 from tests.history_seed import seed_history
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 OK = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
 ROW = {"profile": "live", "api_host": "api.example.com", "game_id": None, "clear_history": True}
 

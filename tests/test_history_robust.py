@@ -19,6 +19,8 @@ from support_tool.errors import AuditDamaged
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 OK = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
 ROW = {"profile": "live", "api_host": "api.example.com", "game_id": None, "clear_history": True}
 
@@ -59,7 +61,7 @@ def row_count(path: Path) -> int:
 
 def test_close_on_a_damaged_history_sends_nothing_and_says_how_to_recover(
     cli, cli_process, home: Path, sandbox: SandboxServer, sandbox_profile: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     path = home / "history.sqlite3"
     filled(path)
     garbage_in_the_middle(path)

@@ -25,6 +25,8 @@ from tests.gui_fixtures import window_for
 from tests.keyring_daemon import SecretServiceDaemon
 from tests.test_gui_close import tick_counter, wait_answer
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 @pytest.fixture
 def private_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretServiceDaemon]:
@@ -85,7 +87,7 @@ def history_outcomes(home: Path) -> list[str]:
 
 def test_locked_collection_from_the_command_line(
     cli_process, home: Path, sandbox: SandboxServer, profile_with_secret: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     lock_collection()
     started = time.monotonic()
     run = cli_process("close", "terminal-0001")
@@ -100,7 +102,7 @@ def test_locked_collection_from_the_command_line(
 
 def test_keyring_that_does_not_answer_from_the_command_line(
     cli_process, home: Path, sandbox: SandboxServer, private_keyring, profile_with_secret: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     pid = _keyring_daemon_pid(private_keyring)
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)
@@ -166,7 +168,7 @@ def test_locked_and_frozen_keyring_in_the_window_stays_responsive(
 
 def test_a_frozen_keyring_costs_a_batch_one_bound_not_one_per_worker(
     cli_process, home: Path, sandbox: SandboxServer, private_keyring, profile_with_secret: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """16 workers at once against a SIGSTOPped gnome-keyring: the first read gives up after
     the 5 s bound and every other worker gets that answer at once (it was 5 s x 16 = 80 s)."""
     listing = home / "sixteen.csv"

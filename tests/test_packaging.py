@@ -17,6 +17,8 @@ from support_tool.config.secret_store import MAX_SECRET_BYTES, KeyringSecrets, c
 from support_tool.errors import InvalidInput
 from tests.conftest import BINARY_ENV
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 def test_icon_is_package_data_of_a_real_subpackage() -> None:
     icon = resources.files(bundled).joinpath("support-tool.svg")
@@ -28,7 +30,7 @@ def test_icon_is_package_data_of_a_real_subpackage() -> None:
 @pytest.mark.gui
 def test_window_start_failure_is_shown_in_words_not_raised(
     qtbot, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A failure while the window is being set up (here the icon, as in the first frozen
     build) reaches the operator as the error dialog, and run() returns a status."""
     from PySide6.QtCore import QTimer

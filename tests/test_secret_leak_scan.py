@@ -29,6 +29,8 @@ from support_tool.sandbox.faults import FAULTS
 from tests.gui_fixtures import window_for
 from tests.test_gui_close import wait_answer
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 CANARY = "Leak-Canary/7f3e9d+Q!"  # '/', '+' and '!' encode differently in URLs and base64
 
 
@@ -73,8 +75,8 @@ def test_a_day_in_miniature_leaves_no_trace_of_the_secret(
     qtbot: QtBot,
     home: Path,
     tmp_path: Path,
-    cli,  # type: ignore[no-untyped-def]
-    cli_process,  # type: ignore[no-untyped-def]
+    cli,
+    cli_process,
     canary_sandbox: SandboxServer,
     debug_logging: None,
 ) -> None:
@@ -185,8 +187,8 @@ def test_the_scan_finds_every_form_it_looks_for() -> None:
 
 
 def test_a_debug_log_of_a_day_holds_each_request_lifecycle_and_no_secret_or_hash(
-    cli,  # type: ignore[no-untyped-def]
-    cli_process,  # type: ignore[no-untyped-def]
+    cli,
+    cli_process,
     home: Path,
     canary_sandbox: SandboxServer,
 ) -> None:

@@ -24,6 +24,8 @@ from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 from tests.recording_proxy import RecordingProxy
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 UNKNOWN_LOGIN = "nobody-here"  # the real provider answers 17; a forger would say 0
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 TLS_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy")
@@ -93,7 +95,7 @@ def history_rows(home: Path) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("variable", PROXY_VARIABLES)
 def test_a_proxy_variable_does_not_redirect_the_request(
     variable: str, cli, cli_process, sandbox: SandboxServer, home: Path, cleanup_secrets: None
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     add_profile(cli, "env", sandbox.url)
     with RecordingProxy("forge") as proxy:
         run = cli_process("close", UNKNOWN_LOGIN, "--json", env={variable: proxy.url})
@@ -107,8 +109,8 @@ def test_a_proxy_variable_does_not_redirect_the_request(
 @pytest.mark.parametrize("variable", TLS_PROXY_VARIABLES)
 def test_an_https_proxy_variable_and_a_rogue_ca_cannot_intercept(
     variable: str,
-    cli,  # type: ignore[no-untyped-def]
-    cli_process,  # type: ignore[no-untyped-def]
+    cli,
+    cli_process,
     tls_sandbox: SandboxServer,
     authority: trustme.CA,
     rogue: trustme.CA,
@@ -132,8 +134,8 @@ def test_an_https_proxy_variable_and_a_rogue_ca_cannot_intercept(
 @pytest.mark.parametrize("variable", CA_VARIABLES)
 def test_a_ca_variable_does_not_replace_the_trust_store(
     variable: str,
-    cli,  # type: ignore[no-untyped-def]
-    cli_process,  # type: ignore[no-untyped-def]
+    cli,
+    cli_process,
     rogue: trustme.CA,
     tmp_path: Path,
     home: Path,
@@ -155,7 +157,7 @@ def test_a_ca_variable_does_not_replace_the_trust_store(
 
 
 def test_the_profiles_proxy_carries_the_request_and_details_show_it(
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     sandbox: SandboxServer,
     home: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -180,7 +182,7 @@ def test_the_profiles_proxy_carries_the_request_and_details_show_it(
 
 
 def test_the_profiles_proxy_tunnels_tls_to_the_provider(
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     tls_sandbox: SandboxServer,
     authority: trustme.CA,
     tmp_path: Path,
@@ -211,7 +213,7 @@ def test_a_direct_request_says_so_in_details(
 
 
 def test_profile_list_names_the_ignored_variables(
-    cli_process,  # type: ignore[no-untyped-def]
+    cli_process,
 ) -> None:
     env = {
         "HTTPS_PROXY": "http://10.0.0.1:3128",
@@ -264,7 +266,7 @@ def test_profile_add_refuses_unusable_proxy_and_ca_bundle(
     args: tuple[str, str],
     words: str,
     cli_process,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
 ) -> None:
     (tmp_path / "NOT-PEM").write_bytes(b"\x00\x01 this is a DER blob, not PEM")
     (tmp_path / "EMPTY-PEM").write_text(
@@ -288,8 +290,8 @@ def test_a_plain_http_api_url_may_not_leave_through_a_remote_proxy(cli) -> None:
 @pytest.mark.parametrize("damage", ["removed", "not pem"])
 def test_a_ca_bundle_that_became_unusable_is_a_configuration_problem(
     damage: str,
-    cli,  # type: ignore[no-untyped-def]
-    cli_process,  # type: ignore[no-untyped-def]
+    cli,
+    cli_process,
     tls_sandbox: SandboxServer,
     authority: trustme.CA,
     tmp_path: Path,
@@ -313,7 +315,7 @@ def test_a_ca_bundle_that_became_unusable_is_a_configuration_problem(
 
 
 def test_a_proxy_broken_by_hand_in_the_profile_file_is_a_configuration_problem(
-    cli_process,  # type: ignore[no-untyped-def]
+    cli_process,
     sandbox: SandboxServer,
     home: Path,
 ) -> None:
@@ -330,7 +332,7 @@ def test_a_proxy_broken_by_hand_in_the_profile_file_is_a_configuration_problem(
 
 
 def test_a_proxy_that_is_not_running_is_reported_as_the_proxy(
-    cli,  # type: ignore[no-untyped-def]
+    cli,
     sandbox: SandboxServer,
     home: Path,
     cleanup_secrets: None,
@@ -350,8 +352,8 @@ def test_a_proxy_that_is_not_running_is_reported_as_the_proxy(
 
 
 def test_netrc_credentials_are_never_sent(
-    cli,  # type: ignore[no-untyped-def]
-    cli_process,  # type: ignore[no-untyped-def]
+    cli,
+    cli_process,
     sandbox: SandboxServer,
     tmp_path: Path,
     cleanup_secrets: None,

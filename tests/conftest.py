@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from hypothesis import settings
@@ -84,6 +85,25 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+class CliRunner(Protocol):
+    """The ``cli`` fixture: ``support-tool ARGS`` in this process."""
+
+    def __call__(self, *args: str) -> CliRun: ...
+
+
+class CliProcessRunner(Protocol):
+    """The ``cli_process`` fixture: ``support-tool ARGS`` as a child process."""
+
+    def __call__(
+        self,
+        *args: str,
+        stdin: str = "",
+        env: dict[str, str] | None = None,
+        prefix: tuple[str, ...] = (),
+        timeout: float = 60,
+    ) -> CliRun: ...
+
+
 @dataclass
 class CliRun:
     status: int
@@ -96,7 +116,7 @@ class CliRun:
 
 
 @pytest.fixture
-def cli(home: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> CliRunner:
     """Run ``support-tool ARGS`` in this process; returns status and captured output."""
     from support_tool.cli.commands import main
 
@@ -121,7 +141,7 @@ def cli_command() -> list[str]:
 
 
 @pytest.fixture
-def cli_process(home: Path):  # type: ignore[no-untyped-def]
+def cli_process(home: Path) -> CliProcessRunner:
     """Run ``support-tool ARGS`` as a real child process (stdin, exit status): the package
     with this interpreter, or the executable in SUPPORT_TOOL_BINARY."""
 
@@ -147,7 +167,7 @@ def cli_process(home: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def sandbox_profile(cli, sandbox: SandboxServer):  # type: ignore[no-untyped-def]
+def sandbox_profile(cli: CliRunner, sandbox: SandboxServer) -> Iterator[str]:
     """A profile named 'sandbox' pointing at the running sandbox, secret in the keyring."""
     from support_tool.config.secret_store import KeyringSecrets
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Serv
 
 
 @pytest.fixture
-def demo(qtbot: QtBot, home: Path):  # type: ignore[no-untyped-def]
+def demo(qtbot: QtBot, home: Path) -> Iterator[MainWindow]:
     with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
         yield window
 

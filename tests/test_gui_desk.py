@@ -231,9 +231,11 @@ def test_every_label_mnemonic_moves_the_focus(qtbot: QtBot, home: Path) -> None:
                 assert buddy is not None, text
                 window.tabs.tabBar().setFocus()  # away from the buddy first
                 assert not buddy.hasFocus()
+                mnemonic = re.search(r"&([^&])", text)
+                assert mnemonic is not None
                 qtbot.keyClick(
                     window,
-                    re.search(r"&([^&])", text).group(1).lower(),
+                    mnemonic.group(1).lower(),
                     Qt.KeyboardModifier.AltModifier,
                 )
                 qtbot.waitUntil(buddy.hasFocus)

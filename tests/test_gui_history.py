@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Serv
 
 
 @pytest.fixture
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+def store(tmp_path: Path) -> Iterator[AuditLog]:
     path = tmp_path / "history.sqlite3"
     seed_history(path, 1_000)
     with AuditLog(path) as opened:
@@ -31,7 +32,7 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def jobs(qtbot: QtBot):  # type: ignore[no-untyped-def]
+def jobs(qtbot: QtBot) -> Iterator[Jobs]:
     runner = Jobs()
     yield runner
     runner.shutdown()

@@ -11,12 +11,14 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from support_tool.audit.log import AuditLog
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
+from tests.conftest import CliRunner
 
 pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
@@ -82,7 +84,7 @@ def test_store_settings_and_unwritable_folder(tmp_path: Path) -> None:
 
 
 def test_unwritable_history_means_nothing_is_sent(
-    cli,
+    cli: CliRunner,
     sandbox_profile: str,
     sandbox: SandboxServer,
     home: Path,
@@ -96,7 +98,7 @@ def test_unwritable_history_means_nothing_is_sent(
 
 
 def test_history_command_filters_and_formats(
-    cli, sandbox_profile: str, sandbox: SandboxServer
+    cli: CliRunner, sandbox_profile: str, sandbox: SandboxServer
 ) -> None:
     cli("close", "terminal-0001")
     cli("close", "ghost")
@@ -190,7 +192,7 @@ def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> N
 
 def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -> None:
     """Batches queue the answer's update instead of paying a commit of its own."""
-    row = {"profile": "p", "api_host": "h", "login": "t-1", "game_id": None}
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "login": "t-1", "game_id": None}
     ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
     with AuditLog(tmp_path / "h.sqlite3") as store:
         first = store.begin(**row, clear_history=True)

@@ -26,6 +26,7 @@ from support_tool.gui.app import ErrorReport, install_error_hook
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
 from support_tool.sandbox.faults import FAULTS
+from tests.conftest import CliProcessRunner, CliRunner
 from tests.gui_fixtures import window_for
 from tests.test_gui_close import wait_answer
 
@@ -75,8 +76,8 @@ def test_a_day_in_miniature_leaves_no_trace_of_the_secret(
     qtbot: QtBot,
     home: Path,
     tmp_path: Path,
-    cli,
-    cli_process,
+    cli: CliRunner,
+    cli_process: CliProcessRunner,
     canary_sandbox: SandboxServer,
     debug_logging: None,
 ) -> None:
@@ -187,8 +188,8 @@ def test_the_scan_finds_every_form_it_looks_for() -> None:
 
 
 def test_a_debug_log_of_a_day_holds_each_request_lifecycle_and_no_secret_or_hash(
-    cli,
-    cli_process,
+    cli: CliRunner,
+    cli_process: CliProcessRunner,
     home: Path,
     canary_sandbox: SandboxServer,
 ) -> None:

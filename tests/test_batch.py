@@ -14,7 +14,8 @@ from support_tool.audit.log import AuditLog
 from support_tool.config.profiles import ProfileSet, make_profile
 from support_tool.config.secret_store import MemorySecrets
 from support_tool.errors import InvalidInput
-from support_tool.ops.batch import BatchOptions, BatchRun, Pacer, RowEvent, RowState
+from support_tool.ops.batch import BatchRun, Pacer
+from support_tool.ops.batch_summary import BatchOptions, RowEvent, RowState
 from support_tool.ops.close import CloseService
 from support_tool.ops.terminals import Terminal, parse_terminals
 from support_tool.provider import contract

@@ -21,7 +21,6 @@ STILL_OVER = {
     "support_tool/cli/commands.py": 784,
     "support_tool/gui/main_window.py": 523,
     "support_tool/gui/terminals_tab.py": 683,
-    "support_tool/ops/batch.py": 598,
     "support_tool/cli/commands.py build_parser": 124,
     "support_tool/gui/answer_panel.py __init__": 78,
     "support_tool/gui/close_form.py __init__": 71,

@@ -146,7 +146,8 @@ def test_a_history_from_before_the_chain_is_sealed_once_on_opening(tmp_path: Pat
 def test_concurrent_writers_extend_one_chain(tmp_path: Path, sandbox: SandboxServer) -> None:
     from support_tool.config.profiles import ProfileSet, make_profile
     from support_tool.config.secret_store import MemorySecrets
-    from support_tool.ops.batch import BatchOptions, BatchRun
+    from support_tool.ops.batch import BatchRun
+    from support_tool.ops.batch_summary import BatchOptions
     from support_tool.ops.close import CloseService
     from support_tool.ops.terminals import Terminal
     from tests.conftest import SANDBOX_SECRET

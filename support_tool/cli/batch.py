@@ -26,7 +26,8 @@ from support_tool.provider.validation import (
 
 if TYPE_CHECKING:
     from support_tool.config.groups import GroupSource
-    from support_tool.ops.batch import BatchRun, BatchSummary
+    from support_tool.ops.batch import BatchRun
+    from support_tool.ops.batch_summary import BatchSummary
     from support_tool.ops.runtime import Runtime
     from support_tool.ops.terminals import Terminal, TerminalList
 
@@ -164,7 +165,7 @@ def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> lis
     from collections import Counter
 
     from support_tool.audit.log import AuditLog
-    from support_tool.ops.batch import left_out_text, retry_verdict
+    from support_tool.ops.batch_summary import left_out_text, retry_verdict
     from support_tool.ops.terminals import Terminal
 
     latest: dict[Terminal, tuple[bool, str]] = {}
@@ -213,7 +214,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     """Read the list, confirm (production), run it with progress, report: each its own step,
     so that each can be read (and changed) without the others."""
     from support_tool.cli.batch_report import report_batch
-    from support_tool.ops.batch import new_batch_id, retry_batch_id
+    from support_tool.ops.batch_summary import new_batch_id, retry_batch_id
     from support_tool.ops.runtime import open_runtime
 
     _check_batch_arguments(args)
@@ -274,7 +275,8 @@ def _run_batch(
     flight. Returns the summary and whether it was interrupted (or the status of an empty
     list, which sends nothing)."""
     from support_tool.cli.batch_report import Reporter
-    from support_tool.ops.batch import BatchOptions, BatchRun
+    from support_tool.ops.batch import BatchRun
+    from support_tool.ops.batch_summary import BatchOptions
 
     reporter = Reporter(args.json, batch_id)
     run = BatchRun(

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from support_tool.cli.output import close_fields, safe
 from support_tool.exit_status import ExitStatus
-from support_tool.ops.batch import (
+from support_tool.ops.batch_summary import (
     BatchProgress,
     BatchSummary,
     RowEvent,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from support_tool.gui.batch_model import BatchModel, BatchRow
-from support_tool.ops.batch import (
+from support_tool.ops.batch import BatchRun
+from support_tool.ops.batch_summary import (
     BatchOptions,
-    BatchRun,
     BatchSummary,
     RowEvent,
     RowState,

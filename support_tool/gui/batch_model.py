@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QTimer
 from support_tool.audit.log import utc_now
 from support_tool.gui.column_model import ColumnModel, Index, column_of
 from support_tool.gui.style import outcome_colour
-from support_tool.ops.batch import RowEvent, RowState
+from support_tool.ops.batch_summary import RowEvent, RowState
 from support_tool.ops.terminals import Terminal
 from support_tool.provider.outcome import CloseResult, Outcome
 
@@ -66,6 +66,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("History", lambda r: "" if r.history_id is None else f"#{r.history_id}"),
 ]
 STATUS_COLUMN = column_of(COLUMNS, "Status")
+DESCRIPTION_COLUMN = column_of(COLUMNS, "Description")
 
 _STATES = {
     RowState.SENDING: RowProgress.SENDING,

@@ -43,16 +43,12 @@ from support_tool.config.groups import Group, make_group
 from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import InvalidInput, SupportToolError
 from support_tool.gui.batch_controller import BatchController
-from support_tool.gui.batch_model import BatchModel
+from support_tool.gui.batch_model import DESCRIPTION_COLUMN, BatchModel
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.jobs import Jobs
-from support_tool.ops.batch import (
-    BatchOptions,
-    BatchRun,
-    BatchSummary,
-    left_out_text,
-)
+from support_tool.ops.batch import BatchRun
 from support_tool.ops.batch_results import result_lines, write_results_csv
+from support_tool.ops.batch_summary import BatchOptions, BatchSummary, left_out_text
 from support_tool.ops.runtime import Runtime
 from support_tool.ops.terminals import (
     SkippedLine,
@@ -155,7 +151,7 @@ class TerminalsTab(QWidget):
         for column, width in enumerate((50, 140, 120, 150, 45, 0, 75, 70)):
             if width:
                 self.table.setColumnWidth(column, width)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(DESCRIPTION_COLUMN, QHeaderView.ResizeMode.Stretch)
 
         self._layout()
         self._connect()

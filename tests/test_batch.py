@@ -37,8 +37,13 @@ def history(tmp_path: Path) -> Iterator[AuditLog]:
         yield store
 
 
-def service_for(sandbox: SandboxServer, history: AuditLog, **profile: object) -> CloseService:
-    chosen = make_profile("sandbox", sandbox.url, **profile)  # type: ignore[arg-type]
+def service_for(
+    sandbox: SandboxServer,
+    history: AuditLog,
+    timeout: float = contract.DEFAULT_DEADLINE_S,
+    concurrency: int = contract.DEFAULT_BATCH_CONCURRENCY,
+) -> CloseService:
+    chosen = make_profile("sandbox", sandbox.url, timeout, concurrency=concurrency)
     return CloseService(
         lambda: ProfileSet((chosen,), "sandbox"),
         MemorySecrets({"sandbox": SANDBOX_SECRET}),

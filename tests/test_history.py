@@ -64,9 +64,13 @@ def test_pending_row_of_a_live_process_is_left_alone(tmp_path: Path) -> None:
     with AuditLog(path) as first:
         row = first.begin(profile="p", api_host="h", login="l", game_id=None, clear_history=False)
         with AuditLog(path) as second:  # another window opening meanwhile
-            assert second.get(row).outcome == "pending"  # type: ignore[union-attr]
+            seen = second.get(row)
+            assert seen is not None
+            assert seen.outcome == "pending"
         first.finish(row, CloseResult(Outcome.SUCCESS, "Success", error_code=0))
-        assert first.get(row).outcome == "success"  # type: ignore[union-attr]
+        finished = first.get(row)
+        assert finished is not None
+        assert finished.outcome == "success"
 
 
 def test_store_settings_and_unwritable_folder(tmp_path: Path) -> None:
@@ -201,8 +205,11 @@ def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -
         assert record is not None
         assert record.outcome == "pending"  # queued, not yet committed
         second = store.begin(**{**row, "login": "t-2"}, clear_history=True)  # carries it
-        assert [store.get(i).outcome for i in (first, second)] == ["success", "pending"]  # type: ignore[union-attr]
+        records = [store.get(i) for i in (first, second)]
+        assert [r.outcome if r else None for r in records] == ["success", "pending"]
         store.finish(second, ok, wait=False)
         store.flush()
-        assert store.get(second).outcome == "success"  # type: ignore[union-attr]
+        record = store.get(second)
+        assert record is not None
+        assert record.outcome == "success"
         store.flush()  # nothing queued: a no-op

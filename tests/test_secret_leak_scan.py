@@ -134,7 +134,8 @@ def test_a_day_in_miniature_leaves_no_trace_of_the_secret(
             qtbot.waitUntil(lambda: tab.profile.count() > 0)
             tab.editor.setPlainText("\n".join(f"terminal-{n:04d}" for n in range(200, 210)))
             qtbot.waitUntil(lambda: tab.checked)
-            tab.start(list(tab.parsed.terminals), [], tab.options())  # type: ignore[union-attr]
+            assert tab.parsed is not None
+            tab.start(list(tab.parsed.terminals), [], tab.options())
             qtbot.waitUntil(lambda: tab.summary is not None, timeout=20_000)
             tab.export_results_to(exports / "batch.csv")
             qtbot.waitUntil(lambda: (exports / "batch.csv").exists())

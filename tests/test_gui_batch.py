@@ -216,15 +216,15 @@ def test_groups_import_save_export_and_delete(
     source.write_bytes(
         "\ufefflogin,gameId\r\nterminal-0001\r\nterminal-0002,vs20olympgate\r\n".encode()
     )
-    tab.import_file(source)
+    tab.lists.import_file(source)
     qtbot.waitUntil(
         lambda: tab.checked and tab.parsed is not None and len(tab.parsed.terminals) == 2
     )
-    tab.save_as_group("Bank B")
+    tab.lists.save_as("Bank B")
     qtbot.waitUntil(lambda: tab.group.findText("Bank B") >= 0)
     assert "Bank B" in demo.runtime.groups.load()
     exported = tmp_path / "out.csv"
-    tab.export_list_to(exported)
+    tab.lists.export_to(exported)
     qtbot.waitUntil(
         lambda: exported.exists() and "Exported 2 terminals" in demo.statusBar().currentMessage()
     )
@@ -235,7 +235,7 @@ def test_groups_import_save_export_and_delete(
     ]
     tab.group.setCurrentIndex(tab.group.findText("Bank B"))
     assert tab.delete_group.isEnabled()
-    tab.delete("Bank B")
+    tab.lists.delete("Bank B")
     qtbot.waitUntil(lambda: tab.group.findText("Bank B") < 0)
     assert "Bank B" not in demo.runtime.groups.load()
 

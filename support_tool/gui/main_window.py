@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
             self.terminals = tab
             tab.set_profiles(self.profile_set, self.form.profile.currentText())
             tab.profile.currentTextChanged.connect(self._profile_changed)
-            tab.load_groups()
+            tab.lists.load()
         return self.terminals
 
     def show_batch(self, batch_id: str) -> None:

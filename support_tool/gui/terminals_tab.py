@@ -24,10 +24,8 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -39,13 +37,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool.config.groups import Group, make_group
 from support_tool.config.profiles import Profile, ProfileSet
-from support_tool.errors import InvalidInput, SupportToolError
+from support_tool.errors import SupportToolError
 from support_tool.gui.batch_controller import BatchController
 from support_tool.gui.batch_model import DESCRIPTION_COLUMN, BatchModel
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.jobs import Jobs
+from support_tool.gui.list_actions import ListActions
 from support_tool.ops.batch import BatchRun
 from support_tool.ops.batch_results import result_lines, write_results_csv
 from support_tool.ops.batch_summary import BatchOptions, BatchSummary, left_out_text
@@ -56,13 +54,10 @@ from support_tool.ops.terminals import (
     TerminalList,
     parse_terminals,
     plural,
-    read_terminal_file,
-    terminals_csv,
 )
 from support_tool.provider import contract
 
 PARSE_DELAY_MS = 250
-PASTED = "Pasted list"
 
 
 class TerminalsTab(QWidget):
@@ -76,7 +71,6 @@ class TerminalsTab(QWidget):
         self.runtime = runtime
         self.jobs = jobs
         self.profile_set = ProfileSet()
-        self.groups: dict[str, Group] = {}
         self.parsed: TerminalList | None = None
         self.parse_error = ""
         self._parse_generation = 0
@@ -226,12 +220,24 @@ class TerminalsTab(QWidget):
         self._parse_timer.timeout.connect(self.check_list)
         self.editor.textChanged.connect(self._list_edited)
         self.game.textChanged.connect(self._list_edited)
-        self.group.activated.connect(self._group_chosen)
+        lists = self.lists = ListActions(
+            self,
+            self.group,
+            self.editor,
+            self.runtime.groups,
+            self.jobs,
+            lambda: self.parsed,
+            self._error,
+        )
+        lists.message.connect(self.message)
+        lists.changed.connect(self._update_buttons)
+        lists.chosen.connect(self._group_chosen)
+        self.group.activated.connect(lists.choose)
         self.profile.currentTextChanged.connect(self._profile_chosen)
-        self.import_button.clicked.connect(self.ask_import)
-        self.save_group.clicked.connect(self.ask_save_group)
-        self.delete_group.clicked.connect(self.ask_delete_group)
-        self.export_list.clicked.connect(self.ask_export_list)
+        self.import_button.clicked.connect(lists.ask_import)
+        self.save_group.clicked.connect(lists.ask_save)
+        self.delete_group.clicked.connect(lists.ask_delete)
+        self.export_list.clicked.connect(lists.ask_export)
         self.start_button.clicked.connect(self.confirm_start)
         start = QShortcut(QKeySequence("Ctrl+Return"), self)
         start.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -267,126 +273,9 @@ class TerminalsTab(QWidget):
             self.concurrency.setValue(profile.concurrency)
         self._update_buttons()
 
-    def load_groups(self, select: str = "") -> None:
-        self.jobs.submit(
-            self.runtime.groups.load, lambda g: self._groups_loaded(g, select), self._error
-        )
-
-    def _groups_loaded(self, groups: dict[str, Group], select: str) -> None:
-        self.groups = groups
-        current = select or self.group.currentText()
-        self.group.clear()
-        self.group.addItem(PASTED)
-        for name in sorted(groups, key=str.casefold):
-            count = len(groups[name].terminals)
-            self.group.addItem(name)
-            self.group.setItemData(
-                self.group.count() - 1, plural(count, "terminal"), Qt.ItemDataRole.ToolTipRole
-            )
-        index = self.group.findText(current)
-        self.group.setCurrentIndex(max(index, 0))
-        self._update_buttons()
-
-    def _group_chosen(self, index: int) -> None:
-        group = self.groups.get(self.group.itemText(index))
+    def _group_chosen(self) -> None:
         self._list_fresh = True
-        if group is not None:
-            self.editor.setPlainText("\n".join(t.as_line() for t in group.terminals))
         self._update_buttons()
-
-    def ask_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import terminals", "", "Lists (*.csv *.txt);;All files (*)"
-        )
-        if path:
-            self.import_file(Path(path))
-
-    def import_file(self, path: Path) -> None:
-        def work() -> str:
-            parsed = read_terminal_file(path)
-            kept = [t.as_line() for t in parsed.terminals]
-            kept += [line.text for line in parsed.invalid]  # shown, so they can be fixed
-            return "\n".join(kept)
-
-        def done(text: str) -> None:
-            self.group.setCurrentIndex(0)
-            self.editor.setPlainText(text)
-            self.message.emit(f"Imported {path.name}.")
-
-        self.jobs.submit(work, done, self._error)
-
-    def ask_save_group(self) -> None:
-        current = self.group.currentText()
-        name, ok = QInputDialog.getText(
-            self, "Save group", "Group name:", text="" if current == PASTED else current
-        )
-        if ok:
-            self.save_as_group(name)
-
-    def save_as_group(self, name: str) -> None:
-        parsed = self.parsed
-        if parsed is None or not parsed.terminals or parsed.invalid:
-            self.message.emit("Fix the list first: a group is saved only without invalid lines.")
-            return
-        try:
-            group = make_group(name, parsed.terminals)
-        except InvalidInput as exc:
-            self.message.emit(str(exc))
-            return
-        source = self.runtime.groups
-
-        def work() -> None:
-            groups = source.load()
-            groups[group.name] = group
-            source.save(groups)
-
-        def done(_: object) -> None:
-            self.message.emit(
-                f"Saved group “{group.name}” ({plural(len(group.terminals), 'terminal')})."
-            )
-            self.load_groups(group.name)
-
-        self.jobs.submit(work, done, self._error)
-
-    def ask_delete_group(self) -> None:
-        name = self.group.currentText()
-        if name not in self.groups:
-            return
-        answer = QMessageBox.question(self, "Delete group", f"Delete the group “{name}”?")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete(name)
-
-    def delete(self, name: str) -> None:
-        source = self.runtime.groups
-
-        def work() -> None:
-            groups = source.load()
-            groups.pop(name, None)
-            source.save(groups)
-
-        def done(_: object) -> None:
-            self.message.emit(f"Deleted group “{name}”.")
-            self.load_groups(PASTED)
-
-        self.jobs.submit(work, done, self._error)
-
-    def ask_export_list(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export list", "terminals.csv", "CSV (*.csv)")
-        if path and self.parsed is not None:
-            self.export_list_to(Path(path))
-
-    def export_list_to(self, path: Path) -> None:
-        terminals = list(self.parsed.terminals) if self.parsed else []
-
-        def work() -> int:
-            path.write_text(terminals_csv(terminals), encoding="utf-8-sig", newline="")
-            return len(terminals)
-
-        self.jobs.submit(
-            work,
-            lambda n: self.message.emit(f"Exported {plural(n, 'terminal')} to {path}."),
-            self._error,
-        )
 
     # --- checking the list --------------------------------------------------------------
 
@@ -469,7 +358,7 @@ class TerminalsTab(QWidget):
             self.export_results,
         )
         self.save_group.setEnabled(bool(count) and not (self.parsed and self.parsed.invalid))
-        self.delete_group.setEnabled(self.group.currentText() in self.groups)
+        self.delete_group.setEnabled(self.group.currentText() in self.lists.groups)
         self.export_list.setEnabled(bool(count))
         for widget in (self.editor, self.group, self.profile, self.game, self.import_button):
             widget.setEnabled(not running)

@@ -20,7 +20,8 @@ from benchmarks.common import Figure, sandbox_process
 from support_tool.audit.log import AuditLog
 from support_tool.config.profiles import ProfileSet, make_profile
 from support_tool.config.secret_store import MemorySecrets
-from support_tool.ops.batch import BatchOptions, BatchRun
+from support_tool.ops.batch import BatchRun
+from support_tool.ops.batch_summary import BatchOptions
 from support_tool.ops.close import CloseService
 from support_tool.ops.terminals import Terminal
 from support_tool.provider.request import CloseRequest, build_signed

@@ -1,7 +1,7 @@
 """The tool's own exceptions: each carries a message written for a floor manager.
 
-Every class maps to one exit status of the command line (see ``outcome.EXIT_STATUS``),
-so callers never have to parse messages to decide what happened.
+Every class maps to one exit status of the command line (see ``exit_status.ExitStatus`` and
+``outcome.EXIT_STATUS``), so callers never have to parse messages to decide what happened.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Shared fixtures: every test runs against real parts.
 
 * ``home``: an empty SUPPORT_TOOL_HOME (config, history, logs) per test;
-* ``secret_service``: a real gnome-keyring on a private D-Bus, once per session;
+* ``secret_service``: a real gnome-keyring on a private D-Bus, once per session, started
+  only when a collected test is marked ``keyring``;
 * ``sandbox``: the real sandbox provider on a loopback port;
 * ``cli`` / ``cli_process``: the command line in-process, or as a real child process.
 """
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from hypothesis import settings
@@ -35,9 +37,27 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+KEYRING_WANTED = pytest.StashKey[bool]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Remember whether any collected test needs the real keyring (``keyring`` marker):
+    only then does the session start gnome-keyring (``pytest tests/test_signing.py`` does
+    not)."""
+    config.stash[KEYRING_WANTED] = any(item.get_closest_marker("keyring") for item in items)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def secret_service() -> Iterator[SecretServiceDaemon]:
-    """Start the private Secret Service before anything initialises the keyring library."""
+def secret_service(request: pytest.FixtureRequest) -> Iterator[SecretServiceDaemon | None]:
+    """Start the private Secret Service before anything initialises the keyring library,
+    when a collected test is marked ``keyring``. Otherwise keyring's ``fail`` backend is
+    set, so that an unmarked test touching the keyring fails plainly instead of reaching
+    the developer's own keyring."""
+    if not request.config.stash.get(KEYRING_WANTED, True):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+            yield None
+        return
     daemon = SecretServiceDaemon()
     saved = {k: os.environ.get(k) for k in daemon.environment()}
     os.environ.update(daemon.environment())
@@ -66,6 +86,25 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+class CliRunner(Protocol):
+    """The ``cli`` fixture: ``support-tool ARGS`` in this process."""
+
+    def __call__(self, *args: str) -> CliRun: ...
+
+
+class CliProcessRunner(Protocol):
+    """The ``cli_process`` fixture: ``support-tool ARGS`` as a child process."""
+
+    def __call__(
+        self,
+        *args: str,
+        stdin: str = "",
+        env: dict[str, str] | None = None,
+        prefix: tuple[str, ...] = (),
+        timeout: float = 60,
+    ) -> CliRun: ...
+
+
 @dataclass
 class CliRun:
     status: int
@@ -78,7 +117,7 @@ class CliRun:
 
 
 @pytest.fixture
-def cli(home: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> CliRunner:
     """Run ``support-tool ARGS`` in this process; returns status and captured output."""
     from support_tool.cli.commands import main
 
@@ -103,7 +142,7 @@ def cli_command() -> list[str]:
 
 
 @pytest.fixture
-def cli_process(home: Path):  # type: ignore[no-untyped-def]
+def cli_process(home: Path) -> CliProcessRunner:
     """Run ``support-tool ARGS`` as a real child process (stdin, exit status): the package
     with this interpreter, or the executable in SUPPORT_TOOL_BINARY."""
 
@@ -129,7 +168,7 @@ def cli_process(home: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def sandbox_profile(cli, sandbox: SandboxServer):  # type: ignore[no-untyped-def]
+def sandbox_profile(cli: CliRunner, sandbox: SandboxServer) -> Iterator[str]:
     """A profile named 'sandbox' pointing at the running sandbox, secret in the keyring."""
     from support_tool.config.secret_store import KeyringSecrets
 

@@ -30,11 +30,14 @@ from tests.test_screenshots import grab, xdotool
 BINARY = os.environ.get(BINARY_ENV, "").strip()
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-pytestmark = pytest.mark.skipif(
-    not BINARY,
-    reason=f"needs the standalone app: bash scripts/build-app, then "
-    f"{BINARY_ENV}=dist/support-tool/support-tool (.ci/run does both)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not BINARY,
+        reason=f"needs the standalone app: bash scripts/build-app, then "
+        f"{BINARY_ENV}=dist/support-tool/support-tool (.ci/run does both)",
+    ),
+    pytest.mark.keyring,  # the app's commands use the real Secret Service
+]
 
 QT_LIBRARY = re.compile(r"libQt6\w*\.so|PySide6/Qt\w*\.abi3\.so|libpyside6")
 

@@ -14,7 +14,8 @@ from support_tool.audit.log import AuditLog
 from support_tool.config.profiles import ProfileSet, make_profile
 from support_tool.config.secret_store import MemorySecrets
 from support_tool.errors import InvalidInput
-from support_tool.ops.batch import BatchOptions, BatchRun, ItemEvent, ItemState, Pacer
+from support_tool.ops.batch import BatchRun, Pacer
+from support_tool.ops.batch_summary import BatchOptions, RowEvent, RowState
 from support_tool.ops.close import CloseService
 from support_tool.ops.terminals import Terminal, parse_terminals
 from support_tool.provider import contract
@@ -22,6 +23,8 @@ from support_tool.provider.deadline import WATCHDOG
 from support_tool.provider.outcome import Outcome
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
 def terminals(count: int, start: int = 1) -> list[Terminal]:
@@ -34,8 +37,13 @@ def history(tmp_path: Path) -> Iterator[AuditLog]:
         yield store
 
 
-def service_for(sandbox: SandboxServer, history: AuditLog, **profile: object) -> CloseService:
-    chosen = make_profile("sandbox", sandbox.url, **profile)  # type: ignore[arg-type]
+def service_for(
+    sandbox: SandboxServer,
+    history: AuditLog,
+    timeout: float = contract.DEFAULT_DEADLINE_S,
+    concurrency: int = contract.DEFAULT_BATCH_CONCURRENCY,
+) -> CloseService:
+    chosen = make_profile("sandbox", sandbox.url, timeout, concurrency=concurrency)
     return CloseService(
         lambda: ProfileSet((chosen,), "sandbox"),
         MemorySecrets({"sandbox": SANDBOX_SECRET}),
@@ -57,7 +65,7 @@ def rows(history: AuditLog, batch_id: str) -> list[sqlite3.Row]:
 def test_500_terminals_all_close_each_with_a_history_row(history: AuditLog) -> None:
     with SandboxServer(secret=SANDBOX_SECRET, latency_ms=5) as sandbox:
         service = service_for(sandbox, history)
-        events: list[ItemEvent] = []
+        events: list[RowEvent] = []
         run = BatchRun(
             service,
             terminals(500),
@@ -77,7 +85,7 @@ def test_500_terminals_all_close_each_with_a_history_row(history: AuditLog) -> N
         assert {r["outcome"] for r in recorded} == {"success"}
         assert {r["reason"] for r in recorded} == {"closing"}
         assert all(r["clear_history"] == 1 for r in recorded)
-        done = [e for e in events if e.state is ItemState.DONE]
+        done = [e for e in events if e.state is RowState.DONE]
         assert sorted(e.index for e in done) == list(range(500))
         assert WATCHDOG.armed < 150  # finished exchanges are let go, not kept to deadline
     service.close_all()

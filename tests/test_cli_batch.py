@@ -9,10 +9,15 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from support_tool.audit.log import AuditLog
 from support_tool.sandbox import SandboxServer
-from tests.conftest import SANDBOX_SECRET
+from tests.conftest import SANDBOX_SECRET, CliProcessRunner, CliRunner
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
 def write_list(folder: Path, text: str, name: str = "list.csv") -> str:
@@ -21,12 +26,14 @@ def write_list(folder: Path, text: str, name: str = "list.csv") -> str:
     return str(path)
 
 
-def json_lines(out: str) -> tuple[list[dict[str, object]], dict[str, object]]:
+def json_lines(out: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     parsed = [json.loads(line) for line in out.splitlines()]
     return parsed[:-1], parsed[-1]
 
 
-def test_batch_json_lines_then_a_summary(cli, sandbox_profile, tmp_path: Path) -> None:
+def test_batch_json_lines_then_a_summary(
+    cli: CliRunner, sandbox_profile: str, tmp_path: Path
+) -> None:
     listing = write_list(tmp_path, "login,gameId\nterminal-0001\nterminal-0002,vs20olympgate\n")
     run = cli("batch", listing, "--clear-history", "--reason", "INC-7", "--json")
     assert run.status == 0, run.err
@@ -43,7 +50,7 @@ def test_batch_json_lines_then_a_summary(cli, sandbox_profile, tmp_path: Path) -
 
 
 def test_exit_status_by_the_worst_kind_of_problem(
-    cli, sandbox_profile, sandbox: SandboxServer, tmp_path: Path
+    cli: CliRunner, sandbox_profile: str, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     refused = cli("batch", write_list(tmp_path, "terminal-0001\nnobody\n"))
     assert refused.status == 1
@@ -61,7 +68,7 @@ def test_exit_status_by_the_worst_kind_of_problem(
 
 
 def test_retry_failed_sends_only_the_rows_that_did_not_close(
-    cli, sandbox_profile, sandbox: SandboxServer, tmp_path: Path
+    cli: CliRunner, sandbox_profile: str, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     sandbox.fault_for_login["terminal-0002"] = "reset"
     first = cli("batch", write_list(tmp_path, "terminal-0001\nterminal-0002\n"), "--json")
@@ -80,7 +87,7 @@ def test_retry_failed_sends_only_the_rows_that_did_not_close(
 
 
 def test_production_needs_yes_when_not_at_a_terminal(
-    cli, sandbox: SandboxServer, tmp_path: Path
+    cli: CliRunner, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     from support_tool.config.secret_store import KeyringSecrets
 
@@ -100,7 +107,7 @@ def test_production_needs_yes_when_not_at_a_terminal(
         KeyringSecrets().delete("live")
 
 
-def test_usage_errors(cli, sandbox_profile, tmp_path: Path) -> None:
+def test_usage_errors(cli: CliRunner, sandbox_profile: str, tmp_path: Path) -> None:
     assert cli("batch").status == 2
     both = cli("batch", write_list(tmp_path, "t\n"), "--group", "A")
     assert both.status == 2
@@ -111,7 +118,9 @@ def test_usage_errors(cli, sandbox_profile, tmp_path: Path) -> None:
     assert "no group named 'Nope'" in unknown.err
 
 
-def test_groups_add_list_show_remove_and_run(cli, sandbox_profile, tmp_path: Path) -> None:
+def test_groups_add_list_show_remove_and_run(
+    cli: CliRunner, sandbox_profile: str, tmp_path: Path
+) -> None:
     listing = write_list(
         tmp_path, "\ufefflogin\r\nterminal-0001\r\nterminal-0002,vs20olympgate\r\n"
     )
@@ -139,20 +148,20 @@ def test_groups_add_list_show_remove_and_run(cli, sandbox_profile, tmp_path: Pat
     assert "No groups yet" in cli("group", "list").out
 
 
-def test_list_from_standard_input(cli_process, sandbox_profile) -> None:
+def test_list_from_standard_input(cli_process: CliProcessRunner, sandbox_profile: str) -> None:
     run = cli_process("batch", "-", "--json", stdin="terminal-0001\nterminal-0002\n")
     assert run.status == 0, run.err
     assert json_lines(run.out)[1]["succeeded"] == 2
 
 
-def test_demo_batch_with_a_demo_group(cli_process) -> None:
+def test_demo_batch_with_a_demo_group(cli_process: CliProcessRunner) -> None:
     run = cli_process("--demo", "batch", "--group", "Demo bank A (40 terminals)", "--clear-history")
     assert run.status == 0, run.err
     assert "40 closed" in run.out
 
 
 def test_killed_mid_batch_every_sent_request_has_a_row(
-    home: Path, sandbox_profile, tmp_path: Path
+    home: Path, sandbox_profile: str, tmp_path: Path
 ) -> None:
     """SIGKILL a real batch process: no request that reached the provider goes unrecorded,
     the database is intact, and rows in flight become *unknown* on the next start."""
@@ -188,7 +197,7 @@ def test_killed_mid_batch_every_sent_request_has_a_row(
 
 
 def test_retry_leaves_out_permanent_refusals_unless_asked(
-    cli, sandbox_profile, sandbox: SandboxServer, tmp_path: Path
+    cli: CliRunner, sandbox_profile: str, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     """17 *Player not found* fails the same way twice: a retry leaves it out, says so by
     reason, and sends it only with --include-refused. The retry's rows link to the batch
@@ -225,7 +234,9 @@ def test_retry_leaves_out_permanent_refusals_unless_asked(
     assert sorted(r["login"] for r in json_lines(forced.out)[0]) == ["nobody-1", "nobody-2"]
 
 
-def test_json_always_ends_with_a_summary(cli, sandbox_profile, tmp_path: Path) -> None:
+def test_json_always_ends_with_a_summary(
+    cli: CliRunner, sandbox_profile: str, tmp_path: Path
+) -> None:
     run = cli("batch", write_list(tmp_path, "bad login\n"), "--json")
     assert run.status == 2
     summary = json.loads(run.out.splitlines()[-1])
@@ -235,7 +246,7 @@ def test_json_always_ends_with_a_summary(cli, sandbox_profile, tmp_path: Path) -
     assert summary["exit_status"] == 2
 
 
-def test_one_terminal_is_one_terminal(cli, sandbox_profile, tmp_path: Path) -> None:
+def test_one_terminal_is_one_terminal(cli: CliRunner, sandbox_profile: str, tmp_path: Path) -> None:
     run = cli("batch", write_list(tmp_path, "terminal-0001\n"))
     assert "(1 terminal, " in run.out
     added = cli("group", "add", "One", write_list(tmp_path, "terminal-0002\n"))
@@ -243,7 +254,9 @@ def test_one_terminal_is_one_terminal(cli, sandbox_profile, tmp_path: Path) -> N
     assert "One  (1 terminal)" in cli("group", "list").out
 
 
-def test_group_add_reads_lists_as_batch_does(cli, sandbox_profile, tmp_path: Path) -> None:
+def test_group_add_reads_lists_as_batch_does(
+    cli: CliRunner, sandbox_profile: str, tmp_path: Path
+) -> None:
     """Same reader, same separators, same messages: a semicolon list with a quoted field."""
     listing = write_list(tmp_path, 'login;gameId\nterminal-0001;vs20olympgate\n"a,b"\n')
     assert cli("group", "add", "Semi", listing).status == 0
@@ -259,7 +272,7 @@ def test_group_add_reads_lists_as_batch_does(cli, sandbox_profile, tmp_path: Pat
     assert message in group.err
 
 
-def test_an_endless_pipe_is_refused_early_at_a_bound(home: Path, sandbox_profile) -> None:
+def test_an_endless_pipe_is_refused_early_at_a_bound(home: Path, sandbox_profile: str) -> None:
     """``yes player-1 | support-tool batch -``: a real, endless child-process pipe. The
     list is read as a stream, refused at the line bound (exit 2, the bound named), and
     the refusal is recorded in the history; nothing is sent."""
@@ -291,7 +304,7 @@ def test_an_endless_pipe_is_refused_early_at_a_bound(home: Path, sandbox_profile
 
 
 def test_a_disk_that_fills_mid_batch_is_a_configuration_problem(
-    home: Path, sandbox_profile, sandbox: SandboxServer, tmp_path: Path
+    home: Path, sandbox_profile: str, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     """The fault is real: the child process runs under RLIMIT_FSIZE, so once the history's
     files reach the limit the kernel refuses the write with EFBIG, as a full disk refuses

@@ -7,14 +7,17 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from support_tool.sandbox import SandboxServer
-from tests.conftest import SANDBOX_SECRET
+from tests.conftest import SANDBOX_SECRET, CliProcessRunner, CliRunner
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
-def history_rows(home: Path, demo: bool = False) -> list[dict[str, object]]:
+def history_rows(home: Path, demo: bool = False) -> list[dict[str, Any]]:
     name = "demo-history.sqlite3" if demo else "history.sqlite3"
     with sqlite3.connect(home / name) as db:
         db.row_factory = sqlite3.Row
@@ -26,9 +29,9 @@ def assert_no_secret(text: str) -> None:
 
 
 def test_close_success_human_and_json(
-    cli,
+    cli: CliRunner,
     sandbox_profile: str,
-    sandbox: SandboxServer,  # type: ignore[no-untyped-def]
+    sandbox: SandboxServer,
     home: Path,
 ) -> None:
     run = cli(
@@ -102,10 +105,10 @@ def test_close_success_human_and_json(
     ],
 )
 def test_close_bad_input_and_refusals(
-    cli,
+    cli: CliRunner,
     sandbox_profile: str,
     home: Path,
-    login: str,  # type: ignore[no-untyped-def]
+    login: str,
     args: tuple[str, ...],
     status: int,
     outcome: str,
@@ -123,8 +126,8 @@ def test_close_bad_input_and_refusals(
 
 
 def test_unicode_login_is_signed_and_accepted(
-    cli,
-    sandbox_profile: str,  # type: ignore[no-untyped-def]
+    cli: CliRunner,
+    sandbox_profile: str,
     sandbox: SandboxServer,
 ) -> None:
     sandbox.provider.add_player("jörg.müller", {"vs20olympgate": True})
@@ -132,13 +135,17 @@ def test_unicode_login_is_signed_and_accepted(
     assert run.status == 0, run.text
 
 
-def test_blank_game_id_closes_all_games(cli, sandbox_profile: str, sandbox: SandboxServer) -> None:  # type: ignore[no-untyped-def]
+def test_blank_game_id_closes_all_games(
+    cli: CliRunner, sandbox_profile: str, sandbox: SandboxServer
+) -> None:
     assert cli("close", "player-003", "--game", "  ").status == 0
     assert sandbox.provider.sessions("player-003") == {}
     assert "gameId" not in json.loads(sandbox.received[-1].body)
 
 
-def test_wrong_secret_is_refused_with_code_1_and_a_next_step(cli, sandbox_profile: str) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_secret_is_refused_with_code_1_and_a_next_step(
+    cli: CliRunner, sandbox_profile: str
+) -> None:
     from support_tool.config.secret_store import KeyringSecrets
 
     KeyringSecrets().set("sandbox", "not-the-secret")
@@ -164,11 +171,11 @@ def test_wrong_secret_is_refused_with_code_1_and_a_next_step(cli, sandbox_profil
     ],
 )
 def test_close_faults(
-    cli,
+    cli: CliRunner,
     sandbox_profile: str,
     sandbox: SandboxServer,
     home: Path,
-    fault: str,  # type: ignore[no-untyped-def]
+    fault: str,
     status: int,
     words: str,
 ) -> None:
@@ -185,7 +192,7 @@ def test_close_faults(
     assert row["id"] == document["history_id"]
 
 
-def test_connection_refused_through_the_cli(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_connection_refused_through_the_cli(cli: CliRunner, home: Path) -> None:
     import socket
 
     from support_tool.config.secret_store import KeyringSecrets
@@ -205,7 +212,9 @@ def test_connection_refused_through_the_cli(cli, home: Path) -> None:  # type: i
     assert history_rows(home)[0]["attempts"] == 3
 
 
-def test_missing_secret_is_a_configuration_error(cli, sandbox: SandboxServer, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_secret_is_a_configuration_error(
+    cli: CliRunner, sandbox: SandboxServer, home: Path
+) -> None:
     assert cli("profile", "add", "nosecret", "--url", sandbox.url).status == 0
     run = cli("close", "terminal-0001")
     assert run.status == 4
@@ -215,7 +224,7 @@ def test_missing_secret_is_a_configuration_error(cli, sandbox: SandboxServer, ho
     assert not sandbox.received
 
 
-def test_no_profile_and_ambiguous_profiles(cli, sandbox: SandboxServer) -> None:  # type: ignore[no-untyped-def]
+def test_no_profile_and_ambiguous_profiles(cli: CliRunner, sandbox: SandboxServer) -> None:
     run = cli("close", "terminal-0001")
     assert run.status == 4
     assert "No profile is set up yet" in run.err
@@ -227,8 +236,8 @@ def test_no_profile_and_ambiguous_profiles(cli, sandbox: SandboxServer) -> None:
 
 
 def test_no_keyring_backend_exits_4_with_a_fix(
-    cli_process, sandbox: SandboxServer, home: Path
-) -> None:  # type: ignore[no-untyped-def]
+    cli_process: CliProcessRunner, sandbox: SandboxServer, home: Path
+) -> None:
     assert cli_process("profile", "add", "p", "--url", sandbox.url).status == 0
     no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     run = cli_process("close", "terminal-0001", env=no_keyring)
@@ -247,7 +256,7 @@ def test_no_keyring_backend_exits_4_with_a_fix(
 
 
 @pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1)")
-def test_dns_failure_in_an_isolated_network(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dns_failure_in_an_isolated_network(cli_process: CliProcessRunner, home: Path) -> None:
     """Name resolution fails for real inside a network namespace with no route out."""
     assert cli_process("profile", "add", "far", "--url", "https://api.provider.invalid").status == 0
     assert cli_process("secret", "set", "far", stdin="s3cret\n").status == 0

@@ -13,9 +13,13 @@ from pathlib import Path
 import pytest
 
 from support_tool.config.secret_store import KeyringSecrets
+from support_tool.sandbox import SandboxServer
+from tests.conftest import CliProcessRunner, CliRunner
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
-def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_profile_add_list_default_remove(cli: CliRunner, home: Path) -> None:
     assert cli("profile", "list").out.startswith("No profiles yet")
     run = cli(
         "profile",
@@ -70,20 +74,20 @@ def test_profile_add_list_default_remove(cli, home: Path) -> None:  # type: igno
         (("--url", "https://h/V4/closesession"), "/V4/closesession/V4/closesession"),
     ],
 )
-def test_profile_add_refuses_bad_values(cli, args: tuple[str, ...], words: str) -> None:  # type: ignore[no-untyped-def]
+def test_profile_add_refuses_bad_values(cli: CliRunner, args: tuple[str, ...], words: str) -> None:
     run = cli("profile", "add", "p", *args)
     assert run.status == 2
     assert words in run.err
 
 
-def test_profile_add_twice_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
+def test_profile_add_twice_is_refused(cli: CliRunner) -> None:
     cli("profile", "add", "p", "--url", "https://h")
     run = cli("profile", "add", "p", "--url", "https://h")
     assert run.status == 2
     assert "already exists" in run.err
 
 
-def test_unreadable_profile_file_is_a_clear_configuration_error(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_profile_file_is_a_clear_configuration_error(cli: CliRunner, home: Path) -> None:
     (home / "profiles.toml").write_text("[profiles.x\nurl=")
     run = cli("close", "terminal-0001")
     assert run.status == 4
@@ -91,7 +95,9 @@ def test_unreadable_profile_file_is_a_clear_configuration_error(cli, home: Path)
     assert "profiles.toml" in run.err
 
 
-def test_secret_set_reads_stdin_and_stores_in_the_real_keyring(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_secret_set_reads_stdin_and_stores_in_the_real_keyring(
+    cli_process: CliProcessRunner, home: Path
+) -> None:
     assert cli_process("profile", "add", "p", "--url", "https://h.example").status == 0
     run = cli_process("secret", "set", "p", stdin="  top-secret-value\n")
     assert run.status == 0, run.text
@@ -107,13 +113,13 @@ def test_secret_set_reads_stdin_and_stores_in_the_real_keyring(cli_process, home
     assert "no secret key stored" in cli_process("secret", "delete", "p").out
 
 
-def test_secret_is_never_an_argument(cli_process) -> None:  # type: ignore[no-untyped-def]
+def test_secret_is_never_an_argument(cli_process: CliProcessRunner) -> None:
     run = cli_process("secret", "set", "p", "the-secret")
     assert run.status == 2
     assert "unrecognized arguments" in run.err
 
 
-def test_secret_for_unknown_profile_and_empty_secret(cli_process) -> None:  # type: ignore[no-untyped-def]
+def test_secret_for_unknown_profile_and_empty_secret(cli_process: CliProcessRunner) -> None:
     assert cli_process("secret", "set", "ghost", stdin="x").status == 4
     cli_process("profile", "add", "p", "--url", "https://h.example")
     run = cli_process("secret", "set", "p", stdin="\n")
@@ -121,7 +127,7 @@ def test_secret_for_unknown_profile_and_empty_secret(cli_process) -> None:  # ty
     assert "nothing was stored" in run.err
 
 
-def test_profile_remove_deletes_its_secret(cli) -> None:  # type: ignore[no-untyped-def]
+def test_profile_remove_deletes_its_secret(cli: CliRunner) -> None:
     cli("profile", "add", "gone", "--url", "https://h.example")
     KeyringSecrets().set("gone", "x")
     run = cli("profile", "remove", "gone")
@@ -146,7 +152,7 @@ def test_cli_startup_does_not_import_qt(home: Path) -> None:
     assert out.strip().endswith("NOQT")
 
 
-def test_demo_close_needs_no_configuration(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_close_needs_no_configuration(cli_process: CliProcessRunner, home: Path) -> None:
     run = cli_process("--demo", "close", "terminal-0001", "--clear-history")
     assert run.status == 0, run.text
     assert (home / "demo-history.sqlite3").exists()
@@ -156,7 +162,9 @@ def test_demo_close_needs_no_configuration(cli_process, home: Path) -> None:  # 
     assert json.loads(history.out.splitlines()[0])["profile"] == "Sandbox"
 
 
-def test_sandbox_command_prints_url_and_secret_and_serves(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sandbox_command_prints_url_and_secret_and_serves(
+    cli_process: CliProcessRunner, home: Path
+) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "support_tool", "sandbox", "--port", "0", "--secret", "demo-key"],
         stdout=subprocess.PIPE,
@@ -181,13 +189,15 @@ def test_sandbox_command_prints_url_and_secret_and_serves(cli_process, home: Pat
     assert process.returncode == 0
 
 
-def test_sandbox_port_in_use_is_a_clear_error(cli_process, sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_sandbox_port_in_use_is_a_clear_error(
+    cli_process: CliProcessRunner, sandbox: SandboxServer
+) -> None:
     run = cli_process("sandbox", "--port", str(sandbox.port))
     assert run.status == 4
     assert "cannot listen on port" in run.err
 
 
-def test_usage_errors_exit_2(cli_process) -> None:  # type: ignore[no-untyped-def]
+def test_usage_errors_exit_2(cli_process: CliProcessRunner) -> None:
     assert cli_process("close").status == 2
     assert cli_process("history", "--outcome", "nope").status == 2
     assert cli_process("--demo", "profile", "list").status == 2
@@ -195,7 +205,7 @@ def test_usage_errors_exit_2(cli_process) -> None:  # type: ignore[no-untyped-de
     assert cli_process("sandbox", "--rate-limit", "0").status == 2
 
 
-def test_hand_edited_remote_http_url_is_refused_and_recorded(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_hand_edited_remote_http_url_is_refused_and_recorded(cli: CliRunner, home: Path) -> None:
     (home / "profiles.toml").write_text(
         'default = "x"\n[profiles."x"]\nurl = "http://api.provider.example"\n'
     )

@@ -10,6 +10,7 @@ import select
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,13 @@ from support_tool.errors import InvalidInput
 from support_tool.ops.terminals import parse_terminals
 from support_tool.provider.validation import clean_login
 from support_tool.sandbox import SandboxServer
-from tests.conftest import SANDBOX_SECRET
+from tests.conftest import SANDBOX_SECRET, CliProcessRunner, CliRunner
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
 @pytest.fixture
-def production(cli, sandbox: SandboxServer):  # type: ignore[no-untyped-def]
+def production(cli: CliRunner, sandbox: SandboxServer) -> Iterator[str]:
     assert cli("profile", "add", "live", "--url", sandbox.url, "--production").status == 0
     KeyringSecrets().set("live", SANDBOX_SECRET)
     yield "live"
@@ -38,8 +41,8 @@ def outcomes(home: Path) -> list[tuple[str, str]]:
 
 
 def test_without_a_terminal_it_is_refused_and_recorded(
-    cli_process, home: Path, sandbox: SandboxServer, production: str
-) -> None:  # type: ignore[no-untyped-def]
+    cli_process: CliProcessRunner, home: Path, sandbox: SandboxServer, production: str
+) -> None:
     run = cli_process("close", "terminal-0001", "--clear-history")
     assert run.status == 2, run.text
     assert "PRODUCTION profile 'live'" in run.err
@@ -129,7 +132,7 @@ def test_logins_a_person_cannot_read_are_refused(login: str, reason: str) -> Non
     assert reason in parsed.invalid[0].reason
 
 
-def test_the_close_command_refuses_them_and_records_why(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_close_command_refuses_them_and_records_why(cli: CliRunner, home: Path) -> None:
     run = cli("close", "\u3164")
     assert run.status == 2
     assert "contains an invisible character U+3164" in run.err

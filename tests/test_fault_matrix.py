@@ -11,7 +11,7 @@ import socket
 import sqlite3
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +24,11 @@ from support_tool.config.profiles import ProfileStore, make_profile
 from support_tool.config.secret_store import KeyringSecrets
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
-from tests.conftest import SANDBOX_SECRET
+from tests.conftest import SANDBOX_SECRET, CliProcessRunner
 from tests.gui_fixtures import window_for
 from tests.test_gui_close import tick_counter, wait_answer
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 DEADLINE_S = 2.0
 
@@ -114,7 +116,7 @@ def rows(home: Path, name: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_fault_through_the_command_line(
-    case: Case, cli_process: Callable[..., object], home: Path, authority: trustme.CA
+    case: Case, cli_process: CliProcessRunner, home: Path, authority: trustme.CA
 ) -> None:
     with provider(case, authority, home) as (url, bundle), profile(url, bundle, case.secret):
         args = ["close", case.login, "--json", *(["--clear-history"] if case.clear else [])]
@@ -126,8 +128,8 @@ def test_fault_through_the_command_line(
         started = time.monotonic()
         run = cli_process(*args, prefix=isolated)
         elapsed = time.monotonic() - started
-    assert run.status == case.status, run.text  # type: ignore[attr-defined]
-    answer = json.loads(run.out)  # type: ignore[attr-defined]
+    assert run.status == case.status, run.text
+    answer = json.loads(run.out)
     assert answer["outcome"] == case.outcome
     assert case.words in answer["description"]
     assert answer["next_step"]  # every failure says what to do next

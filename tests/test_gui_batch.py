@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from support_tool.gui.batch_model import RowProgress
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.main_window import HISTORY_TAB, MainWindow
 from support_tool.gui.terminals_tab import TerminalsTab
@@ -18,11 +20,11 @@ from support_tool.sandbox import SandboxServer
 from tests.gui_fixtures import sandbox_window, window_for
 from tests.test_gui_close import tick_counter
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
 @pytest.fixture
-def demo(qtbot: QtBot, home: Path):  # type: ignore[no-untyped-def]
+def demo(qtbot: QtBot, home: Path) -> Iterator[MainWindow]:
     with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
         yield window
 
@@ -69,7 +71,7 @@ def test_a_demo_group_runs_and_shows_in_history(qtbot: QtBot, demo: MainWindow) 
     assert tab.summary.succeeded == 40
     assert "40 closed" in tab.progress_label.text()
     assert tab.progress.value() == 40
-    assert {tab.model.row(n).state for n in range(40)} == {"Done"}
+    assert {tab.model.row(n).state for n in range(40)} == {RowProgress.DONE}
     assert tab.model.data(tab.model.index(0, 3)) == "Closed"
     assert not tab.retry_button.isEnabled()
 
@@ -166,7 +168,7 @@ def test_mixed_outcomes_cancel_and_retry_failed(
         assert summary.not_sent > 0
         assert "1 refused by provider, 1 could not reach provider" in tab.progress_label.text()
         statuses = {tab.model.row(n).state for n in range(tab.model.rowCount())}
-        assert "Waiting" in statuses  # rows never sent say so
+        assert RowProgress.WAITING in statuses  # rows never sent say so
         assert tab.model.data(tab.model.index(1, 3)) == "Refused by provider"
         retry_count = len(summary.retry)
         assert [t.login for t in summary.left_out] == ["nobody"]  # 17 would fail again
@@ -214,15 +216,15 @@ def test_groups_import_save_export_and_delete(
     source.write_bytes(
         "\ufefflogin,gameId\r\nterminal-0001\r\nterminal-0002,vs20olympgate\r\n".encode()
     )
-    tab.import_file(source)
+    tab.lists.import_file(source)
     qtbot.waitUntil(
         lambda: tab.checked and tab.parsed is not None and len(tab.parsed.terminals) == 2
     )
-    tab.save_as_group("Bank B")
+    tab.lists.save_as("Bank B")
     qtbot.waitUntil(lambda: tab.group.findText("Bank B") >= 0)
     assert "Bank B" in demo.runtime.groups.load()
     exported = tmp_path / "out.csv"
-    tab.export_list_to(exported)
+    tab.lists.export_to(exported)
     qtbot.waitUntil(
         lambda: exported.exists() and "Exported 2 terminals" in demo.statusBar().currentMessage()
     )
@@ -233,7 +235,7 @@ def test_groups_import_save_export_and_delete(
     ]
     tab.group.setCurrentIndex(tab.group.findText("Bank B"))
     assert tab.delete_group.isEnabled()
-    tab.delete("Bank B")
+    tab.lists.delete("Bank B")
     qtbot.waitUntil(lambda: tab.group.findText("Bank B") < 0)
     assert "Bank B" not in demo.runtime.groups.load()
 

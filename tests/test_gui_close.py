@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,11 @@ from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import sandbox_window, window_for
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
 @pytest.fixture
-def demo(qtbot: QtBot, home: Path):  # type: ignore[no-untyped-def]
+def demo(qtbot: QtBot, home: Path) -> Iterator[MainWindow]:
     with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
         yield window
 
@@ -50,11 +51,14 @@ def test_login_has_focus_and_tab_order_follows_reading_order(
     form = demo.form
     qtbot.waitUntil(lambda: QApplication.focusWidget() is form.login)
     order: list[QWidget] = []
-    widget: QWidget = form.profile
+    widget: QWidget | None = form.profile
     for _ in range(5):
+        assert widget is not None
         order.append(widget)
         widget = widget.nextInFocusChain()
-        while widget.focusPolicy() == Qt.FocusPolicy.NoFocus or not widget.isVisible():
+        while widget is not None and (
+            widget.focusPolicy() == Qt.FocusPolicy.NoFocus or not widget.isVisible()
+        ):
             widget = widget.nextInFocusChain()
     assert order == [form.profile, form.login, form.game, form.clear, form.reason]
     assert widget is form.button

@@ -20,7 +20,7 @@ from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import sandbox_window, window_for
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
 def wait_answer(qtbot: QtBot, window: MainWindow) -> None:
@@ -231,11 +231,13 @@ def test_every_label_mnemonic_moves_the_focus(qtbot: QtBot, home: Path) -> None:
                 assert buddy is not None, text
                 window.tabs.tabBar().setFocus()  # away from the buddy first
                 assert not buddy.hasFocus()
+                mnemonic = re.search(r"&([^&])", text)
+                assert mnemonic is not None
                 qtbot.keyClick(
                     window,
-                    re.search(r"&([^&])", text).group(1).lower(),
+                    mnemonic.group(1).lower(),
                     Qt.KeyboardModifier.AltModifier,
-                )  # type: ignore[union-attr]
+                )
                 qtbot.waitUntil(buddy.hasFocus)
 
 

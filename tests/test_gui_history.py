@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,11 @@ from support_tool.provider.outcome import CloseResult, Outcome
 from tests.gui_fixtures import window_for
 from tests.history_seed import seed_history
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
 @pytest.fixture
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+def store(tmp_path: Path) -> Iterator[AuditLog]:
     path = tmp_path / "history.sqlite3"
     seed_history(path, 1_000)
     with AuditLog(path) as opened:
@@ -31,7 +32,7 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def jobs(qtbot: QtBot):  # type: ignore[no-untyped-def]
+def jobs(qtbot: QtBot) -> Iterator[Jobs]:
     runner = Jobs()
     yield runner
     runner.shutdown()
@@ -81,8 +82,7 @@ def test_a_stale_answer_from_an_old_filter_is_dropped(
     model = HistoryModel(store, jobs)
     model.set_filter(AuditFilter())
     model.set_filter(AuditFilter(text="terminal-0000500"))
-    qtbot.waitUntil(lambda: loaded(model))
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: loaded(model) and jobs.pending == 0)  # the stale answer too
     assert model.rowCount() == 1
 
 

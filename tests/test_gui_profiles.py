@@ -13,16 +13,17 @@ from pytestqt.qtbot import QtBot
 from support_tool.config.profiles import make_profile
 from support_tool.config.secret_store import KeyringSecrets
 from support_tool.gui.app import ErrorReport
+from support_tool.gui.main_window import MainWindow
 from support_tool.gui.profiles_dialog import ProfilesDialog
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import window_for
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
 
-def open_dialog(qtbot: QtBot, window) -> ProfilesDialog:  # type: ignore[no-untyped-def]
+def open_dialog(qtbot: QtBot, window: MainWindow) -> ProfilesDialog:
     window.open_profiles()
     dialog = window.profiles_dialog
     assert dialog is not None
@@ -52,7 +53,8 @@ def test_add_profile_store_secret_and_test_connection(
         assert saved["profiles"]["venue"]["concurrency"] == 6
         qtbot.waitUntil(lambda: window.terminals is not None)
         assert window.terminals is not None
-        qtbot.waitUntil(lambda: window.terminals.concurrency.value() == 6)
+        tab = window.terminals
+        qtbot.waitUntil(lambda: tab.concurrency.value() == 6)
         qtbot.waitUntil(lambda: window.form.profile.currentText() == "venue")
         assert window.production_banner.isVisibleTo(window)
 

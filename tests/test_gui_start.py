@@ -18,6 +18,8 @@ from tests.gui_fixtures import sandbox_window
 from tests.test_gui_close import wait_answer
 from tests.test_history_robust import filled, garbage_in_the_middle
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 def test_a_damaged_history_at_start_is_a_message(qtbot: QtBot, home: Path) -> None:
     from support_tool.gui import app

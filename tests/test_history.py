@@ -11,12 +11,16 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from support_tool.audit.log import AuditLog
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
+from tests.conftest import CliRunner
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
 def test_row_is_pending_while_the_request_is_in_flight_and_unknown_after_a_crash(
@@ -60,9 +64,13 @@ def test_pending_row_of_a_live_process_is_left_alone(tmp_path: Path) -> None:
     with AuditLog(path) as first:
         row = first.begin(profile="p", api_host="h", login="l", game_id=None, clear_history=False)
         with AuditLog(path) as second:  # another window opening meanwhile
-            assert second.get(row).outcome == "pending"  # type: ignore[union-attr]
+            seen = second.get(row)
+            assert seen is not None
+            assert seen.outcome == "pending"
         first.finish(row, CloseResult(Outcome.SUCCESS, "Success", error_code=0))
-        assert first.get(row).outcome == "success"  # type: ignore[union-attr]
+        finished = first.get(row)
+        assert finished is not None
+        assert finished.outcome == "success"
 
 
 def test_store_settings_and_unwritable_folder(tmp_path: Path) -> None:
@@ -80,9 +88,9 @@ def test_store_settings_and_unwritable_folder(tmp_path: Path) -> None:
 
 
 def test_unwritable_history_means_nothing_is_sent(
-    cli,
+    cli: CliRunner,
     sandbox_profile: str,
-    sandbox: SandboxServer,  # type: ignore[no-untyped-def]
+    sandbox: SandboxServer,
     home: Path,
 ) -> None:
     (home / "history.sqlite3").mkdir()  # a folder where the database file should be
@@ -94,8 +102,8 @@ def test_unwritable_history_means_nothing_is_sent(
 
 
 def test_history_command_filters_and_formats(
-    cli, sandbox_profile: str, sandbox: SandboxServer
-) -> None:  # type: ignore[no-untyped-def]
+    cli: CliRunner, sandbox_profile: str, sandbox: SandboxServer
+) -> None:
     cli("close", "terminal-0001")
     cli("close", "ghost")
     cli("close", "terminal-0002", "--game", "vs20olympgate", "--clear-history")
@@ -188,7 +196,7 @@ def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> N
 
 def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -> None:
     """Batches queue the answer's update instead of paying a commit of its own."""
-    row = {"profile": "p", "api_host": "h", "login": "t-1", "game_id": None}
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "login": "t-1", "game_id": None}
     ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
     with AuditLog(tmp_path / "h.sqlite3") as store:
         first = store.begin(**row, clear_history=True)
@@ -197,8 +205,11 @@ def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -
         assert record is not None
         assert record.outcome == "pending"  # queued, not yet committed
         second = store.begin(**{**row, "login": "t-2"}, clear_history=True)  # carries it
-        assert [store.get(i).outcome for i in (first, second)] == ["success", "pending"]  # type: ignore[union-attr]
+        records = [store.get(i) for i in (first, second)]
+        assert [r.outcome if r else None for r in records] == ["success", "pending"]
         store.finish(second, ok, wait=False)
         store.flush()
-        assert store.get(second).outcome == "success"  # type: ignore[union-attr]
+        record = store.get(second)
+        assert record is not None
+        assert record.outcome == "success"
         store.flush()  # nothing queued: a no-op

@@ -9,19 +9,29 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from support_tool.audit.log import AuditLog
+from support_tool.audit.seals import ChainReport
 from support_tool.ops.runtime import open_runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
+from tests.conftest import CliRunner
 from tests.gui_fixtures import window_for
 from tests.history_seed import seed_history
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 OK = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
-ROW = {"profile": "live", "api_host": "api.example.com", "game_id": None, "clear_history": True}
+ROW: dict[str, Any] = {
+    "profile": "live",
+    "api_host": "api.example.com",
+    "game_id": None,
+    "clear_history": True,
+}
 
 
 def filled(path: Path, rows: int = 6) -> Path:
@@ -40,7 +50,7 @@ def tamper(path: Path, *statements: str) -> None:
     db.close()
 
 
-def report(path: Path):  # type: ignore[no-untyped-def]
+def report(path: Path) -> ChainReport:
     with AuditLog(path) as store:
         return store.verify()
 
@@ -136,7 +146,8 @@ def test_a_history_from_before_the_chain_is_sealed_once_on_opening(tmp_path: Pat
 def test_concurrent_writers_extend_one_chain(tmp_path: Path, sandbox: SandboxServer) -> None:
     from support_tool.config.profiles import ProfileSet, make_profile
     from support_tool.config.secret_store import MemorySecrets
-    from support_tool.ops.batch import BatchOptions, BatchRun
+    from support_tool.ops.batch import BatchRun
+    from support_tool.ops.batch_summary import BatchOptions
     from support_tool.ops.close import CloseService
     from support_tool.ops.terminals import Terminal
     from tests.conftest import SANDBOX_SECRET
@@ -164,7 +175,7 @@ def test_concurrent_writers_extend_one_chain(tmp_path: Path, sandbox: SandboxSer
     assert found.checked == 150
 
 
-def test_cli_history_verify(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_history_verify(cli: CliRunner, home: Path) -> None:
     assert cli("--demo", "batch", "--group", "Demo bank A (40 terminals)").status == 0
     intact = cli("--demo", "history", "verify")
     assert intact.status == 0

@@ -18,6 +18,9 @@ from support_tool.audit.log import SCHEMA_VERSION, AuditLog
 from support_tool.errors import AuditDamaged
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
+from tests.conftest import CliProcessRunner, CliRunner
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 OK = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
 ROW = {"profile": "live", "api_host": "api.example.com", "game_id": None, "clear_history": True}
@@ -58,8 +61,12 @@ def row_count(path: Path) -> int:
 
 
 def test_close_on_a_damaged_history_sends_nothing_and_says_how_to_recover(
-    cli, cli_process, home: Path, sandbox: SandboxServer, sandbox_profile: str
-) -> None:  # type: ignore[no-untyped-def]
+    cli: CliRunner,
+    cli_process: CliProcessRunner,
+    home: Path,
+    sandbox: SandboxServer,
+    sandbox_profile: str,
+) -> None:
     path = home / "history.sqlite3"
     filled(path)
     garbage_in_the_middle(path)
@@ -102,7 +109,9 @@ def test_quick_check_runs_at_open_for_a_desk_sized_history(tmp_path: Path) -> No
         AuditLog(path)
 
 
-def test_a_history_from_a_newer_version_is_refused_and_left_alone(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_history_from_a_newer_version_is_refused_and_left_alone(
+    cli_process: CliProcessRunner, home: Path
+) -> None:
     path = filled(home / "history.sqlite3", rows=3)
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 6}")
@@ -121,7 +130,9 @@ def test_a_history_from_a_newer_version_is_refused_and_left_alone(cli_process, h
     assert "newer version" in verify.err
 
 
-def test_verify_fails_with_5_for_a_blob_and_a_dropped_column(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_verify_fails_with_5_for_a_blob_and_a_dropped_column(
+    cli_process: CliProcessRunner, home: Path
+) -> None:
     path = filled(home / "history.sqlite3", rows=5)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE actions SET login = CAST(login AS BLOB) WHERE id = 3")
@@ -141,7 +152,7 @@ def test_verify_fails_with_5_for_a_blob_and_a_dropped_column(cli_process, home: 
     assert "Traceback" not in run.err
 
 
-def test_garbage_anywhere_makes_verify_exit_5(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_anywhere_makes_verify_exit_5(cli_process: CliProcessRunner, home: Path) -> None:
     path = filled(home / "history.sqlite3")
     garbage_in_the_middle(path)
     run = cli_process("history", "verify", "--json")
@@ -154,7 +165,9 @@ def mode(path: Path) -> int:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_folders_are_0700_and_files_0600(cli, cli_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_folders_are_0700_and_files_0600(
+    cli: CliRunner, cli_process: CliProcessRunner, tmp_path: Path
+) -> None:
     root = tmp_path / "fresh"
     env = {
         "SUPPORT_TOOL_HOME": "",
@@ -194,7 +207,7 @@ def test_an_older_install_is_narrowed_and_window_state_is_private(home: Path) ->
     assert mode(paths.window_state_file()) == 0o600
 
 
-def test_history_csv_is_spreadsheet_safe_on_the_command_line(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+def test_history_csv_is_spreadsheet_safe_on_the_command_line(cli: CliRunner, home: Path) -> None:
     with AuditLog(home / "history.sqlite3") as store:
         store.record(
             CloseResult(Outcome.REFUSED, '=HYPERLINK("http://evil.example","x")', error_code=17),
@@ -217,7 +230,7 @@ def test_history_csv_is_spreadsheet_safe_on_the_command_line(cli, home: Path) ->
     assert "\r\n" in run.out
 
 
-def test_history_outcome_help_lists_the_values(cli_process) -> None:  # type: ignore[no-untyped-def]
+def test_history_outcome_help_lists_the_values(cli_process: CliProcessRunner) -> None:
     run = cli_process("history", "--help")
     assert run.status == 0
     text = " ".join(run.out.split())

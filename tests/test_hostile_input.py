@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 NON_UTF8 = b"a\x80b\xff"
 HUGE = "x" * 100_000
 CONTROL = "a\x1b[31mb\x07c\x7f"
@@ -89,7 +91,7 @@ def assert_handled(home: Path, template: tuple[object, ...], stdin: bytes = b"")
 
     def one(value: str | bytes) -> tuple[str | bytes, int, str]:
         args = [value if part is X else str(part) for part in template]
-        return (value, *run_child(home, args, stdin))  # type: ignore[list-item]
+        return (value, *run_child(home, args, stdin))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(one, HOSTILE.values()))

@@ -20,10 +20,12 @@ from support_tool.config.profiles import ProfileStore, make_profile
 from support_tool.config.secret_store import KEYRING_TIMEOUT_S, KeyringSecrets
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
-from tests.conftest import SANDBOX_SECRET
+from tests.conftest import SANDBOX_SECRET, CliProcessRunner
 from tests.gui_fixtures import window_for
 from tests.keyring_daemon import SecretServiceDaemon
 from tests.test_gui_close import tick_counter, wait_answer
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
 @pytest.fixture
@@ -61,7 +63,9 @@ def _keyring_daemon_pid(daemon: SecretServiceDaemon) -> int | None:
 
 
 @pytest.fixture
-def profile_with_secret(home: Path, sandbox: SandboxServer, private_keyring) -> str:  # type: ignore[no-untyped-def]
+def profile_with_secret(
+    home: Path, sandbox: SandboxServer, private_keyring: SecretServiceDaemon
+) -> str:
     store = ProfileStore()
     store.save(store.load().with_profile(make_profile("sandbox", sandbox.url, 3.0)))
     KeyringSecrets().set("sandbox", SANDBOX_SECRET)
@@ -84,8 +88,8 @@ def history_outcomes(home: Path) -> list[str]:
 
 
 def test_locked_collection_from_the_command_line(
-    cli_process, home: Path, sandbox: SandboxServer, profile_with_secret: str
-) -> None:  # type: ignore[no-untyped-def]
+    cli_process: CliProcessRunner, home: Path, sandbox: SandboxServer, profile_with_secret: str
+) -> None:
     lock_collection()
     started = time.monotonic()
     run = cli_process("close", "terminal-0001")
@@ -99,8 +103,12 @@ def test_locked_collection_from_the_command_line(
 
 
 def test_keyring_that_does_not_answer_from_the_command_line(
-    cli_process, home: Path, sandbox: SandboxServer, private_keyring, profile_with_secret: str
-) -> None:  # type: ignore[no-untyped-def]
+    cli_process: CliProcessRunner,
+    home: Path,
+    sandbox: SandboxServer,
+    private_keyring: SecretServiceDaemon,
+    profile_with_secret: str,
+) -> None:
     pid = _keyring_daemon_pid(private_keyring)
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)
@@ -120,6 +128,7 @@ def test_no_backend_in_the_window(qtbot: QtBot, home: Path, sandbox: SandboxServ
     store = ProfileStore()
     store.save(store.load().with_profile(make_profile("sandbox", sandbox.url, 3.0)))
     with open_runtime() as runtime:
+        assert isinstance(runtime.secrets, KeyringSecrets)
         runtime.secrets._backend = fail.Keyring()  # what keyring picks with no backend
         with window_for(qtbot, runtime) as window:
             window.form.login.setText("terminal-0001")
@@ -142,6 +151,7 @@ def test_locked_and_frozen_keyring_in_the_window_stays_responsive(
 ) -> None:
     monkeypatch.setattr(secret_store, "KEYRING_TIMEOUT_S", 2.0)
     with open_runtime() as runtime, window_for(qtbot, runtime) as window:
+        assert isinstance(runtime.secrets, KeyringSecrets)
         runtime.secrets._timeout_s = 2.0
         lock_collection()
         window.form.login.setText("terminal-0001")
@@ -165,8 +175,12 @@ def test_locked_and_frozen_keyring_in_the_window_stays_responsive(
 
 
 def test_a_frozen_keyring_costs_a_batch_one_bound_not_one_per_worker(
-    cli_process, home: Path, sandbox: SandboxServer, private_keyring, profile_with_secret: str
-) -> None:  # type: ignore[no-untyped-def]
+    cli_process: CliProcessRunner,
+    home: Path,
+    sandbox: SandboxServer,
+    private_keyring: SecretServiceDaemon,
+    profile_with_secret: str,
+) -> None:
     """16 workers at once against a SIGSTOPped gnome-keyring: the first read gives up after
     the 5 s bound and every other worker gets that answer at once (it was 5 s x 16 = 80 s)."""
     listing = home / "sixteen.csv"

@@ -11,11 +11,14 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from support_tool import resources as bundled
 from support_tool.config.secret_store import MAX_SECRET_BYTES, KeyringSecrets, check_secret_size
 from support_tool.errors import InvalidInput
-from tests.conftest import BINARY_ENV
+from tests.conftest import BINARY_ENV, CliProcessRunner, CliRunner
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
 def test_icon_is_package_data_of_a_real_subpackage() -> None:
@@ -27,8 +30,8 @@ def test_icon_is_package_data_of_a_real_subpackage() -> None:
 
 @pytest.mark.gui
 def test_window_start_failure_is_shown_in_words_not_raised(
-    qtbot, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A failure while the window is being set up (here the icon, as in the first frozen
     build) reaches the operator as the error dialog, and run() returns a status."""
     from PySide6.QtCore import QTimer
@@ -74,7 +77,7 @@ def test_version_without_qt(home: Path) -> None:
     assert out[2] == "[]"
 
 
-def test_version_of_the_command_being_tested(cli_process) -> None:  # type: ignore[no-untyped-def]
+def test_version_of_the_command_being_tested(cli_process: CliProcessRunner) -> None:
     done = cli_process("--version")
     assert done.status == 0
     bundle = bool(os.environ.get(BINARY_ENV))
@@ -90,7 +93,9 @@ def test_secret_size_limit_is_windows_credential_managers() -> None:
 
 
 @pytest.mark.keyring
-def test_too_long_secret_is_refused_in_words_and_not_stored(cli, cli_process) -> None:  # type: ignore[no-untyped-def]
+def test_too_long_secret_is_refused_in_words_and_not_stored(
+    cli: CliRunner, cli_process: CliProcessRunner
+) -> None:
     assert cli("profile", "add", "long", "--url", "http://localhost:9").status == 0
     done = cli_process("secret", "set", "long", stdin="k" * 3000 + "\n")
     assert done.status == 2

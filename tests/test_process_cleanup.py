@@ -14,6 +14,8 @@ import pytest
 
 from tests.keyring_daemon import SecretServiceDaemon
 
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
+
 
 def started_with(marker: str) -> list[int]:
     """Live processes whose environment mentions ``marker`` (found independently of the

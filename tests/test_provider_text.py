@@ -6,8 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
+from tests.conftest import CliRunner
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 CLOSES = 20
 
@@ -20,7 +25,7 @@ def test_a_900_kb_description_is_cut_and_the_history_stays_small(
     sandbox_profile: str,
     sandbox: SandboxServer,
     home: Path,
-    cli,  # type: ignore[no-untyped-def]
+    cli: CliRunner,
 ) -> None:
     sandbox.fault = "longdescription"
     with open_runtime() as runtime:

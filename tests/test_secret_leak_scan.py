@@ -26,8 +26,11 @@ from support_tool.gui.app import ErrorReport, install_error_hook
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
 from support_tool.sandbox.faults import FAULTS
+from tests.conftest import CliProcessRunner, CliRunner
 from tests.gui_fixtures import window_for
 from tests.test_gui_close import wait_answer
+
+pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 CANARY = "Leak-Canary/7f3e9d+Q!"  # '/', '+' and '!' encode differently in URLs and base64
 
@@ -73,8 +76,8 @@ def test_a_day_in_miniature_leaves_no_trace_of_the_secret(
     qtbot: QtBot,
     home: Path,
     tmp_path: Path,
-    cli,  # type: ignore[no-untyped-def]
-    cli_process,  # type: ignore[no-untyped-def]
+    cli: CliRunner,
+    cli_process: CliProcessRunner,
     canary_sandbox: SandboxServer,
     debug_logging: None,
 ) -> None:
@@ -131,7 +134,8 @@ def test_a_day_in_miniature_leaves_no_trace_of_the_secret(
             qtbot.waitUntil(lambda: tab.profile.count() > 0)
             tab.editor.setPlainText("\n".join(f"terminal-{n:04d}" for n in range(200, 210)))
             qtbot.waitUntil(lambda: tab.checked)
-            tab.start(list(tab.parsed.terminals), [], tab.options())  # type: ignore[union-attr]
+            assert tab.parsed is not None
+            tab.start(list(tab.parsed.terminals), [], tab.options())
             qtbot.waitUntil(lambda: tab.summary is not None, timeout=20_000)
             tab.export_results_to(exports / "batch.csv")
             qtbot.waitUntil(lambda: (exports / "batch.csv").exists())
@@ -185,8 +189,8 @@ def test_the_scan_finds_every_form_it_looks_for() -> None:
 
 
 def test_a_debug_log_of_a_day_holds_each_request_lifecycle_and_no_secret_or_hash(
-    cli,  # type: ignore[no-untyped-def]
-    cli_process,  # type: ignore[no-untyped-def]
+    cli: CliRunner,
+    cli_process: CliProcessRunner,
     home: Path,
     canary_sandbox: SandboxServer,
 ) -> None:

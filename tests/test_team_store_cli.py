@@ -15,6 +15,7 @@ from support_tool.audit import team_admin
 from support_tool.config import team_settings
 from support_tool.config.profiles import MAX_NAME_CHARS
 from support_tool.config.secret_store import KeyringSecrets
+from tests.conftest import CliProcessRunner, CliRunner
 from tests.postgres_server import PostgresServer, TeamDatabase, postgres_bindir
 
 DESK_PASSWORD = "desk-Pw-Zq8!"
@@ -37,11 +38,11 @@ def forget_keyring_password():  # type: ignore[no-untyped-def]
 
 @pytest.mark.postgres
 def test_init_db_from_the_command_line_reads_the_owner_password_from_stdin(
-    cli_process, team_database: TeamDatabase
+    cli_process: CliProcessRunner, team_database: TeamDatabase
 ) -> None:
     db = team_database
-    args = ("audit", "init-db", db.owner_url, "--desk-role", db.desk_role)
-    args += ("--auditor-role", db.auditor_role)
+    roles = ("--desk-role", db.desk_role, "--auditor-role", db.auditor_role)
+    args = ("audit", "init-db", db.owner_url, *roles)
     first = cli_process(*args, stdin=db.owner_password + "\n")
     assert first.status == 0, first.text
     assert "created        table support_tool.events" in first.out
@@ -56,7 +57,7 @@ def test_init_db_from_the_command_line_reads_the_owner_password_from_stdin(
 
 @pytest.mark.postgres
 def test_init_db_with_a_wrong_password_says_so_without_a_traceback(
-    cli_process, team_database: TeamDatabase
+    cli_process: CliProcessRunner, team_database: TeamDatabase
 ) -> None:
     result = cli_process("audit", "init-db", team_database.owner_url, stdin="wrong\n")
     assert result.status == 4
@@ -72,7 +73,7 @@ def test_init_db_with_a_wrong_password_says_so_without_a_traceback(
 @pytest.mark.keyring
 @pytest.mark.usefixtures("forget_keyring_password")
 def test_a_desk_uses_the_team_store_with_its_password_in_the_keyring(
-    cli_process, home: Path, team_database: TeamDatabase
+    cli_process: CliProcessRunner, home: Path, team_database: TeamDatabase
 ) -> None:
     login, url = _initialised(team_database)
     used = cli_process("audit", "use", url, stdin=DESK_PASSWORD + "\n")
@@ -104,7 +105,7 @@ def test_a_desk_uses_the_team_store_with_its_password_in_the_keyring(
 @pytest.mark.keyring
 @pytest.mark.usefixtures("forget_keyring_password")
 def test_status_says_when_the_team_store_cannot_be_reached(
-    cli_process, postgres_server: PostgresServer
+    cli_process: CliProcessRunner, postgres_server: PostgresServer
 ) -> None:
     """Its own server, so stopping it leaves the session's server alone."""
     bindir = postgres_bindir()
@@ -135,7 +136,7 @@ def test_status_says_when_the_team_store_cannot_be_reached(
 @pytest.mark.keyring
 @pytest.mark.usefixtures("forget_keyring_password")
 def test_status_says_when_the_database_was_never_initialised(
-    cli_process, team_database: TeamDatabase
+    cli_process: CliProcessRunner, team_database: TeamDatabase
 ) -> None:
     login, url = team_database.login("pg_read_all_data", DESK_PASSWORD)
     assert login
@@ -149,7 +150,7 @@ def test_status_says_when_the_database_was_never_initialised(
 @pytest.mark.keyring
 @pytest.mark.usefixtures("forget_keyring_password")
 def test_an_auditor_verifies_the_team_trail_and_sees_a_superuser_edit(
-    cli_process, team_database: TeamDatabase
+    cli_process: CliProcessRunner, team_database: TeamDatabase
 ) -> None:
     import json
 
@@ -181,20 +182,22 @@ def test_an_auditor_verifies_the_team_trail_and_sees_a_superuser_edit(
     assert auditor
 
 
-def test_demo_does_not_change_the_real_audit_store(cli, home: Path) -> None:
+def test_demo_does_not_change_the_real_audit_store(cli: CliRunner, home: Path) -> None:
     result = cli("--demo", "audit", "use", "postgresql://desk07@db.example/audit")
     assert result.status == 2
     assert "--demo does not apply to 'audit use'" in result.err
     assert not (home / "audit-store.toml").exists()
 
 
-def test_verify_on_the_embedded_store_points_at_history_verify(cli) -> None:
+def test_verify_on_the_embedded_store_points_at_history_verify(cli: CliRunner) -> None:
     result = cli("audit", "verify")
     assert result.status == 4
     assert "support-tool history verify" in result.err
 
 
-def test_a_password_in_the_url_is_refused_and_nothing_is_stored(cli_process, home: Path) -> None:
+def test_a_password_in_the_url_is_refused_and_nothing_is_stored(
+    cli_process: CliProcessRunner, home: Path
+) -> None:
     for url in (
         "postgresql://desk07:Hunter-2-Secret@db.example/audit",
         "postgresql://desk07@db.example/audit?password=Hunter-2-Secret",
@@ -208,7 +211,9 @@ def test_a_password_in_the_url_is_refused_and_nothing_is_stored(cli_process, hom
         assert not (home / "audit-store.toml").exists()
 
 
-def test_the_environment_wins_and_its_password_is_masked(cli_process, home: Path) -> None:
+def test_the_environment_wins_and_its_password_is_masked(
+    cli_process: CliProcessRunner, home: Path
+) -> None:
     team_settings_text = (
         '[team_store]\nurl = "postgresql://other@/x"\npassword_in_keyring = false\n'
     )
@@ -262,7 +267,7 @@ def test_the_command_line_starts_without_the_database_driver() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_embedded_is_the_default_and_needs_no_driver(cli, home: Path) -> None:
+def test_embedded_is_the_default_and_needs_no_driver(cli: CliRunner, home: Path) -> None:
     result = cli("audit", "status")
     assert result.status == 0
     assert result.out.strip() == (
@@ -295,7 +300,7 @@ def test_passwords_are_masked_wherever_they_sit(url: str, shown: str) -> None:
     assert team_settings.has_password(url) == ("s3" in url)
 
 
-def test_a_damaged_setting_says_how_to_fix_it(cli, home: Path) -> None:
+def test_a_damaged_setting_says_how_to_fix_it(cli: CliRunner, home: Path) -> None:
     (home / "audit-store.toml").write_text("[team_store\nurl = 3")
     result = cli("audit", "status")
     assert result.status == 4

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from support_tool.provider.outcome import Failure, Outcome
+from support_tool.provider.outcome import CloseResult, Failure, Outcome
 from support_tool.provider.request import CloseRequest, build_signed
 from support_tool.provider.transport import Transport
 from support_tool.sandbox import SandboxServer
@@ -23,7 +23,9 @@ from support_tool.sandbox import SandboxServer
 SECRET = "transport-secret"
 
 
-def send(url: str, login: str = "terminal-0001", deadline: float = 3.0, ca: str = ""):  # type: ignore[no-untyped-def]
+def send(
+    url: str, login: str = "terminal-0001", deadline: float = 3.0, ca: str = ""
+) -> CloseResult:
     with Transport(deadline_s=deadline, ca_bundle=ca) as transport:
         return transport.send(build_signed(url, CloseRequest.from_input(login), SECRET))
 

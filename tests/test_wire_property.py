@@ -29,7 +29,7 @@ def independent_verify(received: ReceivedRequest, secret: str) -> dict[str, str]
     assert received.method == "POST"
     assert received.path == "/V4/closesession"
     assert received.headers["Content-Type"] == "application/json"
-    body = json.loads(received.body.decode("utf-8"))
+    body: dict[str, str] = json.loads(received.body.decode("utf-8"))
     assert set(body) <= {"secureLogin", "gameId", "clearHistory", "hash"}
     assert body["clearHistory"] in ("0", "1")
     assert body["secureLogin"]
@@ -49,13 +49,13 @@ def independent_verify(received: ReceivedRequest, secret: str) -> dict[str, str]
 logins = st.one_of(
     st.text(min_size=0, max_size=140),
     st.from_regex(r"[A-Za-z0-9._\-@+&=%]{1,40}", fullmatch=True),
-    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20),
 )
 games = st.one_of(
     st.none(), st.text(max_size=30), st.from_regex(r"vs[0-9]{2}[a-z]{3,12}", fullmatch=True)
 )
 secrets = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=40
 )
 
 

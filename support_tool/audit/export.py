@@ -15,13 +15,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from support_tool.audit.log import COLUMNS, AuditRecord
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_cell(text: str) -> str:
-    """``text`` made inert for spreadsheet programs (a leading apostrophe before formulas)."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+from support_tool.spreadsheet import spreadsheet_cell
 
 
 def _cell(value: object) -> str:

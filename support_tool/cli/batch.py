@@ -1,33 +1,35 @@
 """``support-tool batch`` and ``support-tool group``: many terminals from the command line.
 
-Exit status of ``batch``: 0 all closed (or nothing to clear); 4 if the audit history could
-not be written mid-batch; else 3 if any row could not reach the provider; else 1 if the
-provider refused any; else 4 when a configuration problem stopped the batch; else 2 if the
-list had invalid lines or was refused as a whole (over a bound); 130 when cancelled with
-Ctrl+C (rows in flight are still recorded).
+Exit status of ``batch``, the first that applies: 130 when cancelled with Ctrl+C (rows in
+flight are still recorded); 4 if the audit history could not be written mid-batch; 3 if
+any row could not reach the provider, ended unknown or was never sent; 1 if the provider
+refused any; 4 when a configuration problem stopped the batch; 2 if the list had invalid
+lines or was refused as a whole (over a bound); else 0 (all closed, or nothing to clear).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from support_tool.cli.output import close_fields, safe
+from support_tool.cli.output import safe
 from support_tool.errors import InvalidInput, SupportToolError
-from support_tool.provider import contract
+from support_tool.exit_status import ExitStatus
 from support_tool.provider.outcome import Outcome
+from support_tool.provider.validation import (
+    CONCURRENCY_RANGE,
+    CONCURRENCY_SPAN,
+    clean_concurrency,
+)
 
 if TYPE_CHECKING:
     from support_tool.config.groups import GroupSource
-    from support_tool.ops.batch import BatchProgress, BatchSummary, ItemEvent
+    from support_tool.ops.batch import BatchRun
+    from support_tool.ops.batch_summary import BatchSummary
+    from support_tool.ops.runtime import Runtime
     from support_tool.ops.terminals import Terminal, TerminalList
-
-EXIT_CANCELLED = 130
-BAR_WIDTH = 28
 
 
 def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
@@ -58,7 +60,7 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
         "--concurrency",
         type=int,
         metavar="N",
-        help=f"requests at a time, 1-{contract.MAX_BATCH_CONCURRENCY} (default: the profile's)",
+        help=f"requests at a time, {CONCURRENCY_SPAN} (default: the profile's)",
     )
     batch.add_argument(
         "--max-rps", type=float, metavar="R", help="at most R requests started per second"
@@ -163,7 +165,7 @@ def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> lis
     from collections import Counter
 
     from support_tool.audit.log import AuditLog
-    from support_tool.ops.batch import left_out_text, retry_verdict
+    from support_tool.ops.batch_summary import left_out_text, retry_verdict
     from support_tool.ops.terminals import Terminal
 
     latest: dict[Terminal, tuple[bool, str]] = {}
@@ -208,201 +210,122 @@ def _confirm(count: int, profile_name: str, clear: bool, stdin: TextIO, assume_y
         raise InvalidInput("Not confirmed; nothing was sent.")
 
 
-class _Reporter:
-    """Prints rows as they finish (JSON lines, or failures in words) and a progress bar."""
-
-    def __init__(self, as_json: bool, batch_id: str) -> None:
-        self.as_json = as_json
-        self.batch_id = batch_id
-        self.bar = sys.stderr.isatty()
-        self._lock = threading.Lock()
-        self._bar_shown = False
-
-    def event(self, event: ItemEvent) -> None:
-        from support_tool.ops.batch import ItemState
-
-        if event.state is not ItemState.DONE or event.closed is None:
-            return
-        result = event.closed.result
-        with self._lock:
-            self._clear_bar()
-            if self.as_json:
-                fields = {
-                    "login": event.terminal.login,
-                    "game_id": event.terminal.game_id,
-                    **close_fields(event.closed),
-                    "batch_id": self.batch_id,
-                }
-                print(json.dumps(fields, ensure_ascii=False), flush=True)
-            elif not result.ok:
-                print(f"{safe(event.terminal.as_line())}: {safe(result.headline)}", file=sys.stderr)
-
-    def progress(self, progress: BatchProgress) -> None:
-        if not self.bar:
-            return
-        done, total = progress.done, max(progress.total, 1)
-        filled = BAR_WIDTH * done // total
-        eta = progress.eta_s
-        left = f", about {eta:,.0f} s left" if eta is not None and progress.remaining else ""
-        waiting = (
-            f", {progress.waiting_rate_limit} waiting (rate limit)"
-            if progress.waiting_rate_limit
-            else ""
-        )
-        line = (
-            f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done:,}/{progress.total:,}  "
-            f"{progress.succeeded:,} ok  {progress.failed:,} failed{waiting}{left}"
-        )
-        with self._lock:
-            sys.stderr.write(line.ljust(100)[:120])
-            sys.stderr.flush()
-            self._bar_shown = True
-
-    def _clear_bar(self) -> None:
-        if self._bar_shown:
-            sys.stderr.write("\r" + " " * 100 + "\r")
-            self._bar_shown = False
-
-    def finish(self) -> None:
-        with self._lock:
-            self._clear_bar()
-
-
-def _summary_json(summary: BatchSummary, parsed_invalid: int, duplicates: int, status: int) -> str:
-    return json.dumps(
-        {
-            "summary": True,
-            "batch_id": summary.batch_id,
-            "total": summary.total,
-            "succeeded": summary.succeeded,
-            "failed": summary.failed,
-            "not_sent": summary.not_sent,
-            "counts": {o.value: n for o, n in summary.counts.items() if n},
-            "invalid_lines": parsed_invalid,
-            "duplicates_removed": duplicates,
-            "rate_limit_retries": summary.rate_limit_retries,
-            "elapsed_s": round(summary.elapsed_s, 3),
-            "cancelled": summary.cancelled,
-            "stop_reason": summary.stop_reason,
-            "exit_status": status,
-        },
-        ensure_ascii=False,
-    )
-
-
 def cmd_batch(args: argparse.Namespace) -> int:
-    from support_tool.ops.batch import (
-        BatchOptions,
-        BatchRun,
-        left_out_text,
-        new_batch_id,
-        retry_batch_id,
-    )
+    """Read the list, confirm (production), run it with progress, report: each its own step,
+    so that each can be read (and changed) without the others."""
+    from support_tool.cli.batch_report import report_batch
+    from support_tool.ops.batch_summary import new_batch_id, retry_batch_id
     from support_tool.ops.runtime import open_runtime
-    from support_tool.ops.terminals import TerminalList, plural
 
+    _check_batch_arguments(args)
+    batch_id = retry_batch_id(args.retry_failed) if args.retry_failed else new_batch_id()
+    parsed = _read_batch_list(args, batch_id)
+    _print_list_notes(parsed, 5)
+    with open_runtime(demo=args.demo) as runtime:
+        _confirm_batch(runtime, args, parsed)
+        outcome = _run_batch(runtime, args, parsed, batch_id)
+    if isinstance(outcome, ExitStatus):
+        return outcome
+    summary, interrupted = outcome
+    return report_batch(args, parsed, summary, interrupted)
+
+
+def _check_batch_arguments(args: argparse.Namespace) -> None:
     sources = [s for s in (args.file, args.group, args.retry_failed) if s]
     if len(sources) != 1:
         raise InvalidInput(
             "Give one list: FILE (or - for standard input), --group NAME, "
             "or --retry-failed BATCH_ID."
         )
-    if args.concurrency is not None and not 1 <= args.concurrency <= contract.MAX_BATCH_CONCURRENCY:
-        raise InvalidInput(f"--concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY}.")
+    if args.concurrency is not None:
+        clean_concurrency(args.concurrency, f"--concurrency must be {CONCURRENCY_RANGE}.")
     if args.include_refused and not args.retry_failed:
         raise InvalidInput("--include-refused goes with --retry-failed BATCH_ID.")
-    batch_id = retry_batch_id(args.retry_failed) if args.retry_failed else new_batch_id()
+
+
+def _read_batch_list(args: argparse.Namespace, batch_id: str) -> TerminalList:
+    """The list to send: a file (a refused file is recorded), a group, or a retry."""
+    from support_tool.ops.terminals import TerminalList
+
     if args.file:
         try:
-            parsed = _read_list(args.file, args.game)
+            return _read_list(args.file, args.game)
         except InvalidInput as exc:
             _record_refused_list(args, batch_id, str(exc))
             raise
-    elif args.group:
-        parsed = TerminalList(_with_game(_find_group(_groups(args.demo), args.group), args.game))
-    else:
-        from support_tool.config import paths
+    if args.group:
+        return TerminalList(_with_game(_find_group(_groups(args.demo), args.group), args.game))
+    from support_tool.config import paths
 
-        retry = _retry_list(paths.history_file(args.demo), args.retry_failed, args.include_refused)
-        parsed = TerminalList(retry)
-    _print_list_notes(parsed, 5)
+    retry = _retry_list(paths.history_file(args.demo), args.retry_failed, args.include_refused)
+    return TerminalList(retry)
 
-    with open_runtime(demo=args.demo) as runtime:
-        profile = runtime.service.profile(args.profile)
-        if parsed.terminals and profile is not None and profile.production:
-            _confirm(len(parsed.terminals), profile.name, args.clear_history, sys.stdin, args.yes)
-        reporter = _Reporter(args.json, batch_id)
-        run = BatchRun(
-            runtime.service,
-            parsed.terminals,
-            BatchOptions(
-                profile=args.profile,
-                clear_history=args.clear_history,
-                reason=args.reason,
-                concurrency=args.concurrency,
-                max_rps=args.max_rps,
-            ),
-            batch_id=batch_id,
-            on_event=reporter.event,
-            skipped=parsed.invalid,
-            retry_of=args.retry_failed,
-        )
-        if not parsed.terminals:
-            run.start()
-            empty = run.wait()
-            assert empty is not None
-            if args.json:  # a script always gets its summary object, even for nothing sent
-                dups = max(parsed.duplicate_count, len(parsed.duplicates))
-                print(_summary_json(empty, len(parsed.invalid), dups, 2))
-            if args.retry_failed:
-                print(f"Batch {args.retry_failed}: nothing to retry.", file=sys.stderr)
-                return 0
-            raise InvalidInput("The list has no valid terminals; nothing was sent.")
-        interrupted = False
-        run.start()
-        while True:
-            try:
-                summary = run.wait(0.2)
-                if summary is not None:
-                    break
-                reporter.progress(run.progress())
-            except KeyboardInterrupt:
-                interrupted = True
-                print("\nCancelling: requests in flight finish and are recorded…", file=sys.stderr)
-                run.cancel("Cancelled by the operator.")
-        reporter.finish()
 
-    status = EXIT_CANCELLED if interrupted else summary.exit_status
-    if status == 0 and parsed.invalid:
-        status = 2
-    if args.json:
+def _confirm_batch(runtime: Runtime, args: argparse.Namespace, parsed: TerminalList) -> None:
+    """A production profile asks first, as the window does."""
+    profile = runtime.service.profile(args.profile)
+    if parsed.terminals and profile is not None and profile.production:
+        _confirm(len(parsed.terminals), profile.name, args.clear_history, sys.stdin, args.yes)
+
+
+def _run_batch(
+    runtime: Runtime, args: argparse.Namespace, parsed: TerminalList, batch_id: str
+) -> tuple[BatchSummary, bool] | ExitStatus:
+    """Run the list with progress on stderr; Ctrl+C cancels and waits for what is in
+    flight. Returns the summary and whether it was interrupted (or the status of an empty
+    list, which sends nothing)."""
+    from support_tool.cli.batch_report import Reporter
+    from support_tool.ops.batch import BatchRun
+    from support_tool.ops.batch_summary import BatchOptions
+
+    reporter = Reporter(args.json, batch_id)
+    run = BatchRun(
+        runtime.service,
+        parsed.terminals,
+        BatchOptions(
+            profile=args.profile,
+            clear_history=args.clear_history,
+            reason=args.reason,
+            concurrency=args.concurrency,
+            max_rps=args.max_rps,
+        ),
+        batch_id=batch_id,
+        on_event=reporter.event,
+        skipped=parsed.invalid,
+        retry_of=args.retry_failed,
+    )
+    if not parsed.terminals:
+        return _nothing_to_send(run, args, parsed)
+    interrupted = False
+    run.start()
+    while True:
+        try:
+            summary = run.wait(0.2)
+            if summary is not None:
+                break
+            reporter.progress(run.progress())
+        except KeyboardInterrupt:
+            interrupted = True
+            print("\nCancelling: requests in flight finish and are recorded…", file=sys.stderr)
+            run.cancel("Cancelled by the operator.")
+    reporter.finish()
+    return summary, interrupted
+
+
+def _nothing_to_send(run: BatchRun, args: argparse.Namespace, parsed: TerminalList) -> ExitStatus:
+    """An empty list still records its skipped lines; a script still gets its summary."""
+    from support_tool.cli.batch_report import summary_json
+
+    run.start()
+    empty = run.wait()
+    assert empty is not None
+    if args.json:  # a script always gets its summary object, even for nothing sent
         dups = max(parsed.duplicate_count, len(parsed.duplicates))
-        print(_summary_json(summary, len(parsed.invalid), dups, status))
-    else:
-        out = sys.stdout if status == 0 else sys.stderr
-        retries = summary.rate_limit_retries
-        facts = f"{plural(summary.total, 'terminal')}, {summary.elapsed_s:,.1f} s"
-        facts += f", {plural(retries, 'rate-limit retry', 'rate-limit retries')}" if retries else ""
-        print(f"Batch {summary.batch_id}: {summary.counts_text()} ({facts}).", file=out)
-        if summary.stop_reason:
-            print(f"  {summary.stop_reason}", file=out)
-        tool = "support-tool --demo" if args.demo else "support-tool"
-        if summary.retry:
-            print(
-                f"  Retry the {len(summary.retry):,} that may close on a second try: "
-                f"{tool} batch --retry-failed {summary.batch_id}",
-                file=out,
-            )
-        if summary.left_out:
-            print(
-                "  Not worth retrying (refused for good): "
-                f"{left_out_text(summary.left_out_reasons)}. To send them again anyway: "
-                f"{tool} batch --retry-failed {summary.batch_id}"
-                " --include-refused",
-                file=out,
-            )
-        print(f"  History: {tool} history --batch {summary.batch_id}", file=out)
-    return status
+        print(summary_json(empty, len(parsed.invalid), dups, ExitStatus.USAGE))
+    if args.retry_failed:
+        print(f"Batch {args.retry_failed}: nothing to retry.", file=sys.stderr)
+        return ExitStatus.OK
+    raise InvalidInput("The list has no valid terminals; nothing was sent.")
 
 
 # --- groups ----------------------------------------------------------------------------
@@ -420,16 +343,16 @@ def cmd_group(args: argparse.Namespace) -> int:
         for name in sorted(groups, key=str.casefold):
             count = len(groups[name].terminals)
             print(f"{name}  ({plural(count, 'terminal')})")
-        return 0
+        return ExitStatus.OK
     if args.action == "show":
         sys.stdout.write(terminals_csv(_find_group(store, args.name)))
-        return 0
+        return ExitStatus.OK
     if args.action == "remove":
         _find_group(store, args.name)
         del groups[args.name]
         store.save(groups)
         print(f"Removed group {args.name!r}.")
-        return 0
+        return ExitStatus.OK
     parsed = _read_list(args.file, None)
     _print_list_notes(parsed, 10)
     if parsed.invalid:
@@ -440,4 +363,4 @@ def cmd_group(args: argparse.Namespace) -> int:
     groups[group.name] = group
     store.save(groups)
     print(f"Saved group {group.name!r} with {plural(len(group.terminals), 'terminal')}.")
-    return 0
+    return ExitStatus.OK

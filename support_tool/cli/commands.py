@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from support_tool import __version__
-from support_tool.cli import batch as cli_batch
 from support_tool.cli import audit as cli_audit
+from support_tool.cli import batch as cli_batch
 from support_tool.cli.output import close_fields
 from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
@@ -36,22 +36,20 @@ from support_tool.errors import (
     InvalidInput,
     SupportToolError,
 )
+from support_tool.exit_status import ExitStatus
 from support_tool.provider import contract
-from support_tool.provider.outcome import EXIT_STATUS, CloseResult, Outcome
-from support_tool.provider.validation import has_undecodable, storable
+from support_tool.provider.outcome import CloseResult, Outcome
+from support_tool.provider.validation import CONCURRENCY_SPAN, has_undecodable, storable
 from support_tool.version import VersionAction
 
 if TYPE_CHECKING:
     from support_tool.audit.log import AuditLog, AuditRecord
     from support_tool.config.profiles import ProfileSet, ProfileStore
     from support_tool.config.secret_store import KeyringSecrets
-    from support_tool.ops.close import Closed
+    from support_tool.ops.close import CloseAttempt
     from support_tool.ops.runtime import Runtime
     from support_tool.sandbox import SandboxServer
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_CONFIG = 0, 1, 2, 3, 4
-EXIT_TAMPERED = 5  # the audit history failed verification
-EXIT_BUG = 70  # EX_SOFTWARE: a defect in support-tool; the report file says where
 MAX_HISTORY_LIMIT = 1_000_000_000
 MAX_LATENCY_MS = 600_000
 
@@ -63,7 +61,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+        self.exit(ExitStatus.USAGE, f"{self.prog}: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=int,
         default=contract.DEFAULT_BATCH_CONCURRENCY,
-        help=f"batch requests at a time, 1-{contract.MAX_BATCH_CONCURRENCY} (default 4)",
+        help=f"batch requests at a time, {CONCURRENCY_SPAN} "
+        f"(default {contract.DEFAULT_BATCH_CONCURRENCY})",
     )
     add.add_argument("--default", action="store_true", help="make it the default profile")
     listing = profile_cmds.add_parser("list", help="list profiles")
@@ -242,14 +241,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
             f"{', default' if args.default else ''})."
         )
         print(f"Now store its secret key: support-tool secret set {profile.name}")
-        return EXIT_OK
+        return ExitStatus.OK
     if args.action == "list":
         return _list_profiles(current, args.json)
     if args.action == "default":
         found = current.resolve(args.name)
         store.save(current.with_profile(found, make_default=True))
         print(f"{found.name!r} is now the default profile.")
-        return EXIT_OK
+        return ExitStatus.OK
     # remove
     found = current.resolve(args.name)
     store.save(current.without(found.name))
@@ -259,7 +258,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             print("Its secret key was deleted from the keyring.")
     except ConfigurationError as exc:
         _err(f"Its secret key could not be deleted from the keyring: {exc}")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _list_profiles(current: ProfileSet, as_json: bool) -> int:
@@ -312,7 +311,7 @@ def _list_profiles(current: ProfileSet, as_json: bool) -> int:
         _err(keyring_problem)
     for notice in environment_notices():
         _err(notice)
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _read_secret(name: str, stdin: TextIO) -> str:
@@ -335,15 +334,15 @@ def cmd_secret(args: argparse.Namespace) -> int:
             raise InvalidInput("No secret key was given on standard input; nothing was stored.")
         secrets.set(profile.name, secret)
         print(f"Secret key for profile {profile.name!r} stored in the keyring.")
-        return EXIT_OK
+        return ExitStatus.OK
     if secrets.delete(profile.name):
         print(f"Secret key for profile {profile.name!r} deleted from the keyring.")
     else:
         print(f"There was no secret key stored for profile {profile.name!r}.")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
-def _describe_close(closed: Closed) -> str:
+def _describe_close(closed: CloseAttempt) -> str:
     result = closed.result
     request = closed.request
     what = ""
@@ -365,15 +364,12 @@ def _describe_close(closed: Closed) -> str:
     if closed.profile is not None:
         facts.append(f"profile {closed.profile.name}")
     lines = []
+    sentence = result.outcome.sentence
     if result.ok:
-        lines.append(f"Closed: {what}." if what else "Closed.")
+        lines.append(f"{sentence}: {what}." if what else f"{sentence}.")
         lines.append(f"  Provider: {_safe(result.description)}")
-    elif result.outcome is Outcome.REFUSED:
-        lines.append(f"Refused by the provider: {_safe(result.description)}")
-    elif result.outcome is Outcome.TRANSPORT_FAILURE:
-        lines.append(f"Could not reach the provider: {_safe(result.description)}")
     else:
-        lines.append(f"{result.outcome.label}: {_safe(result.description)}")
+        lines.append(f"{sentence}: {_safe(result.description)}")
     if result.next_step:
         lines.append(f"  Next step: {result.next_step}")
     lines.append("  " + " \u00b7 ".join(facts))
@@ -382,10 +378,10 @@ def _describe_close(closed: Closed) -> str:
     return "\n".join(lines)
 
 
-def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> Closed:
+def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> CloseAttempt:
     """Record a close refused by the command line itself (before the service is asked), as
     every refused input is recorded, and return it for printing."""
-    from support_tool.ops.close import Closed
+    from support_tool.ops.close import CloseAttempt
 
     result = CloseResult(Outcome.INVALID_INPUT, message, "Nothing was sent.")
     profile = runtime.service.profile(args.profile)
@@ -398,7 +394,7 @@ def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> C
         clear_history=args.clear_history,
         reason=args.reason,
     )
-    return Closed(result, row_id, profile, None)
+    return CloseAttempt(result, row_id, profile, None)
 
 
 def _production_clear_refusal(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -504,7 +500,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 )
             if not shown:
                 print("No history rows match.")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _verify_history(path: Path, as_json: bool) -> int:
@@ -533,7 +529,7 @@ def _verify_history(path: Path, as_json: bool) -> int:
         )
     else:
         print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
-    return EXIT_OK if report.ok else EXIT_TAMPERED
+    return ExitStatus.OK if report.ok else ExitStatus.TAMPERED
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -566,7 +562,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         server.stop()
         print("Sandbox stopped.", flush=True)
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _sandbox_banner(args: argparse.Namespace, server: SandboxServer) -> None:
@@ -645,7 +641,7 @@ def _open_window(demo: bool, qt_arguments: Sequence[str] = ()) -> int:
     problem = window_problem(["support-tool", *qt_arguments])
     if problem:  # Qt would abort the process with a core dump instead
         _err(problem)
-        return EXIT_CONFIG
+        return ExitStatus.CONFIG
     from support_tool.gui.app import run
 
     return run(demo=demo, qt_arguments=qt_arguments)
@@ -727,7 +723,7 @@ def _report_bug(error: BaseException, argv: Sequence[str]) -> int:
         "support-tool, not something you did. Anything already recorded stays in the audit "
         f"history. {where}: send it to whoever maintains support-tool."
     )
-    return EXIT_BUG
+    return ExitStatus.BUG
 
 
 def _log_thread_errors() -> None:
@@ -772,20 +768,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except InvalidInput as exc:
         _err(f"Invalid input: {exc}")
-        return EXIT_USAGE
+        return ExitStatus.USAGE
     except ConfigurationError as exc:
         _err(str(exc))
-        return EXIT_CONFIG
+        return ExitStatus.CONFIG
     except SupportToolError as exc:  # pragma: no cover - every subclass is handled above
         _err(str(exc))
-        return EXIT_STATUS[Outcome.TRANSPORT_FAILURE]
+        return ExitStatus.TRANSPORT
     except KeyboardInterrupt:
         _err("Interrupted.")
-        return 130
+        return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``support-tool history | head``): stop quietly, as cat does.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+        return ExitStatus.OK
     except Exception as exc:  # noqa: BLE001 - the last line: a defect, reported, never a traceback
         return _report_bug(exc, arguments)

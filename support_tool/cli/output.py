@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from support_tool.ops.close import Closed
+    from support_tool.ops.close import CloseAttempt
 
 
 def safe(text: str) -> str:
@@ -14,7 +14,7 @@ def safe(text: str) -> str:
     return "".join(ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in text)
 
 
-def close_fields(closed: Closed) -> dict[str, object]:
+def close_fields(closed: CloseAttempt) -> dict[str, object]:
     """One close as the JSON object ``close --json`` prints (``batch --json`` adds to it)."""
     result = closed.result
     return {

@@ -11,6 +11,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from support_tool.config import paths
@@ -18,7 +19,7 @@ from support_tool.config.atomic import write_text_atomically
 from support_tool.config.config_file import parse_toml, read_config_text
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.provider import contract
-from support_tool.provider.validation import clean_api_url, clean_proxy_url
+from support_tool.provider.validation import clean_api_url, clean_concurrency, clean_proxy_url
 
 MAX_NAME_CHARS = 64
 
@@ -122,16 +123,6 @@ def _ca_bundle_problem(path: str, mtime_ns: int, size: int) -> str:
     except (ssl.SSLError, ValueError, OSError) as exc:
         return f"The CA bundle {path} holds no usable certificate ({exc})."
     return ""
-
-
-def clean_concurrency(value: int) -> int:
-    if isinstance(value, bool) or not (1 <= value <= contract.MAX_BATCH_CONCURRENCY):
-        raise InvalidInput(
-            f"Batch concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY} "
-            "requests at a time.",
-            "concurrency",
-        )
-    return int(value)
 
 
 def make_profile(
@@ -302,3 +293,23 @@ class ProfileStore:
             write_text_atomically(self.path, to_toml(profile_set))
         except OSError as exc:
             raise ConfigurationError(f"Cannot write {self.path}: {exc.strerror}.") from exc
+
+
+class ProfileSource(Protocol):
+    """Where a front end reads and saves its profiles: the file, or memory in demo mode."""
+
+    def load(self) -> ProfileSet: ...
+    def save(self, profile_set: ProfileSet) -> None: ...
+
+
+class MemoryProfiles:
+    """Profiles that live only as long as the process (demo mode writes no config)."""
+
+    def __init__(self, profile_set: ProfileSet) -> None:
+        self._set = profile_set
+
+    def load(self) -> ProfileSet:
+        return self._set
+
+    def save(self, profile_set: ProfileSet) -> None:
+        self._set = profile_set

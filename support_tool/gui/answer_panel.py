@@ -26,17 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from support_tool.gui.style import outcome_colour
-from support_tool.ops.close import Closed
-from support_tool.provider.outcome import Outcome
-
-_HEADLINES = {
-    Outcome.SUCCESS: "Session closed",
-    Outcome.REFUSED: "Refused by the provider",
-    Outcome.TRANSPORT_FAILURE: "Could not reach the provider",
-    Outcome.INVALID_INPUT: "Not sent: invalid input",
-    Outcome.CONFIGURATION: "Not sent: configuration problem",
-}
-
+from support_tool.ops.close import CloseAttempt
 
 COPIED_FEEDBACK_MS = 2000
 
@@ -76,7 +66,7 @@ def time_lines(at: datetime) -> list[str]:
     ]
 
 
-def details_text(closed: Closed, asked: Asked | None = None) -> str:
+def details_text(closed: CloseAttempt, asked: Asked | None = None) -> str:
     """A redacted, plain-text account of one close, fit for a ticket to the provider."""
     result, request, profile = closed.result, closed.request, closed.profile
     lines = time_lines(asked.at) if asked is not None else []
@@ -103,16 +93,17 @@ def details_text(closed: Closed, asked: Asked | None = None) -> str:
             f"Login: {login}; game: {game or 'all games'}; "
             f"clear history: {'yes' if clear else 'no'}"
         )
-    if result.extra:
+    sent = result.request_as_sent
+    if sent:
         lines += [
             "",
             "Request as sent:",
-            f"POST {result.extra.get('url', '')}",
-            f"Proxy: {result.extra.get('proxy', 'none (direct connection)')}",
+            f"POST {sent.get('url', '')}",
+            f"Proxy: {sent.get('proxy', 'none (direct connection)')}",
             "Content-Type: application/json",
-            result.extra.get("body", ""),
+            sent.get("body", ""),
             "",
-            f"String hashed (secret key shown as •••): {result.extra.get('signed_string', '')}",
+            f"String hashed (secret key shown as •••): {sent.get('signed_string', '')}",
         ]
     lines += ["", "Raw response:", result.raw_response or "(none)"]
     return "\n".join(lines)
@@ -193,7 +184,7 @@ class AnswerPanel(QFrame):
         layout.addWidget(self.details, 1)
         layout.addStretch(1)  # keeps the lines together at the top while Details is closed
         self._layout = layout
-        self._closed: Closed | None = None
+        self._closed: CloseAttempt | None = None
         self._asked: Asked | None = None
         self._colour = ""
         self.stale = False
@@ -201,17 +192,17 @@ class AnswerPanel(QFrame):
         self.copy.setEnabled(False)
 
     @property
-    def shown(self) -> Closed | None:
+    def shown(self) -> CloseAttempt | None:
         return self._closed
 
     @property
     def asked(self) -> Asked | None:
         return self._asked
 
-    def show_result(self, closed: Closed, asked: Asked | None = None) -> None:
+    def show_result(self, closed: CloseAttempt, asked: Asked | None = None) -> None:
         self._closed, self._asked = closed, asked
         result = closed.result
-        headline = _HEADLINES.get(result.outcome, result.outcome.label)
+        headline = result.outcome.headline
         self.headline.setText(f"{headline} — {asked.login}" if asked else headline)
         self.subject.setText(asked.describe() if asked else "")
         self._colour = outcome_colour(result.outcome).name()

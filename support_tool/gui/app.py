@@ -25,6 +25,7 @@ from support_tool import APP_NAME
 from support_tool import resources as bundled
 from support_tool.config import paths
 from support_tool.errors import SupportToolError
+from support_tool.exit_status import ExitStatus
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def install_error_hook() -> None:
     sys.excepthook = hook
 
 
+# A defect before the window exists: a program's generic failure status. Deliberately not
+# an ExitStatus: 1 there means "the provider refused", which this is not; kept at 1 as shipped.
 EXIT_STARTUP_FAILED = 1
 
 
@@ -123,6 +126,6 @@ def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
             return app.exec()
     except SupportToolError as exc:
         QMessageBox.critical(None, "support-tool cannot start", str(exc))
-        return 4
+        return ExitStatus.CONFIG
     except Exception as exc:  # noqa: BLE001 - anything else is shown in words, then exit
         return _report_startup_failure(exc)

@@ -7,6 +7,7 @@ view repaints at most a few times a second however fast the batch runs.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,20 +15,30 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 
 from support_tool.audit.log import utc_now
-from support_tool.gui.column_model import ColumnModel, Index
+from support_tool.gui.column_model import ColumnModel, Index, column_of
 from support_tool.gui.style import outcome_colour
-from support_tool.ops.batch import ItemEvent, ItemState
+from support_tool.ops.batch_summary import RowEvent, RowState
 from support_tool.ops.terminals import Terminal
 from support_tool.provider.outcome import CloseResult, Outcome
 
 FLUSH_MS = 100
-RETRY_WAITING = "Waiting to retry"
+
+
+class RowProgress(enum.Enum):
+    """Where a row of the table stands; the value is only the words the Status column shows
+    (code compares members, never the words)."""
+
+    WAITING = "Waiting"
+    RETRY_WAITING = "Waiting to retry"
+    SENDING = "Sending…"
+    RATE_LIMITED = "Rate limited: will retry"
+    DONE = "Done"
 
 
 @dataclass
 class BatchRow:
     terminal: Terminal
-    state: str = "Waiting"
+    state: RowProgress = RowProgress.WAITING
     result: CloseResult | None = None
     history_id: int | None = None
     batch_id: str = ""  # the batch, or the retry, that gave this row its latest status
@@ -36,7 +47,9 @@ class BatchRow:
 
 
 def _status(row: BatchRow) -> str:
-    return row.result.outcome.label if row.result is not None and row.state == "Done" else row.state
+    if row.result is not None and row.state is RowProgress.DONE:
+        return row.result.outcome.label
+    return row.state.value
 
 
 COLUMNS: list[tuple[str, Any]] = [
@@ -52,12 +65,13 @@ COLUMNS: list[tuple[str, Any]] = [
     ("Elapsed", lambda r: f"{r.result.elapsed_ms:,} ms" if r.result else ""),
     ("History", lambda r: "" if r.history_id is None else f"#{r.history_id}"),
 ]
-STATUS_COLUMN = 3
+STATUS_COLUMN = column_of(COLUMNS, "Status")
+DESCRIPTION_COLUMN = column_of(COLUMNS, "Description")
 
 _STATES = {
-    ItemState.SENDING: "Sending…",
-    ItemState.RATE_LIMITED: "Rate limited: will retry",
-    ItemState.DONE: "Done",
+    RowState.SENDING: RowProgress.SENDING,
+    RowState.RATE_LIMITED: RowProgress.RATE_LIMITED,
+    RowState.DONE: RowProgress.DONE,
 }
 
 
@@ -81,9 +95,9 @@ class BatchModel(ColumnModel):
             getter = COLUMNS[index.column()][1]
             return str(index.row() + 1) if getter is None else getter(row)
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == STATUS_COLUMN:
-            if row.result is not None and row.state == "Done":
+            if row.result is not None and row.state is RowProgress.DONE:
                 return outcome_colour(row.result.outcome)
-            if row.state.startswith("Rate"):
+            if row.state is RowProgress.RATE_LIMITED:
                 return outcome_colour(Outcome.REFUSED)
         return None
 
@@ -102,7 +116,7 @@ class BatchModel(ColumnModel):
 
     def apply(
         self,
-        event: ItemEvent,
+        event: RowEvent,
         batch_id: str = "",
         row_map: Sequence[int] = (),
         clear_history: bool = False,
@@ -127,7 +141,7 @@ class BatchModel(ColumnModel):
         until a new one comes (a cancelled retry leaves it as the latest); the others keep
         their status."""
         for number in numbers:
-            self._rows[number].state = RETRY_WAITING
+            self._rows[number].state = RowProgress.RETRY_WAITING
             self._mark(number)
 
     def _mark(self, number: int) -> None:

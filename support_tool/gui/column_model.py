@@ -10,6 +10,12 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 Index = QModelIndex | QPersistentModelIndex
 
 
+def column_of(columns: list[tuple[str, Any]], header: str) -> int:
+    """The number of the column headed ``header``: derived from the column list, so adding or
+    moving a column cannot leave a colour or a stretch on the wrong one."""
+    return [name for name, _ in columns].index(header)
+
+
 class ColumnModel(QAbstractTableModel):
     columns: ClassVar[list[tuple[str, Any]]] = []
 

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
 )
 
 from support_tool.audit.log import AuditFilter, AuditLog, AuditRecord
-from support_tool.gui.column_model import ColumnModel, Index
+from support_tool.gui.column_model import ColumnModel, Index, column_of
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_colour, outcome_label
 
@@ -54,7 +54,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("Elapsed", _elapsed),
     ("Batch", lambda r: r.batch_id or ""),
 ]
-OUTCOME_COLUMN = 6
+OUTCOME_COLUMN = column_of(COLUMNS, "Outcome")
 
 
 class HistoryModel(ColumnModel):

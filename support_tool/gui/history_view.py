@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 
 from support_tool.audit.export import write_history_csv
 from support_tool.audit.log import AuditFilter, AuditLog, AuditRecord
-from support_tool.gui.history_model import HistoryModel, local_time
+from support_tool.gui.column_model import column_of
+from support_tool.gui.history_model import COLUMNS, HistoryModel, local_time
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_label
 from support_tool.provider.outcome import Outcome
 
 FILTER_DELAY_MS = 150
-DESCRIPTION_COLUMN = 8
+DESCRIPTION_COLUMN = column_of(COLUMNS, "Description")
 # Starting widths that show every column, Reason included, on a 1366-pixel screen; long
 # text is elided (the tooltip has it whole) and every column but Description can be dragged.
 COLUMN_WIDTHS = (135, 70, 75, 110, 95, 85, 110, 45, 0, 120, 65, 100)

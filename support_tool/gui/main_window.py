@@ -38,7 +38,7 @@ from support_tool.gui.history_view import HistoryView
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.profiles_dialog import ProfilesDialog
 from support_tool.gui.style import PRODUCTION_BANNER
-from support_tool.ops.close import Closed
+from support_tool.ops.close import CloseAttempt
 from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 
@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
             self.terminals = tab
             tab.set_profiles(self.profile_set, self.form.profile.currentText())
             tab.profile.currentTextChanged.connect(self._profile_changed)
-            tab.load_groups()
+            tab.lists.load()
         return self.terminals
 
     def show_batch(self, batch_id: str) -> None:
@@ -437,7 +437,7 @@ class MainWindow(QMainWindow):
         if self.closing:
             self.close()
 
-    def _finished(self, closed: Closed, asked: Asked | None = None) -> None:
+    def _finished(self, closed: CloseAttempt, asked: Asked | None = None) -> None:
         self.answer.show_result(closed, asked)
         self.statusBar().showMessage(closed.result.headline, 15_000)
         self._settle()
@@ -449,7 +449,7 @@ class MainWindow(QMainWindow):
             self._settle()
             raise error  # unexpected: logged and shown by the application's error hook
         result = CloseResult(Outcome.CONFIGURATION, str(error), "Fix the problem and try again.")
-        self.answer.show_result(Closed(result, None, self.current_profile(), None), asked)
+        self.answer.show_result(CloseAttempt(result, None, self.current_profile(), None), asked)
         self._settle()
 
     def _background_error(self, error: BaseException) -> None:

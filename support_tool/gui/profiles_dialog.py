@@ -32,7 +32,7 @@ from support_tool.config.secret_store import KeyringSecrets, MemorySecrets
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_colour
-from support_tool.ops.close import Closed
+from support_tool.ops.close import CloseAttempt
 from support_tool.ops.runtime import Runtime
 from support_tool.provider import contract
 from support_tool.provider.environment import environment_notices
@@ -41,7 +41,7 @@ from support_tool.provider.outcome import Outcome
 CONNECTION_TEST_LOGIN = "support-tool-connection-test"
 
 
-def connection_verdict(closed: Closed) -> tuple[bool, str]:
+def connection_verdict(closed: CloseAttempt) -> tuple[bool, str]:
     """Whether a test close proved the URL and secret right, in words."""
     result = closed.result
     if result.error_code == 17:
@@ -156,7 +156,7 @@ class ProfilesDialog(QDialog):
         self.timeout.setSuffix(" s")
         self.concurrency = QSpinBox()
         self.concurrency.setAccessibleName("Batch requests at a time")
-        self.concurrency.setRange(1, contract.MAX_BATCH_CONCURRENCY)
+        self.concurrency.setRange(contract.MIN_BATCH_CONCURRENCY, contract.MAX_BATCH_CONCURRENCY)
         self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
         self.concurrency.setToolTip(
             "How many requests a batch sends at once to this provider (Terminals tab)"
@@ -425,7 +425,7 @@ class ProfilesDialog(QDialog):
         self.test_result.setText("Testing…")
         service = self._runtime.service
 
-        def done(closed: Closed) -> None:
+        def done(closed: CloseAttempt) -> None:
             ok, words = connection_verdict(closed)
             colour = outcome_colour(Outcome.SUCCESS if ok else Outcome.TRANSPORT_FAILURE).name()
             self.test_result.setStyleSheet(f"color: {colour};")

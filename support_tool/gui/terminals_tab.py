@@ -7,15 +7,11 @@ queued signals and are painted a few times a second (``BatchModel``).
 
 from __future__ import annotations
 
-import csv
 import html
-import threading
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,10 +24,8 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -43,22 +37,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool.audit.export import spreadsheet_cell
-from support_tool.config.groups import Group, make_group
 from support_tool.config.profiles import Profile, ProfileSet
-from support_tool.errors import InvalidInput, SupportToolError
-from support_tool.gui.batch_model import BatchModel, BatchRow
+from support_tool.errors import SupportToolError
+from support_tool.gui.batch_controller import BatchController
+from support_tool.gui.batch_model import DESCRIPTION_COLUMN, BatchModel
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.jobs import Jobs
-from support_tool.ops.batch import (
-    BatchOptions,
-    BatchRun,
-    BatchSummary,
-    ItemEvent,
-    ItemState,
-    left_out_text,
-    retry_verdict,
-)
+from support_tool.gui.list_actions import ListActions
+from support_tool.ops.batch import BatchRun
+from support_tool.ops.batch_results import result_lines, write_results_csv
+from support_tool.ops.batch_summary import BatchOptions, BatchSummary, left_out_text
 from support_tool.ops.runtime import Runtime
 from support_tool.ops.terminals import (
     SkippedLine,
@@ -66,68 +54,10 @@ from support_tool.ops.terminals import (
     TerminalList,
     parse_terminals,
     plural,
-    read_terminal_file,
-    terminals_csv,
 )
 from support_tool.provider import contract
 
 PARSE_DELAY_MS = 250
-PROGRESS_MS = 200
-PASTED = "Pasted list"
-CANCELLED = "Cancelled by the operator."
-RESULT_COLUMNS = (
-    "login",
-    "gameId",
-    "outcome",
-    "error",
-    "description",
-    "next_step",
-    "reason",
-    "finished_at_utc",
-    "elapsed_ms",
-    "history_id",
-    "batch_id",
-)
-
-
-class _Bridge(QObject):
-    """Carries the batch's worker-thread callbacks to the GUI thread (queued signals)."""
-
-    started = Signal(object)  # BatchRun
-    item = Signal(object)  # ItemEvent
-    finished = Signal(object)  # BatchSummary
-    failed = Signal(object)  # exception
-
-
-class _RunHandle:
-    """The batch as both threads see it: *Cancel* may come before the worker has created
-    the run (its ``started`` signal still queued), and must not be lost then."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._run: BatchRun | None = None
-        self._cancel_asked = False
-
-    def attach(self, run: BatchRun) -> None:
-        with self._lock:
-            self._run = run
-            if self._cancel_asked:
-                run.cancel(CANCELLED)
-
-    @property
-    def cancel_asked(self) -> bool:
-        with self._lock:
-            return self._cancel_asked
-
-    def cancel(self) -> bool:
-        """True if this asked for a cancel (False: already asked)."""
-        with self._lock:
-            if self._cancel_asked:
-                return False
-            self._cancel_asked = True
-            if self._run is not None:
-                self._run.cancel(CANCELLED)
-            return True
 
 
 class TerminalsTab(QWidget):
@@ -141,23 +71,13 @@ class TerminalsTab(QWidget):
         self.runtime = runtime
         self.jobs = jobs
         self.profile_set = ProfileSet()
-        self.groups: dict[str, Group] = {}
         self.parsed: TerminalList | None = None
         self.parse_error = ""
         self._parse_generation = 0
-        self.run: BatchRun | None = None
-        self.summary: BatchSummary | None = None
         self.confirmation: ConfirmBatch | None = None
-        self._options = BatchOptions()
-        self._bridge: _Bridge | None = None
-        self._handle = _RunHandle()
-        self._recorded_since_refresh = 0
         # After a batch, the next action is its follow-up (retry, export), not the same list
         # again: starting needs the list to change first.
         self._list_fresh = True
-        self._row_map: list[int] = []  # a retry's rows -> this table's rows
-        self._batch_root = ""  # the first batch of the table; retries extend its id
-        self._plan = _RetryPlan()  # from the table's latest statuses, once a run ends
 
         self.group = QComboBox()
         self.group.setAccessibleName("Terminal group")
@@ -188,7 +108,7 @@ class TerminalsTab(QWidget):
         self.reason.setAccessibleName("Reason for the batch")
         self.reason.setPlaceholderText("e.g. closing time, outage INC-1234")
         self.concurrency = QSpinBox()
-        self.concurrency.setRange(1, contract.MAX_BATCH_CONCURRENCY)
+        self.concurrency.setRange(contract.MIN_BATCH_CONCURRENCY, contract.MAX_BATCH_CONCURRENCY)
         self.concurrency.setValue(contract.DEFAULT_BATCH_CONCURRENCY)
         self.concurrency.setAccessibleName("Requests at a time")
         self.max_rps = QDoubleSpinBox()
@@ -211,6 +131,7 @@ class TerminalsTab(QWidget):
         self.export_results = QPushButton("Export results…")
         self.history_button = QPushButton("Show in history")
         self.model = BatchModel(self)
+        self.batches = BatchController(runtime.service, self.model, self)
         self.table = QTableView()
         self.table.setAccessibleName("Batch rows")
         self.table.setModel(self.model)
@@ -224,7 +145,7 @@ class TerminalsTab(QWidget):
         for column, width in enumerate((50, 140, 120, 150, 45, 0, 75, 70)):
             if width:
                 self.table.setColumnWidth(column, width)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(DESCRIPTION_COLUMN, QHeaderView.ResizeMode.Stretch)
 
         self._layout()
         self._connect()
@@ -299,12 +220,24 @@ class TerminalsTab(QWidget):
         self._parse_timer.timeout.connect(self.check_list)
         self.editor.textChanged.connect(self._list_edited)
         self.game.textChanged.connect(self._list_edited)
-        self.group.activated.connect(self._group_chosen)
+        lists = self.lists = ListActions(
+            self,
+            self.group,
+            self.editor,
+            self.runtime.groups,
+            self.jobs,
+            lambda: self.parsed,
+            self._error,
+        )
+        lists.message.connect(self.message)
+        lists.changed.connect(self._update_buttons)
+        lists.chosen.connect(self._group_chosen)
+        self.group.activated.connect(lists.choose)
         self.profile.currentTextChanged.connect(self._profile_chosen)
-        self.import_button.clicked.connect(self.ask_import)
-        self.save_group.clicked.connect(self.ask_save_group)
-        self.delete_group.clicked.connect(self.ask_delete_group)
-        self.export_list.clicked.connect(self.ask_export_list)
+        self.import_button.clicked.connect(lists.ask_import)
+        self.save_group.clicked.connect(lists.ask_save)
+        self.delete_group.clicked.connect(lists.ask_delete)
+        self.export_list.clicked.connect(lists.ask_export)
         self.start_button.clicked.connect(self.confirm_start)
         start = QShortcut(QKeySequence("Ctrl+Return"), self)
         start.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -313,9 +246,11 @@ class TerminalsTab(QWidget):
         self.retry_button.clicked.connect(self.retry_failed)
         self.export_results.clicked.connect(self.ask_export_results)
         self.history_button.clicked.connect(self._show_in_history)
-        self._tick = QTimer(self)
-        self._tick.setInterval(PROGRESS_MS)
-        self._tick.timeout.connect(self._update_progress)
+        self.batches.started.connect(self._update_buttons)
+        self.batches.ticked.connect(self._update_progress)
+        self.batches.recorded.connect(self.recorded)
+        self.batches.finished.connect(self._finished)
+        self.batches.failed.connect(self._failed)
 
     # --- profiles and groups ------------------------------------------------------------
 
@@ -338,126 +273,9 @@ class TerminalsTab(QWidget):
             self.concurrency.setValue(profile.concurrency)
         self._update_buttons()
 
-    def load_groups(self, select: str = "") -> None:
-        self.jobs.submit(
-            self.runtime.groups.load, lambda g: self._groups_loaded(g, select), self._error
-        )
-
-    def _groups_loaded(self, groups: dict[str, Group], select: str) -> None:
-        self.groups = groups
-        current = select or self.group.currentText()
-        self.group.clear()
-        self.group.addItem(PASTED)
-        for name in sorted(groups, key=str.casefold):
-            count = len(groups[name].terminals)
-            self.group.addItem(name)
-            self.group.setItemData(
-                self.group.count() - 1, plural(count, "terminal"), Qt.ItemDataRole.ToolTipRole
-            )
-        index = self.group.findText(current)
-        self.group.setCurrentIndex(max(index, 0))
-        self._update_buttons()
-
-    def _group_chosen(self, index: int) -> None:
-        group = self.groups.get(self.group.itemText(index))
+    def _group_chosen(self) -> None:
         self._list_fresh = True
-        if group is not None:
-            self.editor.setPlainText("\n".join(t.as_line() for t in group.terminals))
         self._update_buttons()
-
-    def ask_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import terminals", "", "Lists (*.csv *.txt);;All files (*)"
-        )
-        if path:
-            self.import_file(Path(path))
-
-    def import_file(self, path: Path) -> None:
-        def work() -> str:
-            parsed = read_terminal_file(path)
-            kept = [t.as_line() for t in parsed.terminals]
-            kept += [line.text for line in parsed.invalid]  # shown, so they can be fixed
-            return "\n".join(kept)
-
-        def done(text: str) -> None:
-            self.group.setCurrentIndex(0)
-            self.editor.setPlainText(text)
-            self.message.emit(f"Imported {path.name}.")
-
-        self.jobs.submit(work, done, self._error)
-
-    def ask_save_group(self) -> None:
-        current = self.group.currentText()
-        name, ok = QInputDialog.getText(
-            self, "Save group", "Group name:", text="" if current == PASTED else current
-        )
-        if ok:
-            self.save_as_group(name)
-
-    def save_as_group(self, name: str) -> None:
-        parsed = self.parsed
-        if parsed is None or not parsed.terminals or parsed.invalid:
-            self.message.emit("Fix the list first: a group is saved only without invalid lines.")
-            return
-        try:
-            group = make_group(name, parsed.terminals)
-        except InvalidInput as exc:
-            self.message.emit(str(exc))
-            return
-        source = self.runtime.groups
-
-        def work() -> None:
-            groups = source.load()
-            groups[group.name] = group
-            source.save(groups)
-
-        def done(_: object) -> None:
-            self.message.emit(
-                f"Saved group “{group.name}” ({plural(len(group.terminals), 'terminal')})."
-            )
-            self.load_groups(group.name)
-
-        self.jobs.submit(work, done, self._error)
-
-    def ask_delete_group(self) -> None:
-        name = self.group.currentText()
-        if name not in self.groups:
-            return
-        answer = QMessageBox.question(self, "Delete group", f"Delete the group “{name}”?")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete(name)
-
-    def delete(self, name: str) -> None:
-        source = self.runtime.groups
-
-        def work() -> None:
-            groups = source.load()
-            groups.pop(name, None)
-            source.save(groups)
-
-        def done(_: object) -> None:
-            self.message.emit(f"Deleted group “{name}”.")
-            self.load_groups(PASTED)
-
-        self.jobs.submit(work, done, self._error)
-
-    def ask_export_list(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export list", "terminals.csv", "CSV (*.csv)")
-        if path and self.parsed is not None:
-            self.export_list_to(Path(path))
-
-    def export_list_to(self, path: Path) -> None:
-        terminals = list(self.parsed.terminals) if self.parsed else []
-
-        def work() -> int:
-            path.write_text(terminals_csv(terminals), encoding="utf-8-sig", newline="")
-            return len(terminals)
-
-        self.jobs.submit(
-            work,
-            lambda n: self.message.emit(f"Exported {plural(n, 'terminal')} to {path}."),
-            self._error,
-        )
 
     # --- checking the list --------------------------------------------------------------
 
@@ -504,7 +322,15 @@ class TerminalsTab(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._bridge is not None
+        return self.batches.running
+
+    @property
+    def run(self) -> BatchRun | None:
+        return self.batches.run
+
+    @property
+    def summary(self) -> BatchSummary | None:
+        return self.batches.summary
 
     def _update_buttons(self) -> None:
         """Enable what can be done now, and make exactly one enabled button the default:
@@ -518,13 +344,13 @@ class TerminalsTab(QWidget):
         self.start_button.setText(
             f"Close {count:,} session{'s' if count != 1 else ''}…" if count else "Close sessions…"
         )
-        self.cancel_button.setEnabled(running and not self._handle.cancel_asked)
-        retry, refused = self._plan.again, self._plan.refused
+        self.cancel_button.setEnabled(running and not self.batches.cancel_asked)
+        retry, refused = self.batches.plan.again, self.batches.plan.refused
         self.retry_button.setEnabled(bool(retry or refused) and not running)
         self.retry_button.setText(f"Retry failed ({len(retry):,})" if retry else "Retry failed")
         has_rows = self.model.rowCount() > 0
         self.export_results.setEnabled(has_rows and not running)
-        self.history_button.setEnabled(bool(self._batch_root))
+        self.history_button.setEnabled(bool(self.batches.batch_root))
         self._choose_default(
             self.cancel_button if running else None,
             self.start_button,
@@ -532,7 +358,7 @@ class TerminalsTab(QWidget):
             self.export_results,
         )
         self.save_group.setEnabled(bool(count) and not (self.parsed and self.parsed.invalid))
-        self.delete_group.setEnabled(self.group.currentText() in self.groups)
+        self.delete_group.setEnabled(self.group.currentText() in self.lists.groups)
         self.export_list.setEnabled(bool(count))
         for widget in (self.editor, self.group, self.profile, self.game, self.import_button):
             widget.setEnabled(not running)
@@ -577,7 +403,7 @@ class TerminalsTab(QWidget):
     def retry_failed(self) -> None:
         """Confirm sending again what may close on a second try; the rows refused for good
         are named with their reasons and sent only if the operator ticks them in."""
-        plan, summary = self._plan, self.summary
+        plan, summary = self.batches.plan, self.summary
         if summary is None or self.running or self.confirmation is not None:
             return
         if not (plan.again or plan.refused):
@@ -633,71 +459,18 @@ class TerminalsTab(QWidget):
         options: BatchOptions,
         retry_of: str | None = None,
     ) -> None:
-        """Run the batch on worker threads; the window only paints what they report.
-
-        A retry (``retry_of``) updates the rows of the table it retries in place, so the
-        table keeps each terminal's latest status across the batch and its retries."""
-        bridge = _Bridge(self)
-        bridge.started.connect(self._started)
-        bridge.item.connect(self._item)
-        bridge.finished.connect(self._finished)
-        bridge.failed.connect(self._failed)
-        self._bridge = bridge
-        self.run = None
-        self.summary = None
-        self._options = options
+        """Start a batch (or a retry of this table's, ``retry_of``); see BatchController."""
         self._list_fresh = False
-        self._plan = _RetryPlan()
-        if retry_of is not None:
-            where = {row.terminal: n for n, row in enumerate(self.model.rows())}
-            self._row_map = [where[t] for t in terminals]
-            self.model.restart(self._row_map)
-        else:
-            self._row_map = []
-            self._batch_root = ""
-            self.model.reset(terminals)
+        self.batches.start(terminals, skipped, options, retry_of)
         self.progress.setRange(0, max(1, len(terminals)))
         self.progress.setValue(0)
         self.progress_label.setText(f"Starting {plural(len(terminals), 'close')}…")
-        service = self.runtime.service
-        handle = _RunHandle()
-        self._handle = handle
-
-        def work() -> None:
-            try:
-                run = BatchRun(
-                    service,
-                    terminals,
-                    options,
-                    on_event=bridge.item.emit,
-                    skipped=skipped,
-                    retry_of=retry_of,
-                )
-                handle.attach(run)
-                bridge.started.emit(run)
-                bridge.finished.emit(run.run())
-            except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, never lost
-                bridge.failed.emit(exc)
-
-        threading.Thread(target=work, name="support-tool-batch", daemon=True).start()
-        self._tick.start()
         self.running_changed.emit(True)
         self._update_buttons()
 
-    def _started(self, run: BatchRun) -> None:
-        self.run = run
-        self._batch_root = self._batch_root or run.batch_id
-        self._update_buttons()
-
-    def _item(self, event: ItemEvent) -> None:
-        batch_id = self.run.batch_id if self.run else ""
-        self.model.apply(event, batch_id, self._row_map, self._options.clear_history)
-        if event.state is ItemState.DONE:
-            self._recorded_since_refresh += 1
-
     def cancel(self) -> None:
         """Cancel the running batch, even if its start has not reached this thread yet."""
-        if self.running and self._handle.cancel():
+        if self.batches.cancel():
             self.progress_label.setText("Cancelling: requests in flight finish and are recorded…")
             self._update_buttons()
 
@@ -719,18 +492,9 @@ class TerminalsTab(QWidget):
             parts.append(f"about {_duration(eta)} left")
         if not self.run.cancelled:
             self.progress_label.setText(" · ".join(parts))
-        if self._recorded_since_refresh:
-            self._recorded_since_refresh = 0
-            self.recorded.emit()
 
     def _finished(self, summary: BatchSummary) -> None:
-        self._tick.stop()
-        self.model.flush()
-        if self._bridge is not None:
-            self._bridge.deleteLater()  # every event it carried was delivered before this
-        self._bridge = None
-        self.summary = summary
-        self._plan = _RetryPlan.of(self.model.rows())
+        plan = self.batches.plan
         self.progress.setValue(summary.done)
         text = (
             f"Batch {summary.batch_id}: {summary.counts_text()} in {_duration(summary.elapsed_s)}."
@@ -740,8 +504,8 @@ class TerminalsTab(QWidget):
             text += f" {again} {'was' if summary.rate_limit_retries == 1 else 'were'} sent again."
         if summary.stop_reason:
             text += f" {summary.stop_reason}"
-        if self._plan.refused:
-            text += f" Not worth retrying (refused for good): {left_out_text(self._plan.reasons)}."
+        if plan.refused:
+            text += f" Not worth retrying (refused for good): {left_out_text(plan.reasons)}."
         self.progress_label.setText(text)
         self.message.emit(text)
         self.recorded.emit()
@@ -751,8 +515,6 @@ class TerminalsTab(QWidget):
             self.next_action.setFocus()  # Enter or Space takes the one obvious next step
 
     def _failed(self, error: BaseException) -> None:
-        self._tick.stop()
-        self._bridge = None
         self._list_fresh = True  # nothing ran: the same list may be started again
         self.running_changed.emit(False)
         self._update_buttons()
@@ -763,8 +525,8 @@ class TerminalsTab(QWidget):
 
     def _show_in_history(self) -> None:
         """The batch and its retries (the history's batch filter matches both)."""
-        if self._batch_root:
-            self.show_batch.emit(self._batch_root)
+        if self.batches.batch_root:
+            self.show_batch.emit(self.batches.batch_root)
 
     # --- results ------------------------------------------------------------------------
 
@@ -775,36 +537,10 @@ class TerminalsTab(QWidget):
             self.export_results_to(Path(path))
 
     def export_results_to(self, path: Path) -> None:
-        """Each terminal's latest status, with what a ticket needs: the reason given, when
-        it was answered (UTC), and the next step."""
-        reason = self._options.reason
-        snapshot = [
-            (
-                r.terminal.login,
-                r.terminal.game_id or "",
-                r.result.outcome.value if r.result else "not_sent",
-                "" if not r.result or r.result.error_code is None else r.result.error_code,
-                r.result.description if r.result else "",
-                r.result.next_step if r.result else "Not sent: use Retry failed.",
-                reason,
-                r.finished_at,
-                r.result.elapsed_ms if r.result else "",
-                r.history_id or "",
-                r.batch_id,
-            )
-            for r in self.model.rows()
-        ]
-
-        def work() -> int:
-            with path.open("w", encoding="utf-8-sig", newline="") as out:
-                writer = csv.writer(out, lineterminator="\r\n")
-                writer.writerow(RESULT_COLUMNS)
-                for row in snapshot:
-                    writer.writerow([spreadsheet_cell(str(v)) for v in row])
-            return len(snapshot)
-
+        """Each terminal's latest status, written off the GUI thread from a snapshot."""
+        lines = result_lines(self.model.rows(), self.batches.options.reason)
         self.jobs.submit(
-            work,
+            lambda: write_results_csv(path, lines),
             lambda n: self.message.emit(f"Exported {plural(n, 'row')} to {path}."),
             self._error,
         )
@@ -813,34 +549,6 @@ class TerminalsTab(QWidget):
         self.message.emit(str(error))
         if not isinstance(error, SupportToolError | OSError):
             raise error
-
-
-@dataclass
-class _RetryPlan:
-    """What *Retry failed* offers, from each row's latest status across the batch and its
-    retries: ``again`` may close on a second try; ``refused`` only on request."""
-
-    again: list[Terminal] = field(default_factory=list)
-    refused: list[Terminal] = field(default_factory=list)
-    reasons: Counter[str] = field(default_factory=Counter)
-
-    @classmethod
-    def of(cls, rows: list[BatchRow]) -> _RetryPlan:
-        plan = cls()
-        for row in rows:
-            result = row.result
-            if result is None:  # never sent
-                plan.again.append(row.terminal)
-                continue
-            again, why = retry_verdict(
-                result.outcome, result.error_code, row.clear_history, result.description
-            )
-            if again:
-                plan.again.append(row.terminal)
-            elif why:
-                plan.refused.append(row.terminal)
-                plan.reasons[why] += 1
-        return plan
 
 
 def _button_grid(*buttons: QPushButton) -> QGridLayout:

@@ -19,213 +19,37 @@ Rules a floor manager can rely on:
 
 from __future__ import annotations
 
-import enum
 import heapq
 import itertools
 import logging
-import secrets
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from support_tool.config.secret_store import BatchSecrets
-from support_tool.errors import AuditUnavailable, InvalidInput, SupportToolError
-from support_tool.ops.close import Closed, CloseService
+from support_tool.errors import AuditUnavailable, SupportToolError
+from support_tool.ops.batch_summary import (
+    BatchOptions,
+    BatchProgress,
+    BatchSummary,
+    RowEvent,
+    RowState,
+    clean_max_rps,
+    new_batch_id,
+    nothing_to_clear,
+    retry_batch_id,
+    retry_verdict,
+)
+from support_tool.ops.close import CloseAttempt, CloseService
 from support_tool.ops.terminals import SkippedLine, Terminal
 from support_tool.provider import contract
 from support_tool.provider.outcome import CloseResult, Outcome
-from support_tool.provider.validation import clean_reason
+from support_tool.provider.validation import CONCURRENCY_RANGE, clean_concurrency, clean_reason
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-
-
-def new_batch_id() -> str:
-    """Sortable, readable on a phone call, unique enough: ``20261124-081233-3f9a``."""
-    return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def retry_batch_id(parent: str) -> str:
-    """A retry's id names the batch it retries (``<parent>.r081512-a3``), so its rows carry
-    the link, and ``history --batch PARENT`` finds the batch and all its retries."""
-    return f"{parent}.r{datetime.now():%H%M%S}-{secrets.token_hex(1)}"
-
-
-NO_ROUND_CODE = 4  # "Round not found": with clear history, there was nothing to clear
-# Refusals that can turn out differently on a second try: the provider's request limit
-# and its internal error. Every other code answers the same request the same way again.
-TRANSIENT_CODES = frozenset({contract.RATE_LIMIT_CODE, 100})
-
-
-def nothing_to_clear(outcome: Outcome | str, error_code: int | None, clear_history: bool) -> bool:
-    """A clear-history close answered 4: the terminal had no round to clear, so it is done."""
-    return outcome == Outcome.REFUSED and error_code == NO_ROUND_CODE and clear_history
-
-
-def retry_verdict(
-    outcome: Outcome | str, error_code: int | None, clear_history: bool, description: str = ""
-) -> tuple[bool, str]:
-    """Whether a row is worth sending again, and if not, why it is left out ('' if done).
-
-    Sent again: transport failures, rows never sent, unknown or pending answers,
-    configuration stops (fixed in between) and transient refusals (99, 100). Left out:
-    permanent refusals (17 *Player not found* fails the same way twice), named with their
-    code and description so the operator sees what is being held back.
-    """
-    if outcome in (Outcome.SUCCESS, Outcome.INVALID_INPUT) or nothing_to_clear(
-        outcome, error_code, clear_history
-    ):
-        return False, ""
-    if outcome == Outcome.REFUSED and error_code not in TRANSIENT_CODES:
-        return False, f"error {error_code}: {description}".rstrip(": ")
-    return True, ""
-
-
-def left_out_text(reasons: Counter[str]) -> str:
-    """'12 × error 17: Player not found, 1 × error 3: …' for messages and confirmations."""
-    return ", ".join(f"{n:,} × {why}" for why, n in reasons.most_common())
-
-
-def clean_max_rps(value: float | None) -> float | None:
-    if value is None or value == 0:
-        return None
-    if not (0 < value <= contract.MAX_BATCH_RPS):
-        raise InvalidInput(
-            f"The rate limit must be between 0 (none) and {contract.MAX_BATCH_RPS:g} "
-            "requests per second.",
-            "max_rps",
-        )
-    return float(value)
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """What applies to every row. ``concurrency`` None means the profile's setting."""
-
-    profile: str | None = None
-    clear_history: bool = False
-    reason: str = ""
-    concurrency: int | None = None
-    max_rps: float | None = None
-
-
-class ItemState(enum.StrEnum):
-    SENDING = "sending"
-    RATE_LIMITED = "rate_limited"  # answered 99; will be sent again
-    DONE = "done"
-
-
-@dataclass(frozen=True)
-class ItemEvent:
-    """One row changed state; ``index`` is its position in the list the batch was given."""
-
-    index: int
-    terminal: Terminal
-    state: ItemState
-    closed: Closed | None = None
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    total: int
-    done: int
-    succeeded: int  # closed, or nothing to clear: the terminal needs nothing more
-    failed: int
-    in_flight: int
-    waiting_rate_limit: int
-    elapsed_s: float
-
-    @property
-    def remaining(self) -> int:
-        return self.total - self.done
-
-    @property
-    def eta_s(self) -> float | None:
-        """Seconds left at the pace so far; None until there is a pace to go by."""
-        if self.done < 3 or self.elapsed_s <= 0:
-            return None
-        return self.remaining * self.elapsed_s / self.done
-
-
-@dataclass
-class BatchSummary:
-    batch_id: str
-    total: int
-    counts: Counter[Outcome]
-    elapsed_s: float
-    rate_limit_retries: int
-    cancelled: bool
-    stop_reason: str
-    retry: list[Terminal] = field(default_factory=list)
-    # Refused for good (17 Player not found, ...): offered again only on request.
-    left_out: list[Terminal] = field(default_factory=list)
-    left_out_reasons: Counter[str] = field(default_factory=Counter)
-    # Answered 4 (no round) to a clear-history close: done, though counted as REFUSED.
-    nothing_to_clear: int = 0
-    # The audit history could not be written mid-batch: nothing further was sent.
-    history_failed: bool = False
-
-    @property
-    def done(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def succeeded(self) -> int:
-        """Terminals that need nothing more: closed, or nothing was left to clear."""
-        return self.counts[Outcome.SUCCESS] + self.nothing_to_clear
-
-    @property
-    def failed(self) -> int:
-        return self.done - self.succeeded
-
-    @property
-    def refused(self) -> int:
-        return self.counts[Outcome.REFUSED] - self.nothing_to_clear
-
-    @property
-    def not_sent(self) -> int:
-        return self.total - self.done
-
-    @property
-    def exit_status(self) -> int:
-        """4 if the audit history could not be written (the batch stopped: a configuration
-        problem, however the rows before it ended); else 3 if any row could not reach the
-        provider (or ended unknown, or was never sent), else 1 if the provider refused any,
-        else 4 for configuration, else 0."""
-        c = self.counts
-        if self.history_failed:
-            return 4
-        if c[Outcome.TRANSPORT_FAILURE] or c[Outcome.UNKNOWN] or c[Outcome.PENDING]:
-            return 3
-        if self.refused:
-            return 1
-        if c[Outcome.CONFIGURATION]:
-            return 4
-        if c[Outcome.INVALID_INPUT]:
-            return 2
-        return 3 if self.not_sent else 0
-
-    def counts_text(self) -> str:
-        parts = [f"{self.counts[Outcome.SUCCESS]:,} closed"]
-        if self.nothing_to_clear:
-            parts.append(f"{self.nothing_to_clear:,} with nothing to clear (done)")
-        if self.refused:
-            parts.append(f"{self.refused:,} {Outcome.REFUSED.label.lower()}")
-        for outcome in (
-            Outcome.TRANSPORT_FAILURE,
-            Outcome.CONFIGURATION,
-            Outcome.INVALID_INPUT,
-            Outcome.UNKNOWN,
-        ):
-            if self.counts[outcome]:
-                parts.append(f"{self.counts[outcome]:,} {outcome.label.lower()}")
-        if self.not_sent:
-            parts.append(f"{self.not_sent:,} not sent")
-        return ", ".join(parts)
 
 
 class Pacer:
@@ -290,7 +114,7 @@ class BatchRun:
         options: BatchOptions,
         *,
         batch_id: str | None = None,
-        on_event: Callable[[ItemEvent], None] | None = None,
+        on_event: Callable[[RowEvent], None] | None = None,
         skipped: Sequence[SkippedLine] = (),
         clock: Clock = time.monotonic,
         retry_of: str | None = None,
@@ -304,12 +128,9 @@ class BatchRun:
         self.reason = clean_reason(options.reason)
         profile = self.profile = service.profile(options.profile)
         default = profile.concurrency if profile else contract.DEFAULT_BATCH_CONCURRENCY
-        self.concurrency = options.concurrency or default
-        if not 1 <= self.concurrency <= contract.MAX_BATCH_CONCURRENCY:
-            raise InvalidInput(
-                f"Concurrency must be between 1 and {contract.MAX_BATCH_CONCURRENCY}.",
-                "concurrency",
-            )
+        self.concurrency = clean_concurrency(
+            options.concurrency or default, f"Concurrency must be {CONCURRENCY_RANGE}."
+        )
         self.pacer = Pacer(clean_max_rps(options.max_rps), clock)
         self._on_event = on_event
         self._clock = clock
@@ -454,7 +275,7 @@ class BatchRun:
             self._returned.append(index)
             self._cond.notify_all()
 
-    def _emit(self, event: ItemEvent) -> None:
+    def _emit(self, event: RowEvent) -> None:
         if self._on_event is not None:
             try:
                 self._on_event(event)
@@ -469,7 +290,7 @@ class BatchRun:
             if not self.pacer.wait_turn(self._cancel):
                 self._give_back(index)
                 return
-            self._emit(ItemEvent(index, terminal, ItemState.SENDING))
+            self._emit(RowEvent(index, terminal, RowState.SENDING))
             try:
                 closed = self.service.close(
                     terminal.login,
@@ -492,7 +313,7 @@ class BatchRun:
                 return
             self._settle(index, terminal, closed)
 
-    def _settle(self, index: int, terminal: Terminal, closed: Closed) -> None:
+    def _settle(self, index: int, terminal: Terminal, closed: CloseAttempt) -> None:
         result = closed.result
         rate_limited = (
             result.outcome is Outcome.REFUSED and result.error_code == contract.RATE_LIMIT_CODE
@@ -506,7 +327,7 @@ class BatchRun:
                 self._tries[index] = tries
                 self._rate_limit_retries += 1
                 heapq.heappush(self._retry_heap, (self._clock() + pause, next(self._seq), index))
-                state = ItemState.RATE_LIMITED
+                state = RowState.RATE_LIMITED
             else:
                 self._tries.pop(index, None)
                 self._counts[result.outcome] += 1
@@ -525,18 +346,18 @@ class BatchRun:
                     result.outcome, result.error_code, self.options.clear_history
                 ):
                     self._nothing_to_clear += 1
-                state = ItemState.DONE
+                state = RowState.DONE
                 if result.reached_provider or result.outcome is not Outcome.TRANSPORT_FAILURE:
                     self._unreachable_in_a_row = 0
                 else:
                     self._unreachable_in_a_row += 1
             self._cond.notify_all()
             stop = self._stop_for(result.outcome, result.description)
-        if rate_limited and state is ItemState.RATE_LIMITED:
+        if rate_limited and state is RowState.RATE_LIMITED:
             self.pacer.slow_down(pause)
         elif result.error_code is not None:
             self.pacer.speed_up()
-        self._emit(ItemEvent(index, terminal, state, closed))
+        self._emit(RowEvent(index, terminal, state, closed))
         if stop:
             self.cancel(stop)
 

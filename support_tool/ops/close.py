@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Closed:
-    """A finished close: the result, its history row, and what it was about."""
+class CloseAttempt:
+    """One close as it ended, whatever happened (closed, refused, never sent): the result,
+    its history row, and what it was about."""
 
     result: CloseResult
     history_id: int | None
@@ -103,7 +104,7 @@ class CloseService:
         batch_id: str | None = None,
         wait_for_history: bool = True,
         secrets: SecretSource | None = None,
-    ) -> Closed:
+    ) -> CloseAttempt:
         """Close one session; raises only :class:`AuditUnavailable` (nothing is sent then).
 
         ``wait_for_history=False`` (batches) lets the answer's history update ride with the
@@ -113,7 +114,7 @@ class CloseService:
         chosen: Profile | None = None
         request: CloseRequest | None = None
 
-        def refuse(outcome: Outcome, message: str, next_step: str) -> Closed:
+        def refuse(outcome: Outcome, message: str, next_step: str) -> CloseAttempt:
             result = CloseResult(outcome=outcome, description=message, next_step=next_step)
             where = chosen or self._profile_or_none(profile)
             row_id = self.history.record(
@@ -127,7 +128,7 @@ class CloseService:
                 batch_id=batch_id,
             )
             log.info("close #%d refused before sending: %s", row_id, outcome.value)
-            return Closed(result, row_id, chosen, request)
+            return CloseAttempt(result, row_id, chosen, request)
 
         try:
             request = CloseRequest.from_input(login, game_id, clear_history)
@@ -187,4 +188,4 @@ class CloseService:
             result.elapsed_ms,
             result.attempts,
         )
-        return Closed(result, row_id, chosen, request, history_error)
+        return CloseAttempt(result, row_id, chosen, request, history_error)

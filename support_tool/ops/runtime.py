@@ -11,12 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from support_tool.audit.log import AuditLog
 from support_tool.config import paths
 from support_tool.config.groups import GroupSource, GroupStore, MemoryGroups, demo_groups
-from support_tool.config.profiles import ProfileSet, ProfileStore, make_profile
+from support_tool.config.profiles import (
+    MemoryProfiles,
+    ProfileSet,
+    ProfileSource,
+    ProfileStore,
+    make_profile,
+)
 from support_tool.config.secret_store import KeyringSecrets, MemorySecrets
 from support_tool.ops.close import CloseService
 from support_tool.provider import contract
@@ -25,24 +31,6 @@ if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only in demo mode
     from support_tool.sandbox.server import SandboxServer
 
 DEMO_PROFILE = "Sandbox"
-
-
-class ProfileSource(Protocol):
-    def load(self) -> ProfileSet: ...
-    def save(self, profile_set: ProfileSet) -> None: ...
-
-
-class MemoryProfiles:
-    """Profiles that live only as long as the process (demo mode writes no config)."""
-
-    def __init__(self, profile_set: ProfileSet) -> None:
-        self._set = profile_set
-
-    def load(self) -> ProfileSet:
-        return self._set
-
-    def save(self, profile_set: ProfileSet) -> None:
-        self._set = profile_set
 
 
 @dataclass

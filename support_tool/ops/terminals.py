@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 from support_tool.errors import InvalidInput
 from support_tool.provider.validation import clean_game_id, clean_login
+from support_tool.spreadsheet import spreadsheet_cell
 
 MAX_TERMINALS = 100_000
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -385,8 +386,6 @@ def read_terminal_file(path: Path, default_game: str | None = None) -> TerminalL
 
 def terminals_csv(terminals: Iterable[Terminal]) -> str:
     """A CSV (``login,gameId`` header) that :func:`parse_terminals` reads back unchanged."""
-    from support_tool.audit.export import spreadsheet_cell
-
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["login", "gameId"])

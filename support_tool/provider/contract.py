@@ -37,6 +37,7 @@ RETRY_BACKOFF_S: Final = (0.25, 0.75)
 # "request limit exceeded" (99) is answered: the row waits and is sent again, the whole
 # batch slows down, and after RATE_LIMIT_TRIES answers of 99 the row counts as refused.
 DEFAULT_BATCH_CONCURRENCY: Final = 4
+MIN_BATCH_CONCURRENCY: Final = 1
 MAX_BATCH_CONCURRENCY: Final = 16
 MAX_BATCH_RPS: Final = 1000.0
 RATE_LIMIT_TRIES: Final = 6
@@ -71,9 +72,3 @@ def next_step_for_code(code: int) -> str:
     """The next step the contract suggests for a provider error code."""
     known = PROVIDER_CODES.get(code)
     return known[1] if known else OTHER_CODE_NEXT_STEP
-
-
-def meaning_of_code(code: int) -> str:
-    """The provider's documented meaning of a code, or '' when it is not documented."""
-    known = PROVIDER_CODES.get(code)
-    return known[0] if known else ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from support_tool.exit_status import ExitStatus
+
 
 class Outcome(enum.StrEnum):
     """How a close ended. Values are stable: they are stored in the history."""
@@ -23,9 +25,23 @@ class Outcome(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """The outcome's name in tables, exports and lists ("Closed")."""
         return _LABELS[self]
 
+    @property
+    def headline(self) -> str:
+        """The window's answer headline for one close ("Session closed")."""
+        return _HEADLINES.get(self, self.label)
 
+    @property
+    def sentence(self) -> str:
+        """How the command line opens its line about one close ("Closed: ...")."""
+        return _SENTENCES.get(self, self.label)
+
+
+# Every word shown for an outcome lives here, side by side. The three tables word some
+# outcomes differently on purpose: a label names a kind of row, a headline is said about the
+# close just made ("Not sent: ..."), and the command line's sentence reads on into ": why".
 _LABELS = {
     Outcome.SUCCESS: "Closed",
     Outcome.REFUSED: "Refused by provider",
@@ -36,15 +52,29 @@ _LABELS = {
     Outcome.UNKNOWN: "Unknown (tool stopped)",
 }
 
+_HEADLINES = {
+    Outcome.SUCCESS: "Session closed",
+    Outcome.REFUSED: "Refused by the provider",
+    Outcome.TRANSPORT_FAILURE: "Could not reach the provider",
+    Outcome.INVALID_INPUT: "Not sent: invalid input",
+    Outcome.CONFIGURATION: "Not sent: configuration problem",
+}
+
+_SENTENCES = {
+    Outcome.SUCCESS: "Closed",
+    Outcome.REFUSED: "Refused by the provider",
+    Outcome.TRANSPORT_FAILURE: "Could not reach the provider",
+}
+
 # Exit status of the command line for each outcome (httpie-style: one status per kind).
 EXIT_STATUS = {
-    Outcome.SUCCESS: 0,
-    Outcome.REFUSED: 1,
-    Outcome.INVALID_INPUT: 2,
-    Outcome.TRANSPORT_FAILURE: 3,
-    Outcome.CONFIGURATION: 4,
-    Outcome.PENDING: 3,
-    Outcome.UNKNOWN: 3,
+    Outcome.SUCCESS: ExitStatus.OK,
+    Outcome.REFUSED: ExitStatus.REFUSED,
+    Outcome.INVALID_INPUT: ExitStatus.USAGE,
+    Outcome.TRANSPORT_FAILURE: ExitStatus.TRANSPORT,
+    Outcome.CONFIGURATION: ExitStatus.CONFIG,
+    Outcome.PENDING: ExitStatus.TRANSPORT,
+    Outcome.UNKNOWN: ExitStatus.TRANSPORT,
 }
 
 
@@ -83,14 +113,14 @@ class CloseResult:
     failure: Failure | None = None
     raw_response: str = ""
     reached_provider: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+    request_as_sent: dict[str, str] = field(default_factory=dict)  # never the secret
 
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.SUCCESS
 
     @property
-    def exit_status(self) -> int:
+    def exit_status(self) -> ExitStatus:
         return EXIT_STATUS[self.outcome]
 
     @property

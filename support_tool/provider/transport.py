@@ -375,7 +375,7 @@ def with_request_details(
     route it took: the profile's proxy, or a direct connection."""
     return replace(
         result,
-        extra={
+        request_as_sent={
             "url": signed.full_url,
             "body": signed.body_bytes.decode("utf-8"),
             "signed_string": signed.signed_string_redacted,

@@ -287,6 +287,22 @@ def clean_proxy_url(raw: str, api_url: str = "") -> str:
 MAX_REASON_CHARS = 500
 
 
+CONCURRENCY_RANGE = f"between {contract.MIN_BATCH_CONCURRENCY} and {contract.MAX_BATCH_CONCURRENCY}"
+CONCURRENCY_SPAN = f"{contract.MIN_BATCH_CONCURRENCY}-{contract.MAX_BATCH_CONCURRENCY}"  # for help
+
+
+def clean_concurrency(
+    value: int,
+    message: str = f"Batch concurrency must be {CONCURRENCY_RANGE} requests at a time.",
+) -> int:
+    """The one range check for requests in flight at once (a profile's setting, a batch's
+    option, ``--concurrency``); each caller words the refusal for where it was typed."""
+    low, high = contract.MIN_BATCH_CONCURRENCY, contract.MAX_BATCH_CONCURRENCY
+    if isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInput(message, "concurrency")
+    return int(value)
+
+
 def clean_reason(raw: str | None) -> str:
     """Optional reason or ticket reference, one line, at most 500 characters."""
     value = " ".join((raw or "").split())

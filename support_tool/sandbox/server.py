@@ -283,7 +283,3 @@ class SandboxServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-    def describe(self) -> str:
-        """The banner printed on start: URL, secret and how to point a profile at it."""
-        return json.dumps({"url": self.url, "secret": self.secret})

@@ -9,6 +9,7 @@ Every check names the first event (or action) at fault; the smallest of them is 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
 from collections.abc import Callable
@@ -198,7 +199,10 @@ def verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
     last = int(last_row[0] or 0)
     tasks = _tasks(uri, last)
     if last >= PARALLEL_FROM:
-        with ProcessPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1)) as pool:
+        # spawn, not fork: the window calls this from a worker thread of a Qt process.
+        context = multiprocessing.get_context("spawn")
+        workers = min(len(tasks), os.cpu_count() or 1)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             faults = [f for f in pool.map(_run, tasks) if f is not None]
     else:
         faults = [f for f in map(_run, tasks) if f is not None]
@@ -225,3 +229,23 @@ def verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
 def _run(task: tuple[Callable[..., Fault | None], tuple[object, ...]]) -> Fault | None:
     function, args = task
     return function(*args)
+
+
+def anchor_problem(db: sqlite3.Connection, anchor: events.Anchor) -> str:
+    """'' when event ``anchor.events`` still has the anchored time and seal (call after a
+    full verification), else what changed, in words."""
+    row = db.execute(
+        "SELECT recorded_at, seal FROM events WHERE seq = ?", (anchor.events,)
+    ).fetchone()
+    if row is None:
+        return (
+            f"the anchor names event {anchor.events:,}, but the trail now ends before it: "
+            "events were removed and the trail rewritten since the anchor was taken."
+        )
+    seal = row[1].hex() if isinstance(row[1], bytes) else ""
+    if (row[0], seal) != (anchor.at, anchor.seal):
+        return (
+            f"event {anchor.events:,} no longer has the anchored seal: the trail up to it "
+            "was rewritten (every seal recomputed) since the anchor was taken."
+        )
+    return ""

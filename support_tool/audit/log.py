@@ -534,8 +534,8 @@ class AuditLog:
             found = self._db.execute(
                 "SELECT kind, recorded_at, body FROM events WHERE seq = ?", (row_id,)
             ).fetchone()
-            if found is None or found[0] != events.ATTEMPT:
-                continue  # not an attempt: verify reports the view row
+            if found is None or found[0] != events.ATTEMPT or not self._sealed(row_id):
+                continue  # not a sealed attempt: left for verify to report, never sealed over
             body = events.Event(row_id, found[0], row_id, found[1], "", found[2], b"").fields()
             started = datetime.fromisoformat(str(found[1]).replace("Z", "+00:00"))
             too_old = (now - started).total_seconds() > STALE_PENDING_S
@@ -562,6 +562,24 @@ class AuditLog:
             failed = next((w.error for w in group if w.error), None)
             if failed is not None:
                 raise failed
+
+    def _sealed(self, seq: int) -> bool:
+        """Whether event ``seq`` still matches its seal (one event, from the stored seal
+        before it): recovery closes only attempts the tool itself sealed."""
+        db = self._db
+        db.text_factory = bytes
+        try:
+            row = db.execute(
+                f"SELECT seal, {check.TAIL} FROM events WHERE seq = ?",
+                (seq,),  # noqa: S608
+            ).fetchone()
+            before = db.execute("SELECT seal FROM events WHERE seq = ?", (seq - 1,)).fetchone()
+        finally:
+            db.text_factory = str
+        previous = events.GENESIS if seq == 1 else (before[0] if before else None)
+        if row is None or not isinstance(previous, bytes) or not isinstance(row[1], bytes):
+            return False
+        return bool(events.seal_after(previous, row[1]) == row[0])
 
     def _write(self, mine: _Write, *, wait: bool = True) -> int:
         """Commit one event durably; returns the action it belongs to.
@@ -806,6 +824,22 @@ class AuditLog:
             f"it. To go on working: quit support-tool and move {name} (with {name}-wal and "
             f"{name}-shm if present) from {self.path.parent} to another folder."
         )
+
+    def verify_anchor(self, anchor: events.Anchor) -> ChainReport:
+        """Verify every event, then prove the trail still holds ``anchor``'s state: its
+        event still exists with that time and seal (so nothing up to it was rewritten)."""
+        report = self.verify()
+        if not report.ok:
+            return report
+        with self._reading():
+            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                problem = check.anchor_problem(reader, anchor)
+            finally:
+                reader.close()
+        if not problem:
+            return report
+        return ChainReport(False, report.checked, report.head_seal, problem, anchor.events)
 
     def anchor(self) -> str:
         """The anchor line of the trail as it is now, after verifying it ("" if it does

@@ -166,6 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="check the history's hash chain: exit 5 if anything was altered"
     )
     verify.add_argument("--json", action="store_true", dest="verify_json")
+    verify.add_argument(
+        "--anchor",
+        metavar="LINE",
+        help="also prove the history still holds the state of this anchor line "
+        "(from 'history anchor'): exit 5 if it was rewritten",
+    )
+    history_cmds.add_parser(
+        "anchor",
+        help="print one line (events, time, head seal) to keep elsewhere, e.g. in a ticket",
+    )
 
     sandbox = commands.add_parser("sandbox", help="run the sandbox provider on this computer")
     sandbox.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
@@ -470,8 +480,14 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     if args.limit is not None and not 0 <= args.limit <= MAX_HISTORY_LIMIT:
         raise InvalidInput(f"--limit must be between 0 (no limit) and {MAX_HISTORY_LIMIT:,}.")
-    if args.history_action == "verify":
-        return _verify_history(paths.history_file(demo=args.demo), args.verify_json)
+    if args.history_action in ("verify", "anchor"):
+        anchor = getattr(args, "anchor", None)
+        return _verify_history(
+            paths.history_file(demo=args.demo),
+            getattr(args, "verify_json", False),
+            anchor=anchor,
+            print_anchor=args.history_action == "anchor",
+        )
     with AuditLog(paths.history_file(demo=args.demo)) as store:
         rows = _history_rows(args, store)
         if args.json:
@@ -505,32 +521,46 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _verify_history(path: Path, as_json: bool) -> int:
-    from support_tool.audit import seals as history_chain
+def _verify_history(
+    path: Path, as_json: bool, *, anchor: str | None = None, print_anchor: bool = False
+) -> int:
+    """``history verify`` (and ``--anchor``) and ``history anchor``: every event checked
+    first; the anchor line is printed only for a trail that verifies."""
+    from support_tool.audit import events
     from support_tool.audit.log import AuditLog
 
+    wanted = None
+    if anchor is not None:
+        try:
+            wanted = events.parse_anchor(anchor)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
     if not path.exists():
         raise ConfigurationError(f"There is no audit history at {path} yet.")
     try:
         with AuditLog(path) as store:
-            report = store.verify()
+            report = store.verify() if wanted is None else store.verify_anchor(wanted)
     except AuditUnavailable as exc:  # damaged, newer or unreadable: it cannot be verified
-        report = history_chain.unreadable(str(exc))
+        report = events.unreadable(str(exc))
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "checked": report.checked,
-                    "head_seal": report.head_seal,
-                    "problem": report.problem,
-                    "record_id": report.record_id,
-                    "path": str(path),
-                }
-            )
-        )
+        fields = {
+            "ok": report.ok,
+            "checked": report.checked,
+            "head_seal": report.head_seal,
+            "anchor": report.anchor(),
+            "problem": report.problem,
+            "record_id": report.record_id,
+            "path": str(path),
+        }
+        print(json.dumps(fields))
+    elif print_anchor and report.ok:
+        if not report.anchor():
+            raise ConfigurationError(f"The audit history at {path} is empty: nothing to anchor.")
+        print(report.anchor())
     else:
         print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
+        if report.ok and report.anchor():
+            print(f"Anchor: {report.anchor()}")
     return EXIT_OK if report.ok else EXIT_TAMPERED
 
 

@@ -105,6 +105,7 @@ EVENTS_SCHEMA = (
     "CREATE TRIGGER IF NOT EXISTS events_never_deleted BEFORE DELETE ON events"
     " BEGIN SELECT RAISE(ABORT, 'audit events are never deleted'); END",
 )
+_ONE_EVENT = f"SELECT seal, {check.TAIL} FROM events WHERE seq = ?"  # noqa: S608 - constants
 _RETRY_ID = re.compile(r"^(?P<parent>.+)\.r[0-9]{6}-[0-9a-f]{2}$")  # ops.batch.retry_batch_id
 
 # A trigram index over the searched text turns "contains ..." from a scan of every row into
@@ -569,10 +570,7 @@ class AuditLog:
         db = self._db
         db.text_factory = bytes
         try:
-            row = db.execute(
-                f"SELECT seal, {check.TAIL} FROM events WHERE seq = ?",
-                (seq,),  # noqa: S608
-            ).fetchone()
+            row = db.execute(_ONE_EVENT, (seq,)).fetchone()
             before = db.execute("SELECT seal FROM events WHERE seq = ?", (seq - 1,)).fetchone()
         finally:
             db.text_factory = str

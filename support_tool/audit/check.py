@@ -210,6 +210,13 @@ def verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
             faults = [f for f in pool.map(_run, tasks) if f is not None]
     else:
         faults = [f for f in map(_run, tasks) if f is not None]
+    stray = db.execute(
+        "SELECT MIN(id) FROM actions WHERE id NOT BETWEEN 1 AND ?", (last,)
+    ).fetchone()[0]
+    if stray is not None:
+        faults.append(
+            Fault(stray, f"the history line #{stray:,} does not match its sealed events.")
+        )
     head_row = db.execute("SELECT seq, seal FROM events_head WHERE one = 1").fetchone()
     newest = db.execute("SELECT seal, recorded_at FROM events WHERE seq = ?", (last,)).fetchone()
     seal = newest[0] if newest and isinstance(newest[0], bytes) else events.GENESIS

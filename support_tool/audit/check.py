@@ -26,7 +26,7 @@ TAIL = (
 _TYPED = (
     "typeof(kind) = 'text' AND kind IN ('attempt', 'answer', 'unknown', 'refused', 'migrated')"
     " AND typeof(action) = 'integer' AND typeof(recorded_at) = 'text'"
-    " AND typeof(origin) = 'text' AND typeof(body) = 'text'"
+    " AND typeof(origin) = 'text' AND typeof(body) = 'text' AND json_valid(body)"
     " AND typeof(seal) = 'blob' AND length(seal) = 32"
 )
 PARALLEL_FROM = 200_000  # below this many events one process is quicker than starting more
@@ -147,25 +147,32 @@ def check_view(uri: str, lo: int, hi: int) -> Fault | None:
     show something the trail does not."""
     db = connect(uri)
     try:
-        row = db.execute(
-            "SELECT a.id FROM actions a LEFT JOIN events e ON e.seq = a.id"  # noqa: S608
-            " LEFT JOIN events c ON c.action = a.id AND c.kind IN ('answer', 'unknown')"
-            f" WHERE a.id BETWEEN ? AND ? AND ({_VIEW_MISMATCH}) ORDER BY a.id LIMIT 1",
-            (lo, hi),
-        ).fetchone()
-        if row:
-            return Fault(row[0], f"the history line #{row[0]:,} does not match its sealed events.")
-        row = db.execute(
-            "SELECT e.seq FROM events e LEFT JOIN actions a ON a.id = e.seq"
-            " WHERE e.seq BETWEEN ? AND ? AND e.kind IN ('attempt', 'refused')"
-            " AND a.id IS NULL ORDER BY e.seq LIMIT 1",
-            (lo, hi),
-        ).fetchone()
-        if row:
-            return Fault(row[0], f"the history line for event {row[0]:,} was removed.")
-        return None
+        return _view_fault(db, lo, hi)
+    except sqlite3.OperationalError:  # a body that is not JSON: check_range names it
+        return Fault(hi, f"an event between {lo:,} and {hi:,} is not what support-tool writes.")
     finally:
         db.close()
+
+
+def _view_fault(db: sqlite3.Connection, lo: int, hi: int) -> Fault | None:
+    """The first ``actions`` line in ``lo``…``hi`` its events do not bear out."""
+    row = db.execute(
+        "SELECT a.id FROM actions a LEFT JOIN events e ON e.seq = a.id"  # noqa: S608
+        " LEFT JOIN events c ON c.action = a.id AND c.kind IN ('answer', 'unknown')"
+        f" WHERE a.id BETWEEN ? AND ? AND ({_VIEW_MISMATCH}) ORDER BY a.id LIMIT 1",
+        (lo, hi),
+    ).fetchone()
+    if row:
+        return Fault(row[0], f"the history line #{row[0]:,} does not match its sealed events.")
+    row = db.execute(
+        "SELECT e.seq FROM events e LEFT JOIN actions a ON a.id = e.seq"
+        " WHERE e.seq BETWEEN ? AND ? AND e.kind IN ('attempt', 'refused')"
+        " AND a.id IS NULL ORDER BY e.seq LIMIT 1",
+        (lo, hi),
+    ).fetchone()
+    if row:
+        return Fault(row[0], f"the history line for event {row[0]:,} was removed.")
+    return None
 
 
 def _tasks(uri: str, last: int) -> list[tuple[Callable[..., Fault | None], tuple[object, ...]]]:

@@ -60,11 +60,9 @@ class VerifyDialog(QDialog):
         self.seal.setAccessibleName("Chain head seal")
         self.seal.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.seal.setMinimumWidth(self.seal.fontMetrics().horizontalAdvance("0" * 66))
-        self.anchor = QLineEdit(report.anchor())
-        self.anchor.setReadOnly(True)
+        self.anchor = _selectable(report.anchor())  # wrapped: the whole line stays in view
         self.anchor.setAccessibleName("Anchor line")
         self.anchor.setFont(self.seal.font())
-        self.anchor.setCursorPosition(0)
         self.count = QLabel(f"{report.checked:,}")
         self.count.setAccessibleName("Sealed events verified")
         form = QFormLayout()

@@ -254,3 +254,23 @@ def test_a_broken_file_from_the_version_before_is_never_converted(cli_process, h
     assert verify.status == 5, verify.text
     assert "altered outside support-tool before this version could convert it" in verify.err
     assert path.read_bytes() == before
+
+
+def test_the_parallel_check_finds_what_the_single_one_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes (spawned, each with its own read-only connection) over seq ranges."""
+    from support_tool.audit import check
+
+    path = filled(tmp_path / "h.sqlite3", 40)
+    rows = read_events(path)
+    edit_field(rows, 33, 5)
+    write_events(path, rows)
+    with AuditLog(path) as store:
+        single = store.verify()
+        monkeypatch.setattr(check, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(check, "_RANGE", 7)  # several ranges, the fault in a later one
+        parallel = store.verify()
+    assert not single.ok
+    assert parallel == single
+    assert parallel.record_id == 34

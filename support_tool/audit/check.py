@@ -15,6 +15,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from support_tool.audit import events
@@ -210,11 +211,7 @@ def verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
     last = int(last_row[0] or 0)
     tasks = _tasks(uri, last)
     if last >= PARALLEL_FROM:
-        # spawn, not fork: the window calls this from a worker thread of a Qt process.
-        context = multiprocessing.get_context("spawn")
-        workers = min(len(tasks), os.cpu_count() or 1)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            faults = [f for f in pool.map(_run, tasks) if f is not None]
+        faults = _in_parallel(tasks)
     else:
         faults = [f for f in map(_run, tasks) if f is not None]
     stray = db.execute(
@@ -242,6 +239,22 @@ def verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
         verified = max(0, first.seq - 1)
         return events.ChainReport(False, verified, seal.hex(), first.problem, first.seq)
     return events.ChainReport(True, last, seal.hex(), head_at=at)
+
+
+def _in_parallel(
+    tasks: list[tuple[Callable[..., Fault | None], tuple[object, ...]]],
+) -> list[Fault]:
+    """Run ``tasks`` in worker processes; if workers cannot be started (a host that forbids
+    it, a main module without the ``__main__`` guard), check here instead: slower, same
+    answer."""
+    # spawn, not fork: the window calls this from a worker thread of a Qt process.
+    context = multiprocessing.get_context("spawn")
+    workers = min(len(tasks), os.cpu_count() or 1)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return [f for f in pool.map(_run, tasks) if f is not None]
+    except (BrokenProcessPool, OSError, RuntimeError):
+        return [f for f in map(_run, tasks) if f is not None]
 
 
 def _run(task: tuple[Callable[..., Fault | None], tuple[object, ...]]) -> Fault | None:

@@ -9,6 +9,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 from support_tool.audit.log import AuditLog
@@ -75,3 +76,31 @@ def test_writers_extend_one_chain_and_a_killed_batch_leaves_only_sealed_attempts
     assert sent <= sealed  # nothing reached the provider without its sealed attempt
     assert attempts == closings  # every attempt answered, or closed as unknown by recovery
     assert refused == (20,)
+
+
+def test_verify_while_another_process_appends_sees_one_consistent_trail(tmp_path: Path) -> None:
+    """verify reads the newest event and the head in one snapshot: appends made meanwhile
+    (the window's background check during a batch) are not mistaken for lost events."""
+    path = tmp_path / "h.sqlite3"
+    with AuditLog(path) as store:
+        store.record(REFUSED, login="first", **ROW)
+    code = (
+        "import sys; from pathlib import Path; from support_tool.audit.log import AuditLog;"
+        "from support_tool.provider.outcome import CloseResult, Outcome;"
+        f"s = AuditLog(Path({str(path)!r})); r = CloseResult(Outcome.SUCCESS, 'Success');"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    s.finish(s.begin(profile='p', api_host='h', login='l', game_id=None,"
+        " clear_history=False), r)"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "ready"
+        with AuditLog(path) as store:
+            reports = [store.verify() for _ in range(15)]
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)
+    assert [r.problem for r in reports if not r.ok] == []
+    assert reports[-1].checked > reports[0].checked  # it really was appending meanwhile

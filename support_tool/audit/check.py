@@ -207,6 +207,14 @@ def verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
     if problem:
         return events.unreadable(problem)
     db.text_factory = bytes
+    db.execute("BEGIN")  # one snapshot: other processes may append while this runs
+    try:
+        return _verify(db, uri)
+    finally:
+        db.execute("COMMIT")
+
+
+def _verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
     last_row = db.execute("SELECT MAX(seq) FROM events").fetchone()
     last = int(last_row[0] or 0)
     tasks = _tasks(uri, last)

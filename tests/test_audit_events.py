@@ -274,3 +274,20 @@ def test_the_parallel_check_finds_what_the_single_one_finds(
     assert not single.ok
     assert parallel == single
     assert parallel.record_id == 34
+
+
+def test_a_schema_it_does_not_know_ends_in_exit_5_with_a_message(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+    path = filled(home / "history.sqlite3", 2)
+    db = sqlite3.connect(path)
+    with db:
+        for statement in UNGUARDED:
+            db.execute(statement)
+        db.execute("ALTER TABLE events DROP COLUMN origin")
+    db.close()
+    run = cli_process("history", "verify")
+    assert run.status == 5, run.text
+    assert "its events table lacks origin" in run.err
+    assert "Traceback" not in run.err
+    close = cli_process("close", "terminal-0001")
+    assert "Traceback" not in close.err
+    assert close.status == 4, close.text

@@ -5,8 +5,13 @@ windowed ``support-tool-gui.exe``; with no command both open the window. It impo
 the command line, which loads Qt only when the window is wanted.
 """
 
+import multiprocessing
 import sys
 
 from support_tool.cli.commands import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    # verify checks a long audit trail in spawned worker processes; a frozen app must
+    # recognise such a child here and run the worker instead of the command line.
+    multiprocessing.freeze_support()
+    sys.exit(main())

@@ -1,7 +1,12 @@
 """``python -m support_tool`` behaves exactly like the ``support-tool`` command."""
 
+import multiprocessing
 import sys
 
 from support_tool.cli.commands import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    # verify checks a long audit trail in spawned worker processes; a frozen app must
+    # recognise such a child here and run the worker instead of the command line.
+    multiprocessing.freeze_support()
+    sys.exit(main())

@@ -60,7 +60,7 @@ def test_close_success_human_and_json(
         "http_status": 200,
         "elapsed_ms": document["elapsed_ms"],
         "attempts": 1,
-        "history_id": 2,
+        "history_id": 3,  # an action's id is its attempt's event: the first took 1 and 2
     }
     rows = history_rows(home)
     assert [r["outcome"] for r in rows] == ["success", "success"]

@@ -21,7 +21,6 @@ from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
 from tests.conftest import CliRunner
 from tests.gui_fixtures import window_for
-from tests.history_seed import seed_history
 
 pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
@@ -34,18 +33,31 @@ ROW: dict[str, Any] = {
 }
 
 
-def filled(path: Path, rows: int = 6) -> Path:
+def filled(path: Path, actions: int = 6) -> Path:
+    """``actions`` actions: even ones sent (attempt + answer), odd ones refused before
+    sending (one event), so ``events(actions)`` events."""
     with AuditLog(path) as store:
-        for n in range(rows):
-            store.record(OK, login=f"terminal-{n:04d}", **ROW)
+        for n in range(actions):
+            if n % 2:
+                store.record(OK, login=f"terminal-{n:04d}", **ROW)
+            else:
+                store.finish(store.begin(login=f"terminal-{n:04d}", **ROW), OK)
     return path
 
 
+def events_for(actions: int) -> int:
+    return actions + (actions + 1) // 2
+
+
+UNGUARDED = ("DROP TRIGGER events_never_updated", "DROP TRIGGER events_never_deleted")
+
+
 def tamper(path: Path, *statements: str) -> None:
-    """What someone with the file and the sqlite3 shell could do."""
+    """What someone with the file and the sqlite3 shell could do (triggers dropped first:
+    they are only defence in depth)."""
     db = sqlite3.connect(path)
     with db:
-        for statement in statements:
+        for statement in (*UNGUARDED, *statements):
             db.execute(statement)
     db.close()
 
@@ -55,42 +67,52 @@ def report(path: Path) -> ChainReport:
         return store.verify()
 
 
-def test_normal_use_seals_every_finished_record(tmp_path: Path) -> None:
+def test_normal_use_seals_every_event_including_an_attempt_in_flight(tmp_path: Path) -> None:
     path = filled(tmp_path / "h.sqlite3")
     with AuditLog(path) as store:
         pending = store.begin(login="in-flight", **ROW)
         result = store.verify()
         assert result.ok
-        assert result.checked == 6
+        assert result.checked == events_for(6) + 1  # the attempt is sealed before it is sent
         store.finish(pending, OK)
-        assert store.verify().checked == 7
+        assert store.verify().checked == events_for(6) + 2
     assert len(report(path).head_seal) == 64
 
 
+# filled(6): 1 attempt, 2 answer, 3 refused, 4 attempt, 5 answer, 6 refused, 7 attempt,
+# 8 answer, 9 refused.
 EDITS: dict[str, tuple[str, ...]] = {
-    "description edited": ("UPDATE actions SET description = 'Success' || '!' WHERE id = 3",),
-    "outcome changed": ("UPDATE actions SET outcome = 'refused', error_code = 17 WHERE id = 2",),
-    "login changed": ("UPDATE actions SET login = 'someone-else' WHERE id = 4",),
-    "middle row deleted": ("DELETE FROM actions WHERE id = 3",),
-    "newest row deleted": ("DELETE FROM actions WHERE id = 6",),
-    "rows reordered": (
-        "UPDATE actions SET id = 100, seq = NULL WHERE id = 2",
-        "UPDATE actions SET id = 2, seq = 2 WHERE id = 3",
-        "UPDATE actions SET id = 3, seq = 3, seal = (SELECT seal FROM actions WHERE id = 100)"
-        " WHERE id = 100",
+    "answer's description edited": (
+        "UPDATE events SET body = replace(body, 'Success', 'Success!') WHERE seq = 2",
     ),
-    "seals swapped": (
-        "UPDATE actions SET seq = -2 WHERE id = 2",
-        "UPDATE actions SET seq = 2 WHERE id = 3",
-        "UPDATE actions SET seq = 3 WHERE id = 2",
+    "attempt's login edited": (
+        "UPDATE events SET body = replace(body, 'terminal-0002', 'someone-else') WHERE seq = 4",
     ),
-    "row inserted": (
-        "INSERT INTO actions (started_at, finished_at, operator, workstation, pid, profile,"
-        " api_host, login, game_id, clear_history, reason, outcome, description, attempts)"
-        " VALUES ('2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', 'x', 'y', 1, 'live',"
-        " 'api.example.com', 'ghost', '', 0, '', 'success', 'Success', 1)",
+    "kind changed": ("UPDATE events SET kind = 'unknown' WHERE seq = 5",),
+    "time changed": ("UPDATE events SET recorded_at = '2020-01-01T00:00:00.000Z' WHERE seq = 6",),
+    "origin changed": ("UPDATE events SET origin = 'admin' WHERE seq = 3",),
+    "action changed": ("UPDATE events SET action = 1 WHERE seq = 5",),
+    "first event deleted": ("DELETE FROM events WHERE seq = 1",),
+    "middle event deleted": ("DELETE FROM events WHERE seq = 5",),
+    "newest event deleted": ("DELETE FROM events WHERE seq = 9",),
+    "events swapped": (
+        "UPDATE events SET seq = -3 WHERE seq = 3",
+        "UPDATE events SET seq = 3 WHERE seq = 4",
+        "UPDATE events SET seq = 4 WHERE seq = -3",
     ),
-    "row hidden as pending": ("UPDATE actions SET outcome = 'pending', seq = NULL WHERE id = 5",),
+    "event inserted with a made-up number": (
+        "INSERT INTO events SELECT 50, kind, action, recorded_at, origin, body, seal"
+        " FROM events WHERE seq = 9",
+    ),
+    "body stored as raw bytes": ("UPDATE events SET body = CAST(body AS BLOB) WHERE seq = 2",),
+    "head moved back": ("UPDATE events_head SET seq = 8",),
+    "line in the view edited": ("UPDATE actions SET login = 'someone-else' WHERE id = 4",),
+    "line in the view removed": ("DELETE FROM actions WHERE id = 3",),
+    "line planted in the view": (
+        "INSERT INTO actions (id, started_at, operator, workstation, pid, profile, api_host,"
+        " login, clear_history, outcome) VALUES (8, '2026-01-01T00:00:00.000Z', 'bob',"
+        " 'desk-9', 1, 'live', 'h', 'ghost', 0, 'pending')",
+    ),
 }
 
 
@@ -104,17 +126,30 @@ def test_changes_made_outside_the_tool_are_caught(tmp_path: Path, how: str) -> N
     assert found.problem
 
 
-def test_the_first_broken_record_is_named(tmp_path: Path) -> None:
+def test_the_first_event_at_fault_is_named(tmp_path: Path) -> None:
     path = filled(tmp_path / "h.sqlite3")
-    tamper(path, "UPDATE actions SET reason = 'covered up' WHERE id = 4")
+    tamper(
+        path,
+        'UPDATE events SET body = replace(body, \'"reason":""\', \'"reason":"x"\') WHERE seq = 7',
+        "UPDATE events SET origin = 'later' WHERE seq = 8",
+    )
     found = report(path)
-    assert found.record_id == 4
-    assert found.checked == 3
-    assert "record #4 (sealed as 4) was changed after it was sealed" in found.problem
+    assert found.record_id == 7
+    assert found.checked == 6
+    assert "event 7 was changed" in found.problem
+
+
+def test_the_triggers_refuse_updates_and_deletes(tmp_path: Path) -> None:
+    path = filled(tmp_path / "h.sqlite3", 1)
+    db = sqlite3.connect(path)
+    for statement in ("UPDATE events SET origin = 'x'", "DELETE FROM events"):
+        with pytest.raises(sqlite3.IntegrityError, match="never"):
+            db.execute(statement)
+    db.close()
 
 
 def test_a_crash_mid_request_and_recovery_keep_the_chain(tmp_path: Path) -> None:
-    """A real process dies with a pending row; the next start marks it unknown and seals it."""
+    """A real process dies after sealing its attempt; the next start appends *unknown*."""
     path = filled(tmp_path / "h.sqlite3", 2)
     code = (
         "import sys; from pathlib import Path; from support_tool.audit.log import AuditLog;"
@@ -132,15 +167,7 @@ def test_a_crash_mid_request_and_recovery_keep_the_chain(tmp_path: Path) -> None
         assert outcomes[0] == "unknown"
         found = store.verify()
     assert found.ok
-    assert found.checked == 3
-
-
-def test_a_history_from_before_the_chain_is_sealed_once_on_opening(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    seed_history(path, 500)  # rows written without seals, as an older version did
-    found = report(path)
-    assert found.ok
-    assert found.checked == 500
+    assert found.checked == events_for(2) + 2  # the attempt, then recovery's unknown
 
 
 def test_concurrent_writers_extend_one_chain(tmp_path: Path, sandbox: SandboxServer) -> None:
@@ -172,22 +199,21 @@ def test_concurrent_writers_extend_one_chain(tmp_path: Path, sandbox: SandboxSer
         service.close_all()
         found = store.verify()
     assert found.ok, found.problem
-    assert found.checked == 150
+    assert found.checked == 120 * 2 + 30
 
 
 def test_cli_history_verify(cli: CliRunner, home: Path) -> None:
     assert cli("--demo", "batch", "--group", "Demo bank A (40 terminals)").status == 0
     intact = cli("--demo", "history", "verify")
     assert intact.status == 0
-    assert "intact: 40 sealed records verified" in intact.out
+    assert "intact: 80 sealed events verified" in intact.out
     as_json = json.loads(cli("--demo", "history", "verify", "--json").out)
     assert as_json["ok"] is True
-    assert as_json["checked"] == 40
-    tamper(home / "demo-history.sqlite3", "DELETE FROM actions WHERE id = 20")
+    assert as_json["checked"] == 80
+    tamper(home / "demo-history.sqlite3", "DELETE FROM events WHERE seq = 20")
     broken = cli("--demo", "history", "verify")
     assert broken.status == 5
-    # A batch's rows are sealed in the order they finish, so id 20 is about the 20th seal.
-    assert "is missing (deleted)" in broken.err
+    assert "event 20 is missing (deleted)" in broken.err
     assert cli("history", "verify").status == 4  # no real history yet: said plainly
 
 
@@ -197,11 +223,11 @@ def test_the_window_warns_when_the_history_was_altered(
 ) -> None:
     monkeypatch.setattr("support_tool.gui.main_window.VERIFY_DELAY_MS", 0)
     history = filled(home / "demo-history.sqlite3", 4)
-    tamper(history, "UPDATE actions SET login = 'edited' WHERE id = 2")
+    tamper(history, "UPDATE events SET body = replace(body, 'terminal', 'edited') WHERE seq = 1")
     with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
         qtbot.waitUntil(lambda: window.history_report is not None)
         assert window.tamper_banner.isVisibleTo(window)
-        assert "record #2" in window.tamper_banner.text()
+        assert "event 1 " in window.tamper_banner.text()
         assert "altered outside support-tool" in window.tamper_banner.text()
 
 
@@ -240,11 +266,14 @@ def test_verify_on_demand_shows_the_seal_with_a_copy_button(
         assert head is not None
         assert dialog.seal.text() == head.head_seal
         assert len(dialog.seal.text()) == 64
-        assert dialog.count.text() == "3"
+        assert dialog.count.text() == str(events_for(3))
+        assert dialog.anchor.text() == head.anchor()
+        assert dialog.anchor.text().startswith(f"support-tool anchor v1 events={events_for(3)} ")
         dialog.copy.click()
         copied = QGuiApplication.clipboard().text()
         assert f"Chain head seal: {head.head_seal}" in copied
-        assert "Sealed records verified: 3" in copied
+        assert f"Sealed events verified: {events_for(3)}" in copied
+        assert f"Anchor: {head.anchor()}" in copied
         assert "Result: intact" in copied
         assert "UTC" in copied
         assert dialog.copy.text().startswith("Copied")

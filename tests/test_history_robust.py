@@ -33,11 +33,23 @@ def filled(path: Path, rows: int = 400) -> Path:
     return path
 
 
-def garbage_in_the_middle(path: Path) -> None:
-    """What a failing disk or a stray write does: one page of random bytes mid-file."""
+def garbage_in_the_middle(path: Path, table: str = "") -> None:
+    """What a failing disk or a stray write does: one page of random bytes mid-file (or
+    mid-``table``: the views read only the ``actions`` table, not the events)."""
     size = path.stat().st_size
     page = 4096
     offset = (size // page // 2) * page
+    if table:
+        db = sqlite3.connect(path)
+        pages = [
+            int(r[0])
+            for r in db.execute(
+                "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno",
+                (table,),
+            )
+        ]
+        db.close()
+        offset = (pages[len(pages) // 2] - 1) * page
     with path.open("r+b") as handle:
         handle.seek(offset)
         handle.write(random.Random(7).randbytes(page))
@@ -92,7 +104,7 @@ def test_damage_met_by_any_statement_stops_every_later_write(
     statement that meets the damage marks the store, and nothing more is written."""
     path = filled(tmp_path / "h.sqlite3")
     monkeypatch.setattr(history_module, "QUICK_CHECK_AT_OPEN_BYTES", 0)
-    garbage_in_the_middle(path)
+    garbage_in_the_middle(path, "actions")
     with AuditLog(path) as store:
         with pytest.raises(AuditDamaged):
             list(store.query())  # reading every row meets the damaged page
@@ -138,9 +150,16 @@ def test_verify_fails_with_5_for_a_blob_and_a_dropped_column(
         db.execute("UPDATE actions SET login = CAST(login AS BLOB) WHERE id = 3")
     run = cli_process("history", "verify")
     assert run.status == 5, run.text
-    assert "record #3" in run.err
+    assert "line #3 does not match its sealed events" in run.err
     assert "Traceback" not in run.err
     assert cli_process("history", "--json").status == 0  # still listed, as text
+
+    with sqlite3.connect(path) as db:  # the same in the evidence itself
+        db.execute("DROP TRIGGER events_never_updated")
+        db.execute("UPDATE events SET body = CAST(body AS BLOB) WHERE seq = 2")
+    run = cli_process("history", "verify")
+    assert run.status == 5, run.text
+    assert "event 2 holds a value support-tool never writes" in run.err
 
     with sqlite3.connect(path) as db:
         db.execute("UPDATE actions SET login = CAST(login AS TEXT) WHERE id = 3")

@@ -224,7 +224,10 @@ def test_a_debug_log_of_a_day_holds_each_request_lifecycle_and_no_secret_or_hash
     cli_process("close", "terminal-0006", env=debug)  # no secret: refused before sending
 
     log_text = (home / "logs" / "support-tool.log").read_text(encoding="utf-8")
-    for number, (login, game, clear, _, outcome) in enumerate(closes, start=1):
+    # A close's number is its history id, its attempt's event: each close takes two events.
+    for number, (login, game, clear, _, outcome) in zip(
+        range(1, 2 * len(closes), 2), closes, strict=True
+    ):
         assert (
             f"close #{number} sending: profile=day host={host} proxy=none login={login} "
             f"game={game or '(all)'} clear={int(clear)}" in log_text
@@ -241,7 +244,7 @@ def test_a_debug_log_of_a_day_holds_each_request_lifecycle_and_no_secret_or_hash
     )
     assert sorted(timings) == ["200", "200", "200", "200", "500"]
     assert f"attempt 1 to {host} failed after" in log_text  # the reset
-    assert "close #7 refused before sending: configuration_error" in log_text
+    assert f"close #{2 * len(closes) + 1} refused before sending: configuration_error" in log_text
 
     leaks = hits(log_text.encode(), "the DEBUG log")
     hashes = [parse_qs(r.query)["HASH"][0] for r in canary_sandbox.received]

@@ -1,35 +1,42 @@
 """The audit history: every action, in a SQLite file, never the secret and never the hash.
 
-Rules that make it trustworthy:
+Rules that make it trustworthy (the format is docs/audit-trail.md, in ``events``):
 
-* a row is committed as *pending* before a request leaves, and completed afterwards, so
-  no request is ever sent unrecorded (``begin`` must succeed before ``send``);
-* WAL journal with ``synchronous=FULL``: a committed row survives a power cut;
-* one writer connection per process, serialised by a lock (batch workers share it);
-* rows left *pending* by a process that died show as *unknown* on the next start.
+* the trail is a log of sealed events, never updated or deleted: an *attempt* event is
+  sealed and committed before a request leaves (``begin`` must succeed before ``send``),
+  and its *answer* is a second sealed event naming it, so there is no unsealed moment;
+* WAL journal with ``synchronous=FULL``: a committed event survives a power cut;
+* one writer connection per process, serialised by a lock (batch workers share it); seq
+  and seal are assigned under SQLite's write lock, so every process extends one chain;
+* attempts left without an answer by a process that died get an *unknown* event on the
+  next start (appended, never edited);
+* ``actions`` is the readable projection the views page and search (one row per action,
+  id = its attempt's seq), written in the same transaction as the events; it is not
+  evidence, and ``verify`` checks it against the events.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from support_tool.audit import seals as history_chain
+from support_tool.audit import check, events
+from support_tool.audit.events import ChainReport
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
 from support_tool.config import paths
 from support_tool.errors import AuditDamaged, AuditTooNew, AuditUnavailable
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.provider.validation import storable
 
-SCHEMA_VERSION = 3
-CHAIN_VERSION = 3  # the first version that seals records (history_chain)
+SCHEMA_VERSION = 4  # 4: sealed events (3: sealed rows, converted once by audit.migrate)
 STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
 MAX_STORED_INPUT = 256  # rejected inputs can be huge; keep enough to recognise them
 # PRAGMA quick_check at every open up to this size (~40 ms here; ~15,000 rows). Larger
@@ -73,6 +80,33 @@ CREATE INDEX IF NOT EXISTS actions_login ON actions (login);
 CREATE INDEX IF NOT EXISTS actions_outcome ON actions (outcome);
 CREATE INDEX IF NOT EXISTS actions_batch ON actions (batch_id) WHERE batch_id IS NOT NULL;
 """
+
+# The evidence. seq is the rowid; seal is 32 raw bytes. The triggers are defence in depth
+# (anyone with the file can drop them); verify catches what a dropped trigger lets through.
+EVENTS_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS events (
+        seq         INTEGER PRIMARY KEY,
+        kind        TEXT    NOT NULL,
+        action      INTEGER NOT NULL,
+        recorded_at TEXT    NOT NULL,
+        origin      TEXT    NOT NULL DEFAULT '',
+        body        TEXT    NOT NULL,
+        seal        BLOB    NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_closing ON events (action)"
+    " WHERE kind IN ('answer', 'unknown')",
+    """CREATE TABLE IF NOT EXISTS events_head (
+        one  INTEGER PRIMARY KEY CHECK (one = 1),
+        seq  INTEGER NOT NULL,
+        seal BLOB    NOT NULL
+    )""",
+    "CREATE TRIGGER IF NOT EXISTS events_never_updated BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'audit events are never updated'); END",
+    "CREATE TRIGGER IF NOT EXISTS events_never_deleted BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'audit events are never deleted'); END",
+)
+_ONE_EVENT = f"SELECT seal, {check.TAIL} FROM events WHERE seq = ?"  # noqa: S608 - constants
+_RETRY_ID = re.compile(r"^(?P<parent>.+)\.r[0-9]{6}-[0-9a-f]{2}$")  # ops.batch.retry_batch_id
 
 # A trigram index over the searched text turns "contains ..." from a scan of every row into
 # an index lookup (a million rows: ~400 ms -> a few ms). Kept in step by triggers; where
@@ -209,18 +243,131 @@ def _record(row: tuple[object, ...]) -> AuditRecord:
 
 @dataclass
 class _Write:
-    """One statement waiting for a group commit, and what became of it."""
+    """One event waiting for a group commit, and what became of it. An empty ``kind`` is a
+    flush: it writes nothing but waits for everything queued before it."""
 
-    sql: str
-    params: tuple[object, ...]
-    finishes: int | None = None  # the row this statement completes, to be sealed with it
+    kind: str
+    body: dict[str, object] = field(default_factory=dict)
+    action: int | None = None  # closing events: the attempt they answer
+    only_if_open: bool = False  # recovery: skip if another process closed it meanwhile
     done: bool = False
     row_id: int = 0
     error: sqlite3.Error | None = None
 
 
+_PROJECT_ATTEMPT = (
+    "INSERT INTO actions (id, started_at, finished_at, operator, workstation, pid, profile,"
+    " api_host, login, game_id, clear_history, reason, batch_id, outcome, error_code,"
+    " description, http_status, elapsed_ms, attempts)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_PROJECT_ANSWER = (
+    "UPDATE actions SET finished_at = ?, outcome = ?, error_code = ?, description = ?,"
+    " http_status = ?, elapsed_ms = ?, attempts = ? WHERE id = ?"
+)
+
+
+def project(db: sqlite3.Connection, event: events.Event, body: dict[str, Any]) -> None:
+    """Show ``event`` in the ``actions`` view table (one row per action), in the same
+    transaction that appends it."""
+    closing = [body.get(k) for k in ("error_code", "description", "http_status", "elapsed_ms")]
+    if event.kind == events.ATTEMPT:
+        outcome: list[object] = [None, Outcome.PENDING.value, None, "", None, None, 0]
+    elif event.kind == events.REFUSED:
+        outcome = [event.recorded_at, body["outcome"], *closing, body.get("attempts", 0)]
+    elif event.kind in events.CLOSING:
+        db.execute(
+            _PROJECT_ANSWER,
+            (event.recorded_at, body["outcome"], *closing, body.get("attempts", 0), event.action),
+        )
+        return
+    else:
+        return  # migrated: evidence only
+    db.execute(
+        _PROJECT_ATTEMPT,
+        (
+            event.seq,
+            event.recorded_at,
+            outcome[0],
+            body.get("operator", ""),
+            body.get("workstation", ""),
+            body.get("pid", 0),
+            body.get("profile", ""),
+            body.get("api_host", ""),
+            body.get("login", ""),
+            body.get("game_id", ""),
+            int(bool(body.get("clear_history"))),
+            body.get("reason", ""),
+            body.get("batch_id"),
+            *outcome[1:],
+        ),
+    )
+
+
+def read_head(db: sqlite3.Connection) -> tuple[int, bytes]:
+    row = db.execute("SELECT seq, seal FROM events_head WHERE one = 1").fetchone()
+    return (int(row[0]), bytes(row[1])) if row else (0, events.GENESIS)
+
+
+def append(
+    db: sqlite3.Connection,
+    head: tuple[int, bytes],
+    kind: str,
+    body: dict[str, Any],
+    *,
+    action: int | None = None,
+    recorded_at: str | None = None,
+) -> events.Event:
+    """Seal and insert one event after ``head`` and show it (inside a write transaction;
+    the caller saves the new head with :func:`save_head`)."""
+    at = recorded_at or utc_now()
+    event = events.make_event(head[1], head[0] + 1, kind, at, body, action=action)
+    db.execute(
+        "INSERT INTO events (seq, kind, action, recorded_at, origin, body, seal)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.seq,
+            event.kind,
+            event.action,
+            event.recorded_at,
+            event.origin,
+            event.body,
+            event.seal,
+        ),
+    )
+    project(db, event, body)
+    return event
+
+
+def save_head(db: sqlite3.Connection, seq: int, seal: bytes) -> None:
+    db.execute(
+        "INSERT INTO events_head (one, seq, seal) VALUES (1, ?, ?) "
+        "ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, seal = excluded.seal",
+        (seq, seal),
+    )
+
+
+def closed(db: sqlite3.Connection, attempt: int) -> bool:
+    found = db.execute(
+        "SELECT 1 FROM events WHERE action = ? AND kind IN ('answer', 'unknown') LIMIT 1",
+        (attempt,),
+    ).fetchone()
+    return found is not None
+
+
+def _closing_body(result: CloseResult) -> dict[str, object]:
+    return {
+        "outcome": result.outcome.value,
+        "error_code": result.error_code,
+        "description": _text(result.description),
+        "http_status": result.http_status,
+        "elapsed_ms": result.elapsed_ms,
+        "attempts": result.attempts,
+    }
+
+
 class AuditLog:
-    """Open (creating if needed) the history at ``path``; recover abandoned rows."""
+    """Open (creating if needed) the history at ``path``; recover abandoned attempts."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -230,6 +377,9 @@ class AuditLog:
         self._deferred_error: sqlite3.Error | None = None
         self._readers = threading.local()
         self._damaged: AuditDamaged | None = None
+        self.operator = operator_name()
+        self.workstation = workstation_name()
+        self.pid = os.getpid()
         try:
             paths.private_file(path)  # 0600 before SQLite creates it (its -wal/-shm follow)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -240,13 +390,12 @@ class AuditLog:
         except BaseException:
             self._db.close()
             raise
-        self.operator = operator_name()
-        self.workstation = workstation_name()
-        self.pid = os.getpid()
 
     def _open(self) -> None:
         """Refuse a newer or damaged file before anything is written to it; then bring the
-        schema up to date and recover abandoned rows."""
+        schema up to date (converting an older file once) and recover abandoned attempts."""
+        from support_tool.audit import migrate
+
         try:
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._refuse_newer(int(self._db.execute("PRAGMA user_version").fetchone()[0]))
@@ -259,18 +408,31 @@ class AuditLog:
                 self._db.execute("BEGIN IMMEDIATE")
                 version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
                 self._refuse_newer(version)  # another process may have upgraded it meanwhile
-                for statement in _SCHEMA.split(";"):
+                if version < SCHEMA_VERSION:
+                    problem = migrate.older_file(self._db, version)
+                    if problem:
+                        raise self._unconvertible(problem)
+                for statement in (*_SCHEMA.split(";"), *EVENTS_SCHEMA):
                     if statement.strip():
                         self._db.execute(statement)
-                history_chain.add_columns(self._db)
-                if version < CHAIN_VERSION:  # rows from before the chain: sealed once, here
-                    history_chain.seal_existing(self._db)
                 if version < SCHEMA_VERSION:
+                    migrate.convert(self._db)
                     self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.text_index = self._create_text_index()
             self._recover()
         except sqlite3.Error as exc:
             raise self._unopenable(exc) from exc
+
+    def _unconvertible(self, problem: str) -> AuditDamaged:
+        """An older file whose own chain is broken is never converted (that would seal the
+        forgery): nothing is written to it, and it is kept for the auditor."""
+        self._damaged = AuditDamaged(
+            f"The audit history at {self.path} was altered outside support-tool before this "
+            f"version could convert it: {problem} It was left unchanged and nothing was "
+            "sent. Keep the file for the auditor (do not edit or delete it) and tell your "
+            f"supervisor; to go on working, move {self.path.name} to another folder."
+        )
+        return self._damaged
 
     def _refuse_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -359,58 +521,74 @@ class AuditLog:
         return True
 
     def _recover(self) -> None:
-        """Mark rows whose process died before recording the answer as *unknown*."""
+        """Append an *unknown* event for each attempt whose process died (or that is older
+        than any deadline) before its answer was recorded. The candidates come from the
+        view, but what is decided and sealed comes from the sealed attempt itself, so a
+        row planted in the view is never sealed as someone's action."""
         here = workstation_name()
-        rows = self._db.execute(
-            "SELECT id, pid, workstation, started_at FROM actions WHERE outcome = ?",
-            (Outcome.PENDING.value,),
+        pending = self._db.execute(
+            "SELECT id FROM actions WHERE outcome = ?", (Outcome.PENDING.value,)
         ).fetchall()
         now = datetime.now(UTC)
         abandoned = []
-        for row_id, pid, workstation, started_at in rows:
-            started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+        for (row_id,) in pending:
+            found = self._db.execute(
+                "SELECT kind, recorded_at, body FROM events WHERE seq = ?", (row_id,)
+            ).fetchone()
+            if found is None or found[0] != events.ATTEMPT or not self._sealed(row_id):
+                continue  # not a sealed attempt: left for verify to report, never sealed over
+            body = events.Event(row_id, found[0], row_id, found[1], "", found[2], b"").fields()
+            started = datetime.fromisoformat(str(found[1]).replace("Z", "+00:00"))
             too_old = (now - started).total_seconds() > STALE_PENDING_S
-            dead = workstation == here and pid != os.getpid() and not process_alive(pid)
+            pid = body.get("pid")
+            dead = (
+                body.get("workstation") == here
+                and isinstance(pid, int)
+                and pid != os.getpid()
+                and not process_alive(pid)
+            )
             if too_old or dead:
                 abandoned.append(row_id)
         if abandoned:
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(
-                    "UPDATE actions SET outcome = ?, finished_at = ?, description = ? "
-                    "WHERE id = ? AND outcome = ?",
-                    [
-                        (
-                            Outcome.UNKNOWN.value,
-                            utc_now(),
-                            "The tool stopped before the provider's answer was recorded. "
-                            "Check with the provider whether the session was closed.",
-                            row_id,
-                            Outcome.PENDING.value,
-                        )
-                        for row_id in abandoned
-                    ],
+            body = _closing_body(
+                CloseResult(
+                    Outcome.UNKNOWN,
+                    "The tool stopped before the provider's answer was recorded. "
+                    "Check with the provider whether the session was closed.",
                 )
-                history_chain.seal_rows(self._db, abandoned)
+            )
+            group = [_Write(events.UNKNOWN, body, a, only_if_open=True) for a in abandoned]
+            with self._lock:
+                self._commit(group)
+            failed = next((w.error for w in group if w.error), None)
+            if failed is not None:
+                raise failed
 
-    def _write(
-        self,
-        sql: str,
-        params: tuple[object, ...],
-        *,
-        wait: bool = True,
-        finishes: int | None = None,
-    ) -> int:
-        """Commit one statement durably; returns the row id it wrote.
+    def _sealed(self, seq: int) -> bool:
+        """Whether event ``seq`` still matches its seal (one event, from the stored seal
+        before it): recovery closes only attempts the tool itself sealed."""
+        db = self._db
+        db.text_factory = bytes
+        try:
+            row = db.execute(_ONE_EVENT, (seq,)).fetchone()
+            before = db.execute("SELECT seal FROM events WHERE seq = ?", (seq - 1,)).fetchone()
+        finally:
+            db.text_factory = str
+        previous = events.GENESIS if seq == 1 else (before[0] if before else None)
+        if row is None or not isinstance(previous, bytes) or not isinstance(row[1], bytes):
+            return False
+        return bool(events.seal_after(previous, row[1]) == row[0])
 
-        Group commit: statements queue up, and whichever thread next holds the writer
-        lock commits everything queued in one transaction (one fsync). A lone close pays
-        the same as before; eight batch workers share fsyncs instead of queueing for them.
-        A caller returns only once its own statement is on disk.
+    def _write(self, mine: _Write, *, wait: bool = True) -> int:
+        """Commit one event durably; returns the action it belongs to.
+
+        Group commit: events queue up, and whichever thread next holds the writer lock
+        commits everything queued in one transaction (one fsync). A lone close pays the
+        same as before; eight batch workers share fsyncs instead of queueing for them.
+        A caller returns only once its own event is on disk.
         """
         if self._damaged is not None:
             raise self._damaged
-        mine = _Write(sql, params, finishes)
         with self._queue_lock:
             self._queue.append(mine)
         if not wait:
@@ -435,21 +613,46 @@ class AuditLog:
         )
 
     def _commit(self, group: list[_Write]) -> None:
-        """Run ``group`` in one transaction (holding the writer lock)."""
+        """Seal and append ``group`` in one transaction (holding the writer lock): seq and
+        seal follow the head as it is under SQLite's write lock, so concurrent processes
+        extend one chain."""
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
+                head = read_head(self._db)
                 for write in group:
-                    write.row_id = int(self._db.execute(write.sql, write.params).lastrowid or 0)
-                finished = [w.finishes for w in group if w.finishes is not None]
-                history_chain.seal_rows(self._db, finished)  # in the same transaction
+                    answered = write.only_if_open and closed(self._db, write.action or 0)
+                    if not write.kind or answered:
+                        continue
+                    event = append(self._db, head, write.kind, write.body, action=write.action)
+                    head = (event.seq, event.seal)
+                    write.row_id = event.action
+                save_head(self._db, *head)
         except sqlite3.Error as exc:
             for write in group:
                 write.error = exc
-            self._deferred_error = exc  # a queued finish had no caller to tell: the next will
+            self._deferred_error = exc  # a queued answer had no caller to tell: the next will
         finally:
             for write in group:
                 write.done = True
+
+    def _attempt_body(self, row: dict[str, Any]) -> dict[str, object]:
+        batch_id = row.get("batch_id")
+        batch = None if batch_id is None else _text(str(batch_id))
+        retry = _RETRY_ID.match(batch or "")
+        return {
+            "operator": self.operator,
+            "workstation": self.workstation,
+            "pid": self.pid,
+            "profile": _clip(str(row.get("profile", ""))),
+            "api_host": _text(str(row.get("api_host", ""))),
+            "login": _clip(str(row.get("login", ""))),
+            "game_id": _clip(str(row.get("game_id") or "")),
+            "clear_history": bool(row.get("clear_history")),
+            "reason": _clip(str(row.get("reason", ""))),
+            "batch_id": batch,
+            "retry_of": retry["parent"] if retry else None,
+        }
 
     def begin(
         self,
@@ -462,105 +665,58 @@ class AuditLog:
         reason: str = "",
         batch_id: str | None = None,
     ) -> int:
-        """Commit a *pending* row before the request is sent; returns its id."""
-        return self._write(
-            "INSERT INTO actions (started_at, operator, workstation, pid, profile, api_host,"
-            " login, game_id, clear_history, reason, batch_id, outcome, attempts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            (
-                utc_now(),
-                self.operator,
-                self.workstation,
-                self.pid,
-                _clip(profile),
-                _text(api_host),
-                _clip(login),
-                _clip(game_id or ""),
-                int(clear_history),
-                _clip(reason),
-                None if batch_id is None else _text(batch_id),
-                Outcome.PENDING.value,
-            ),
-        )
+        """Seal and commit the *attempt* before the request is sent; returns the action's
+        id (the attempt's seq)."""
+        row = {
+            "profile": profile,
+            "api_host": api_host,
+            "login": login,
+            "game_id": game_id,
+            "clear_history": clear_history,
+            "reason": reason,
+            "batch_id": batch_id,
+        }
+        return self._write(_Write(events.ATTEMPT, self._attempt_body(row)))
 
     def finish(self, row_id: int, result: CloseResult, *, wait: bool = True) -> None:
-        """Complete a row with the outcome (only the result's safe fields are stored).
+        """Append the *answer* to attempt ``row_id`` (only the result's safe fields).
 
-        ``wait=False`` (batches) queues the update to ride with the next commit, usually
-        the next row's *pending* insert, instead of paying a durable commit of its own;
-        ``flush()`` commits whatever is still queued. Until then a crash leaves the row
-        *pending*, which recovery turns into *unknown*: never a request without a row.
+        ``wait=False`` (batches) queues the answer to ride with the next commit, usually
+        the next row's attempt, instead of paying a durable commit of its own; ``flush()``
+        commits whatever is still queued. Until then a crash leaves the attempt without an
+        answer, which recovery closes as *unknown*: never a request without an attempt.
         """
-        self._write(
-            "UPDATE actions SET finished_at = ?, outcome = ?, error_code = ?, description = ?,"
-            " http_status = ?, elapsed_ms = ?, attempts = ? WHERE id = ?",
-            (
-                utc_now(),
-                result.outcome.value,
-                result.error_code,
-                _text(result.description),
-                result.http_status,
-                result.elapsed_ms,
-                result.attempts,
-                row_id,
-            ),
-            wait=wait,
-            finishes=row_id,
-        )
+        self._write(_Write(events.ANSWER, _closing_body(result), row_id), wait=wait)
 
     def flush(self) -> None:
         """Commit every queued write now; raises :class:`AuditUnavailable` if it fails."""
         with self._queue_lock:
             queued = bool(self._queue)
         if queued:
-            self._write("SELECT 1", ())
+            self._write(_Write(""))
 
     def record(self, result: CloseResult, **row: Any) -> int:
-        """Record an action that ended before sending (invalid input, configuration)."""
-        row_id = self.begin(**row)
-        self.finish(row_id, result)
-        return row_id
+        """Record an action that ended before sending (invalid input, configuration) as
+        one *refused* event; returns its id."""
+        return self._write(_Write(events.REFUSED, self._refused_body(result, row)))
+
+    def _refused_body(self, result: CloseResult, row: dict[str, Any]) -> dict[str, object]:
+        return {**self._attempt_body(row), **_closing_body(result)}
 
     def record_many(self, entries: list[tuple[str, CloseResult]], **row: Any) -> None:
         """Record many actions refused before sending (a batch's invalid lines) in one
         transaction: ``entries`` are (login as typed, result); ``row`` the shared fields."""
-        now = utc_now()
         if self._damaged is not None:
             raise self._damaged
-        try:
-            with self._lock, self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                # Under the write lock the new rows take the next ids, one after another.
-                first = int(
-                    self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM actions").fetchone()[0]
-                )
-                self._db.executemany(
-                    "INSERT INTO actions (started_at, finished_at, operator, workstation, pid,"
-                    " profile, api_host, login, game_id, clear_history, reason, batch_id,"
-                    " outcome, error_code, description, attempts)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, NULL, ?, 0)",
-                    [
-                        (
-                            now,
-                            now,
-                            self.operator,
-                            self.workstation,
-                            self.pid,
-                            _clip(str(row.get("profile", ""))),
-                            _text(str(row.get("api_host", ""))),
-                            _clip(login),
-                            int(bool(row.get("clear_history"))),
-                            _clip(str(row.get("reason", ""))),
-                            row.get("batch_id"),
-                            result.outcome.value,
-                            _text(result.description),
-                        )
-                        for login, result in entries
-                    ],
-                )
-                history_chain.seal_rows(self._db, list(range(first, first + len(entries))))
-        except sqlite3.Error as exc:
-            raise self._unwritable(exc) from exc
+        group = [
+            _Write(events.REFUSED, self._refused_body(result, {**row, "login": login}))
+            for login, result in entries
+        ]
+        with self._lock:
+            self._commit(group)
+        failed = next((w.error for w in group if w.error), None)
+        if failed is not None:
+            raise self._unwritable(failed) from failed
 
     def get(self, row_id: int) -> AuditRecord | None:
         with self._lock:
@@ -636,37 +792,57 @@ class AuditLog:
         with self._reading():
             return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
 
-    def verify(self) -> history_chain.ChainReport:
-        """Check the file (``PRAGMA quick_check``) and the hash chain of every sealed record,
-        in a read-only pass. A file SQLite cannot read, or reads as damaged, fails like an
+    def verify(self) -> ChainReport:
+        """Check the file (``PRAGMA quick_check``) and every event (``check``), in a
+        read-only pass. A file SQLite cannot read, or reads as damaged, fails like an
         altered one: an audit history that cannot be checked is not intact."""
         try:
-            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            reader = sqlite3.connect(uri, uri=True)
         except sqlite3.Error as exc:
-            return history_chain.unreadable(f"the file cannot be opened ({exc}).")
+            return events.unreadable(f"the file cannot be opened ({exc}).")
         try:
             damage = [str(r[0]) for r in reader.execute("PRAGMA quick_check(5)").fetchall()]
             if damage != ["ok"]:
                 return self._damage_report(damage[0])
-            return history_chain.verify(reader)
+            return check.verify(reader, uri)
         except sqlite3.Error as exc:
             if is_damage(exc):
                 return self._damage_report(str(exc))
-            return history_chain.unreadable(
-                f"it cannot be read as support-tool's own history ({exc})."
-            )
+            return events.unreadable(f"it cannot be read as support-tool's own history ({exc}).")
         finally:
             reader.close()
 
-    def _damage_report(self, problem: str) -> history_chain.ChainReport:
+    def _damage_report(self, problem: str) -> ChainReport:
         """Verification of a damaged file: it fails, and says how to go on working."""
         self._mark_damaged(problem)
         name = self.path.name
-        return history_chain.unreadable(
+        return events.unreadable(
             f"SQLite reports the file damaged ({problem}), so nothing more will be written to "
             f"it. To go on working: quit support-tool and move {name} (with {name}-wal and "
             f"{name}-shm if present) from {self.path.parent} to another folder."
         )
+
+    def verify_anchor(self, anchor: events.Anchor) -> ChainReport:
+        """Verify every event, then prove the trail still holds ``anchor``'s state: its
+        event still exists with that time and seal (so nothing up to it was rewritten)."""
+        report = self.verify()
+        if not report.ok:
+            return report
+        with self._reading():
+            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                problem = check.anchor_problem(reader, anchor)
+            finally:
+                reader.close()
+        if not problem:
+            return report
+        return ChainReport(False, report.checked, report.head_seal, problem, anchor.events)
+
+    def anchor(self) -> str:
+        """The anchor line of the trail as it is now, after verifying it ("" if it does
+        not verify or is empty): a state to keep outside the file."""
+        return self.verify().anchor()
 
     def count(self) -> int:
         with self._lock:

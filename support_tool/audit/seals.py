@@ -1,4 +1,7 @@
-"""The audit history's hash chain: every finished record is sealed, so edits show.
+"""The hash chain of history files from before sealed events (schema 3), kept to verify
+such a file before it is converted (``migrate``) and for the auditor (``actions_v3``).
+
+As it was:
 
 When a record is finished (answered, refused, or recovered as unknown) it gets the next
 sequence number and a *seal*: SHA-256 over the previous seal, its sequence number and every
@@ -24,7 +27,8 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from support_tool.audit.events import ChainReport, unreadable
 
 GENESIS = "0" * 64
 SEALED_FIELDS = (
@@ -50,6 +54,7 @@ SEALED_FIELDS = (
 )
 _FIELDS = ", ".join(SEALED_FIELDS)
 _CHUNK = 5000
+__all__ = ["ChainReport", "unreadable", "verify"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chain_head (
@@ -144,42 +149,6 @@ def seal_existing(db: sqlite3.Connection) -> int:
     if sealed:
         _save_head(db, *position)
     return sealed
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """What ``verify`` found: ``ok``, how many sealed records it checked, and for a broken
-    chain the first record at fault and what is wrong with it, in words."""
-
-    ok: bool
-    checked: int
-    head_seal: str
-    problem: str = ""
-    record_id: int | None = None
-
-    def describe(self) -> str:
-        if self.ok:
-            return (
-                f"The audit history is intact: {self.checked:,} sealed "
-                f"record{'' if self.checked == 1 else 's'} verified. "
-                f"Chain head: {self.head_seal}"
-            )
-        if not self.head_seal:  # see unreadable()
-            return (
-                f"The audit history cannot be verified: {self.problem} Keep the file as "
-                "evidence (do not edit or delete it) and tell your supervisor."
-            )
-        return (
-            f"The audit history was altered outside support-tool: {self.problem} "
-            f"({self.checked:,} records before it verified.) Keep the file as evidence and "
-            "tell your supervisor."
-        )
-
-
-def unreadable(problem: str) -> ChainReport:
-    """The report for a history that cannot be checked at all (damaged, or not a history
-    this version can read): it fails, as an altered one does."""
-    return ChainReport(False, 0, "", problem)
 
 
 def verify(db: sqlite3.Connection) -> ChainReport:

@@ -17,21 +17,20 @@ import getpass
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from support_tool import __version__
 from support_tool.cli import audit as cli_audit
 from support_tool.cli import batch as cli_batch
+from support_tool.cli import history as cli_history
+from support_tool.cli import sandbox as cli_sandbox
 from support_tool.cli.output import close_fields
 from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
-    AuditUnavailable,
     ConfigurationError,
     InvalidInput,
     SupportToolError,
@@ -43,15 +42,11 @@ from support_tool.provider.validation import CONCURRENCY_SPAN, has_undecodable, 
 from support_tool.version import VersionAction
 
 if TYPE_CHECKING:
-    from support_tool.audit.log import AuditLog, AuditRecord
     from support_tool.config.profiles import ProfileSet, ProfileStore
     from support_tool.config.secret_store import KeyringSecrets
     from support_tool.ops.close import CloseAttempt
     from support_tool.ops.runtime import Runtime
-    from support_tool.sandbox import SandboxServer
 
-MAX_HISTORY_LIMIT = 1_000_000_000
-MAX_LATENCY_MS = 600_000
 
 log = logging.getLogger("support_tool")
 
@@ -141,53 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_batch.add_parsers(commands)
     cli_audit.add_parsers(commands)
+    cli_history.add_parsers(commands)
+    cli_sandbox.add_parsers(commands)
 
-    history = commands.add_parser("history", help="show the audit history, newest first")
-    history.add_argument("--login", metavar="L")
-    history.add_argument("--batch", metavar="ID", help="only the rows of one batch")
-    history.add_argument("--profile", metavar="P")
-    outcomes = [o.value for o in Outcome]
-    history.add_argument(
-        "--outcome",
-        metavar="O",
-        choices=outcomes,
-        help="only rows with this outcome: " + ", ".join(outcomes),
-    )
-    history.add_argument(
-        "--limit",
-        type=int,
-        metavar="N",
-        help="at most N rows (default: 50 on screen, all for --json/--csv)",
-    )
-    fmt = history.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="one JSON object per line")
-    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
-    history_cmds = history.add_subparsers(dest="history_action", metavar="ACTION")
-    verify = history_cmds.add_parser(
-        "verify", help="check the history's hash chain: exit 5 if anything was altered"
-    )
-    verify.add_argument("--json", action="store_true", dest="verify_json")
-
-    sandbox = commands.add_parser("sandbox", help="run the sandbox provider on this computer")
-    sandbox.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
-    sandbox.add_argument("--secret", default=None, help="secret key (default: a random one)")
-    sandbox.add_argument("--latency-ms", type=int, default=0, metavar="N")
-    sandbox.add_argument(
-        "--rate-limit",
-        type=float,
-        default=None,
-        metavar="R",
-        help="answer error 99 beyond R requests a second, as a metered provider does",
-    )
-    from support_tool.sandbox.faults import FAULTS
-
-    sandbox.add_argument(
-        "--fault",
-        default="none",
-        choices=list(FAULTS),
-        metavar="KIND",
-        help="inject a fault into every answer: " + ", ".join(FAULTS),
-    )
     return parser
 
 
@@ -450,148 +401,6 @@ def cmd_close(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def _history_rows(args: argparse.Namespace, store: AuditLog) -> Iterator[AuditRecord]:
-    limit = args.limit if args.limit is not None else (None if args.json or args.csv else 50)
-    return store.query(
-        login=args.login,
-        profile=args.profile,
-        outcome=args.outcome,
-        batch_id=args.batch,
-        limit=limit,
-    )
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    from support_tool.audit.export import write_history_csv
-    from support_tool.audit.log import AuditLog
-    from support_tool.config import paths
-
-    if args.limit is not None and not 0 <= args.limit <= MAX_HISTORY_LIMIT:
-        raise InvalidInput(f"--limit must be between 0 (no limit) and {MAX_HISTORY_LIMIT:,}.")
-    if args.history_action == "verify":
-        return _verify_history(paths.history_file(demo=args.demo), args.verify_json)
-    with AuditLog(paths.history_file(demo=args.demo)) as store:
-        rows = _history_rows(args, store)
-        if args.json:
-            for record in rows:
-                # default=str: a value altered outside the tool (a BLOB) still prints
-                print(json.dumps(record.as_dict(), ensure_ascii=False, default=str))
-        elif args.csv:
-            with contextlib.suppress(AttributeError, ValueError):  # CRLF as written, on Windows too
-                sys.stdout.reconfigure(newline="")  # type: ignore[union-attr]
-            write_history_csv(rows, sys.stdout)  # spreadsheet-safe, as the window's export
-        else:
-            shown = 0
-            seen: set[tuple[str, str]] = set()  # --batch: a terminal's first row is its latest
-            for r in rows:
-                shown += 1
-                code = "" if r.error_code is None else f" code {r.error_code}"
-                game = r.game_id or "all games"
-                clear = " +clear" if r.clear_history else ""
-                batch = ""
-                if args.batch:
-                    latest = (r.login, r.game_id) not in seen
-                    seen.add((r.login, r.game_id))
-                    batch = f"  batch {r.batch_id}{' (latest)' if latest else ''}"
-                print(
-                    f"#{r.id} {r.started_at}  {_safe(r.login)} ({_safe(game)}{clear})  "
-                    f"{Outcome(r.outcome).label}{code}: {_safe(r.description)[:120]}  "
-                    f"[{_safe(r.profile)}, {r.operator}@{r.workstation}]{batch}"
-                )
-            if not shown:
-                print("No history rows match.")
-    return ExitStatus.OK
-
-
-def _verify_history(path: Path, as_json: bool) -> int:
-    from support_tool.audit import seals as history_chain
-    from support_tool.audit.log import AuditLog
-
-    if not path.exists():
-        raise ConfigurationError(f"There is no audit history at {path} yet.")
-    try:
-        with AuditLog(path) as store:
-            report = store.verify()
-    except AuditUnavailable as exc:  # damaged, newer or unreadable: it cannot be verified
-        report = history_chain.unreadable(str(exc))
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "checked": report.checked,
-                    "head_seal": report.head_seal,
-                    "problem": report.problem,
-                    "record_id": report.record_id,
-                    "path": str(path),
-                }
-            )
-        )
-    else:
-        print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
-    return ExitStatus.OK if report.ok else ExitStatus.TAMPERED
-
-
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from support_tool.sandbox.server import SandboxServer
-
-    if not 0 <= args.port <= 65535:
-        raise InvalidInput("--port must be between 0 and 65535.")
-    if not 0 <= args.latency_ms <= MAX_LATENCY_MS:
-        raise InvalidInput(f"--latency-ms must be between 0 and {MAX_LATENCY_MS:,}.")
-    if args.rate_limit is not None and not args.rate_limit > 0:
-        raise InvalidInput("--rate-limit must be more than 0 requests a second.")
-    try:
-        server = SandboxServer(
-            secret=args.secret,
-            port=args.port,
-            latency_ms=args.latency_ms,
-            fault=args.fault,
-            verbose=True,
-            rate_limit_rps=args.rate_limit,
-        )
-    except OSError as exc:
-        raise ConfigurationError(
-            f"The sandbox cannot listen on port {args.port} ({exc.strerror}). "
-            "Choose another with --port, or --port 0 for any free port."
-        ) from exc
-    _stop_on_signals()  # before the banner: whoever reads it may signal at once
-    try:
-        _sandbox_banner(args, server)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        server.stop()
-        print("Sandbox stopped.", flush=True)
-    return ExitStatus.OK
-
-
-def _sandbox_banner(args: argparse.Namespace, server: SandboxServer) -> None:
-    from support_tool.sandbox.provider import DEMO_GAMES
-
-    print(f"Sandbox provider listening on {server.url}", flush=True)
-    print(f"Secret key: {server.secret}")
-    print(f"Terminals terminal-0001 ... terminal-1000 have an unfinished round in {DEMO_GAMES[0]};")
-    print(f"players player-001 ... player-100 have open sessions in {', '.join(DEMO_GAMES)}.")
-    if args.fault != "none" or args.latency_ms or args.rate_limit:
-        limit = f", rate limit {args.rate_limit:g}/s" if args.rate_limit else ""
-        print(f"Injecting: fault {args.fault}, latency {args.latency_ms} ms{limit}.")
-    print("To use it from support-tool:")
-    print(f"  support-tool profile add sandbox --url {server.url}")
-    print("  support-tool secret set sandbox      (paste the secret key above)")
-    print("Press Ctrl+C to stop.", flush=True)
-
-
-def _stop_on_signals() -> None:
-    """Ctrl+C and ``kill`` stop the sandbox. Set explicitly: a shell starts a background
-    job (``support-tool sandbox &``) with SIGINT ignored, and Python then leaves it so."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-
-
 # Qt's standard command-line options (QGuiApplication/QApplication): the window passes
 # them to Qt, as any Qt program does, instead of refusing them as unknown.
 QT_OPTIONS_WITH_VALUE = frozenset(
@@ -653,8 +462,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "group": cli_batch.cmd_group,
     "secret": cmd_secret,
     "close": cmd_close,
-    "history": cmd_history,
-    "sandbox": cmd_sandbox,
+    "history": cli_history.cmd_history,
+    "sandbox": cli_sandbox.cmd_sandbox,
     "audit": cli_audit.cmd_audit,
 }
 

@@ -43,7 +43,7 @@ from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 
 if TYPE_CHECKING:  # built after the first paint; its imports (batch runner) wait too
-    from support_tool.audit.seals import ChainReport
+    from support_tool.audit.events import ChainReport
     from support_tool.gui.terminals_tab import TerminalsTab
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 """The result of *Verify audit history*, kept on screen with a *Copy* button.
 
 The chain head's seal is only worth something when it is noted somewhere else (a ticket),
-so it must be copyable from the window, not flash by in the status bar.
+so it must be copyable from the window, not flash by in the status bar; the anchor line is
+the same head in the form ``support-tool history verify --anchor`` checks later.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool.audit.seals import ChainReport
+from support_tool.audit.events import ChainReport
 from support_tool.gui.style import outcome_colour
 from support_tool.provider.outcome import Outcome
 
@@ -34,9 +35,11 @@ def verify_text(report: ChainReport, history: str, at: datetime) -> str:
         f"Audit history: {history}",
         f"Verified at: {at:%Y-%m-%d %H:%M:%S} UTC ({at.astimezone():%Y-%m-%d %H:%M:%S} local time)",
         f"Result: {verdict}",
-        f"Sealed records verified: {report.checked:,}",
+        f"Sealed events verified: {report.checked:,}",
         f"Chain head seal: {report.head_seal}",
     ]
+    if report.anchor():
+        lines.append(f"Anchor: {report.anchor()}")
     if not report.ok:
         lines.append(f"Problem: {report.problem}")
     return "\n".join(lines)
@@ -57,15 +60,20 @@ class VerifyDialog(QDialog):
         self.seal.setAccessibleName("Chain head seal")
         self.seal.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.seal.setMinimumWidth(self.seal.fontMetrics().horizontalAdvance("0" * 66))
+        self.anchor = _selectable(report.anchor())  # wrapped: the whole line stays in view
+        self.anchor.setAccessibleName("Anchor line")
+        self.anchor.setFont(self.seal.font())
         self.count = QLabel(f"{report.checked:,}")
-        self.count.setAccessibleName("Sealed records verified")
+        self.count.setAccessibleName("Sealed events verified")
         form = QFormLayout()
         form.addRow("History file", _selectable(history))
-        form.addRow("Sealed records verified", self.count)
+        form.addRow("Sealed events verified", self.count)
         form.addRow("Chain head seal", self.seal)
+        form.addRow("Anchor line", self.anchor)
         hint = QLabel(
-            "Note the chain head seal somewhere else (a ticket): a later check against it "
-            "reveals even a rewrite of every seal."
+            "Paste the anchor line somewhere else (a ticket): "
+            "support-tool history verify --anchor LINE later reveals even a rewrite of "
+            "every seal up to it."
         )
         hint.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

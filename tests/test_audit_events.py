@@ -1,0 +1,299 @@
+"""The trail's format (docs/audit-trail.md), property tests of verify, anchors, and the
+conversion of files written by the version before sealed events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from support_tool.audit import events
+from support_tool.audit.log import AuditLog
+from support_tool.provider.outcome import CloseResult, Outcome
+
+OK = CloseResult(Outcome.SUCCESS, "Success", error_code=0, http_status=200, elapsed_ms=41)
+ROW: dict[str, Any] = {
+    "profile": "live",
+    "api_host": "api.example.com",
+    "game_id": None,
+    "clear_history": True,
+}
+V3_FILE = Path(__file__).parent / "data" / "history_v3.sqlite3"  # made by the code of 2a16e20
+UNGUARDED = ("DROP TRIGGER events_never_updated", "DROP TRIGGER events_never_deleted")
+Row = list[object]
+
+
+def test_the_seal_is_the_documented_bytes() -> None:
+    """Computed here straight from the page, not through the module under test."""
+    body = {"login": "terminal-0001", "reason": "caf\u00e9", "pid": 7, "batch_id": None}
+    event = events.make_event(events.GENESIS, 1, "attempt", "2026-11-30T14:20:00.123Z", body)
+    text = '{"batch_id":null,"login":"terminal-0001","pid":7,"reason":"caf\\u00e9"}'
+    assert event.body == text
+    expected = hashlib.sha256(
+        bytes(32) + f"\n1\nattempt\n1\n2026-11-30T14:20:00.123Z\n\n{text}".encode()
+    ).digest()
+    assert event.seal == expected
+    answer = events.make_event(event.seal, 2, "answer", "2026-11-30T14:20:01.000Z", {}, action=1)
+    assert (
+        answer.seal
+        == hashlib.sha256(expected + b"\n2\nanswer\n1\n2026-11-30T14:20:01.000Z\n\n{}").digest()
+    )
+
+
+def test_sqlite_builds_the_same_tail_as_python(tmp_path: Path) -> None:
+    from support_tool.audit import check
+
+    path = filled(tmp_path / "h.sqlite3")
+    db = check.connect(f"{path.resolve().as_uri()}?mode=ro")
+    for seq, kind, action, at, origin, body, tail in db.execute(
+        f"SELECT seq, kind, action, recorded_at, origin, body, {check.TAIL} FROM events"  # noqa: S608
+    ):
+        assert tail == events.tail(
+            seq, kind.decode(), action, at.decode(), origin.decode(), body.decode()
+        )
+    db.close()
+
+
+def test_anchor_lines_round_trip_and_anything_else_is_refused() -> None:
+    anchor = events.Anchor(1042, "2026-11-30T14:20:00.123Z", "3f" * 32)
+    assert events.parse_anchor("  " + anchor.line() + "\n") == anchor
+    for bad in ("", "support-tool anchor v1 events=0 at=x seal=00", anchor.line()[:-1]):
+        with pytest.raises(ValueError, match="not an anchor line"):
+            events.parse_anchor(bad)
+
+
+def filled(path: Path, actions: int = 6) -> Path:
+    with AuditLog(path) as store:
+        for n in range(actions):
+            if n % 2:
+                store.record(OK, login=f"terminal-{n:04d}", **ROW)
+            else:
+                store.finish(store.begin(login=f"terminal-{n:04d}", **ROW), OK)
+    return path
+
+
+def read_events(path: Path) -> list[Row]:
+    db = sqlite3.connect(path)
+    rows = [list(r) for r in db.execute("SELECT * FROM events ORDER BY seq")]
+    db.close()
+    return rows
+
+
+def write_events(path: Path, rows: list[Row], *, reseal: bool = False) -> None:
+    """Replace every event (triggers dropped), optionally recomputing every seal and the
+    head as someone rewriting the whole chain would."""
+    if reseal:
+        previous = events.GENESIS
+        for row in rows:
+            seq, kind, action, at, origin, body = row[:6]
+            tail = events.tail(seq, kind, action, at, origin, body)  # type: ignore[arg-type]
+            row[6] = previous = events.seal_after(previous, tail)
+    db = sqlite3.connect(path)
+    with db:
+        for statement in UNGUARDED:
+            db.execute(statement)
+        db.execute("DELETE FROM events")
+        db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        if reseal:
+            db.execute("UPDATE events_head SET seq = ?, seal = ?", (rows[-1][0], rows[-1][6]))
+    db.close()
+
+
+def edit_field(rows: list[Row], index: int, column: int) -> None:
+    value = rows[index][column]
+    if isinstance(value, int):
+        rows[index][column] = value + 100 if column == 0 else value + 1
+    elif isinstance(value, bytes):
+        rows[index][column] = bytes([value[0] ^ 1]) + value[1:]
+    else:
+        rows[index][column] = str(value) + "x"
+
+
+def delete(rows: list[Row], index: int) -> None:
+    del rows[index]
+
+
+def insert(rows: list[Row], index: int) -> None:
+    copy = list(rows[index])
+    copy[0] = max(int(str(r[0])) for r in rows) + 1 + index  # a free number
+    rows.insert(index, copy)
+
+
+def swap(rows: list[Row], index: int) -> None:
+    other = (index + 1) % len(rows)
+    seq_a, seq_b = rows[index][0], rows[other][0]
+    rows[index], rows[other] = rows[other], rows[index]
+    rows[index][0], rows[other][0] = seq_a, seq_b
+
+
+CHANGES: dict[str, Callable[[list[Row], int], None]] = {
+    **{
+        f"edit {name}": (lambda c: lambda r, i: edit_field(r, i, c))(column)
+        for column, name in enumerate(
+            ("seq", "kind", "action", "recorded_at", "origin", "body", "seal")
+        )
+    },
+    "delete": delete,
+    "insert": insert,
+    "swap": swap,
+}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return filled(tmp_path_factory.mktemp("template") / "h.sqlite3")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(change=st.sampled_from(sorted(CHANGES)), index=st.integers(0, 8))
+def test_any_single_event_change_is_caught(template: Path, change: str, index: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "h.sqlite3"
+        shutil.copy(template, path)
+        rows = read_events(path)
+        assert len(rows) == 9
+        CHANGES[change](rows, index)
+        write_events(path, rows)
+        with AuditLog(path) as store:
+            found = store.verify()
+        assert not found.ok, (change, index)
+        assert found.record_id is not None
+
+
+def test_an_answer_pointing_at_the_wrong_attempt_is_caught_even_resealed(tmp_path: Path) -> None:
+    path = filled(tmp_path / "h.sqlite3")
+    rows = read_events(path)
+    assert rows[7][1:3] == ["answer", 7]
+    rows[7][2] = 4  # attempt 4 now "answered" twice
+    write_events(path, rows, reseal=True)
+    with AuditLog(path) as store:
+        assert not store.verify().ok
+    from support_tool.audit import check
+
+    link = check.check_links(f"{path.resolve().as_uri()}?mode=ro")
+    assert link == check.Fault(8, "event 8 answers attempt 4 a second time.")
+
+
+def test_anchor_catches_a_rewrite_of_every_seal(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    path = filled(home / "history.sqlite3")
+    anchor = cli("history", "anchor")
+    assert anchor.status == 0, anchor.text
+    line = anchor.out.strip()
+    assert line.startswith("support-tool anchor v1 events=9 at=")
+    assert cli("history", "verify", "--anchor", line).status == 0
+    with AuditLog(path) as store:  # more events later: the anchored state is still there
+        store.record(OK, login="later", **ROW)
+    assert cli("history", "verify", "--anchor", line).status == 0
+    rows = read_events(path)
+    rows[3][5] = str(rows[3][5]).replace("terminal-0002", "terminal-0042")
+    write_events(path, rows, reseal=True)  # the whole chain and its head recomputed
+    intact = cli("history", "verify")
+    assert intact.status == 5  # the view still says terminal-0002
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE actions SET login = 'terminal-0042' WHERE id = 4")
+    db.close()
+    assert cli("history", "verify").status == 0  # the limit: the file alone cannot tell
+    rewritten = cli("history", "verify", "--anchor", line)
+    assert rewritten.status == 5
+    assert "event 9 no longer has the anchored seal" in rewritten.err
+    bad = cli("history", "verify", "--anchor", "events=9")
+    assert bad.status == 2
+    assert "not an anchor line" in bad.err
+    beyond = line.replace("events=9 ", "events=99 ")
+    assert cli("history", "verify", "--anchor", beyond).status == 5
+
+
+def test_a_file_from_the_version_before_is_converted_once_keeping_its_evidence(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    shutil.copy(V3_FILE, path)
+    with AuditLog(path) as store:
+        found = store.verify()
+        lines = list(store.query())
+    assert found.ok, found.problem
+    assert found.checked == 1 + 2 * 3
+    assert [(r.id, r.login, r.outcome) for r in lines] == [
+        (6, "terminal-0003", "unknown"),  # it was pending: attempt + unknown
+        (4, "terminal-0002", "refused"),
+        (2, "terminal-0001", "success"),
+    ]
+    db = sqlite3.connect(path)
+    (kind, body), *_ = db.execute("SELECT kind, body FROM events ORDER BY seq").fetchall()
+    old_head = db.execute("SELECT seq, seal FROM chain_head_v3").fetchone()
+    assert kind == "migrated"
+    assert json.loads(body)["old_head_count"] == old_head[0] == 2
+    assert json.loads(body)["old_head_seal"] == old_head[1]
+    assert db.execute("SELECT COUNT(*) FROM actions_v3").fetchone() == (3,)
+    with pytest.raises(sqlite3.IntegrityError, match="kept for the auditor"):
+        db.execute("UPDATE actions_v3 SET login = 'x'")
+    db.close()
+    with AuditLog(path) as store:  # converted once: opening again adds nothing
+        assert store.verify().checked == 7
+
+
+def test_a_broken_file_from_the_version_before_is_never_converted(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+    path = home / "history.sqlite3"
+    shutil.copy(V3_FILE, path)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE actions SET login = 'someone-else' WHERE id = 1")
+    db.close()
+    before = path.read_bytes()
+    close = cli_process("close", "terminal-0001")
+    assert close.status == 4, close.text
+    assert "keep the file for the auditor" in close.err.lower()
+    assert "Traceback" not in close.err
+    verify = cli_process("history", "verify")
+    assert verify.status == 5, verify.text
+    assert "altered outside support-tool before this version could convert it" in verify.err
+    assert path.read_bytes() == before
+
+
+def test_the_parallel_check_finds_what_the_single_one_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes (spawned, each with its own read-only connection) over seq ranges."""
+    from support_tool.audit import check
+
+    path = filled(tmp_path / "h.sqlite3", 40)
+    rows = read_events(path)
+    edit_field(rows, 33, 5)
+    write_events(path, rows)
+    with AuditLog(path) as store:
+        single = store.verify()
+        monkeypatch.setattr(check, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(check, "_RANGE", 7)  # several ranges, the fault in a later one
+        parallel = store.verify()
+    assert not single.ok
+    assert parallel == single
+    assert parallel.record_id == 34
+
+
+def test_a_schema_it_does_not_know_ends_in_exit_5_with_a_message(cli_process, home: Path) -> None:  # type: ignore[no-untyped-def]
+    path = filled(home / "history.sqlite3", 2)
+    db = sqlite3.connect(path)
+    with db:
+        for statement in UNGUARDED:
+            db.execute(statement)
+        db.execute("ALTER TABLE events DROP COLUMN origin")
+    db.close()
+    run = cli_process("history", "verify")
+    assert run.status == 5, run.text
+    assert "its events table lacks origin" in run.err
+    assert "Traceback" not in run.err
+    close = cli_process("close", "terminal-0001")
+    assert "Traceback" not in close.err
+    assert close.status == 4, close.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from support_tool.config.profiles import ProfileStore, make_profile
+from support_tool.config.secret_store import KeyringSecrets
 from support_tool.gui.batch_model import RowProgress
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.main_window import HISTORY_TAB, MainWindow
 from support_tool.gui.terminals_tab import TerminalsTab
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
+from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import sandbox_window, window_for
 from tests.test_gui_close import tick_counter
 
@@ -294,3 +298,71 @@ def test_one_terminal_and_a_stray_separator_are_said_plainly(
     assert "<b>1 terminal</b> to close." in said
     assert "contains a semicolon (';') at position 11" in said
     assert tab.start_button.text() == "Close 1 session…"
+
+
+@contextmanager
+def live_and_test_window(qtbot: QtBot, home: Path, sandbox: SandboxServer) -> Iterator[MainWindow]:
+    """Two saved profiles on the sandbox: 'live' (production, the default) and 'test'."""
+    store = ProfileStore()
+    profiles = store.load().with_profile(
+        make_profile("live", sandbox.url, production=True), make_default=True
+    )
+    store.save(profiles.with_profile(make_profile("test", sandbox.url)))
+    keyring = KeyringSecrets()
+    for name in ("live", "test"):
+        keyring.set(name, SANDBOX_SECRET)
+    try:
+        with open_runtime(demo=False) as runtime, window_for(qtbot, runtime) as window:
+            yield window
+    finally:
+        for name in ("live", "test"):
+            keyring.delete(name)
+
+
+def run_on_live_with_one_failure(qtbot: QtBot, tab: TerminalsTab, sandbox: SandboxServer) -> str:
+    """A production batch of three with clear history and a reason; one row cannot reach
+    the provider. Returns the batch id."""
+    sandbox.fault_for_login["terminal-0002"] = "http500"
+    tab.profile.setCurrentText("live")
+    tab.clear_history.setChecked(True)
+    tab.reason.setText("INC-1")
+    paste(qtbot, tab, "terminal-0001\nterminal-0002\nterminal-0003\n")
+    dialog = confirm(qtbot, tab)
+    assert dialog.typed is not None
+    dialog.typed.setText("3")
+    dialog.ok.click()
+    wait_done(qtbot, tab)
+    del sandbox.fault_for_login["terminal-0002"]
+    assert tab.summary is not None
+    return tab.summary.batch_id
+
+
+def test_retry_failed_goes_to_the_batch_profile_with_its_options(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    """QA: after a production batch the operator switched the combo to 'test'; Retry
+    failed then ran on 'test' under the production batch's id. A retry goes where the
+    batch went, with its clear-history choice and reason, and says so."""
+    with live_and_test_window(qtbot, home, sandbox) as window:
+        tab = terminals_tab(qtbot, window)
+        parent = run_on_live_with_one_failure(qtbot, tab, sandbox)
+        said = tab.progress_label.text()
+        assert f"Batch {parent} on profile live (PRODUCTION), clear history: yes" in said
+        tab.profile.setCurrentText("test")
+        tab.clear_history.setChecked(False)
+        tab.reason.setText("something else")
+        tab.retry_button.click()
+        dialog = tab.confirmation
+        assert isinstance(dialog, ConfirmRetry)
+        assert dialog.windowTitle() == "PRODUCTION: retry failed?"
+        assert "on profile <b>live</b>" in dialog.message.text()
+        assert "remove every unfinished round" in dialog.message.text()
+        assert dialog.typed is not None
+        dialog.typed.setText("1")
+        dialog.ok.click()
+        wait_done(qtbot, tab)
+        records = list(window.runtime.service.history.query(batch_id=parent))
+        assert len(records) == 4
+        assert {(r.profile, r.clear_history, r.reason) for r in records} == {
+            ("live", True, "INC-1")
+        }

@@ -113,7 +113,10 @@ class BatchController(QObject):
         self.model = model
         self.run: BatchRun | None = None
         self.summary: BatchSummary | None = None
+        # The options the table's batch ran with, and whether its profile was production:
+        # its retries go where it went, however the tab's inputs have changed since.
         self.options = BatchOptions()
+        self.production = False
         self.plan = RetryPlan()  # from the table's latest statuses, once a run ends
         self.batch_root = ""  # the first batch of the table; retries extend its id
         self._bridge: _Bridge | None = None
@@ -138,6 +141,7 @@ class BatchController(QObject):
         skipped: list[SkippedLine],
         options: BatchOptions,
         retry_of: str | None = None,
+        production: bool = False,
     ) -> None:
         """Run the batch on a worker thread; the window only paints what it reports.
 
@@ -151,6 +155,7 @@ class BatchController(QObject):
         self.run = None
         self.summary = None
         self.options = options
+        self.production = production
         self.plan = RetryPlan()
         if retry_of is not None:
             where = {row.terminal: n for n, row in enumerate(self.model.rows())}

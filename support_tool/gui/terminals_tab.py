@@ -408,21 +408,23 @@ class TerminalsTab(QWidget):
             return
         if not (plan.again or plan.refused):
             return
-        options = self.options()
-        profile = self.current_profile()
+        # The batch's own options, not the tab's inputs: a retry goes where the batch went,
+        # with its clear-history choice and reason (each row keeps its game id), so one
+        # batch id never spans two profiles.
+        options, production = self.batches.options, self.batches.production
         dialog = ConfirmRetry(
             len(plan.again),
             len(plan.refused),
             left_out_text(plan.reasons),
             options.profile or "",
             options.clear_history,
-            bool(profile and profile.production),
+            production,
             self,
         )
 
         def accepted() -> None:
             chosen = plan.again + (plan.refused if dialog.include_refused.isChecked() else [])
-            self.start(chosen, [], options, retry_of=summary.batch_id)
+            self.start(chosen, [], options, summary.batch_id, production)
 
         self._open_confirmation(dialog, accepted)
 
@@ -439,7 +441,10 @@ class TerminalsTab(QWidget):
             len(skipped),
             self,
         )
-        self._open_confirmation(dialog, lambda: self.start(terminals, skipped, options))
+        production = bool(profile and profile.production)
+        self._open_confirmation(
+            dialog, lambda: self.start(terminals, skipped, options, None, production)
+        )
 
     def _open_confirmation(self, dialog: ConfirmBatch, accepted: Callable[[], None]) -> None:
         dialog.accepted.connect(accepted)
@@ -458,10 +463,11 @@ class TerminalsTab(QWidget):
         skipped: list[SkippedLine],
         options: BatchOptions,
         retry_of: str | None = None,
+        production: bool = False,
     ) -> None:
         """Start a batch (or a retry of this table's, ``retry_of``); see BatchController."""
         self._list_fresh = False
-        self.batches.start(terminals, skipped, options, retry_of)
+        self.batches.start(terminals, skipped, options, retry_of, production)
         self.progress.setRange(0, max(1, len(terminals)))
         self.progress.setValue(0)
         self.progress_label.setText(f"Starting {plural(len(terminals), 'close')}…")
@@ -497,7 +503,8 @@ class TerminalsTab(QWidget):
         plan = self.batches.plan
         self.progress.setValue(summary.done)
         text = (
-            f"Batch {summary.batch_id}: {summary.counts_text()} in {_duration(summary.elapsed_s)}."
+            f"Batch {summary.batch_id} {self._ran_with()}: {summary.counts_text()} "
+            f"in {_duration(summary.elapsed_s)}."
         )
         if summary.rate_limit_retries:
             again = plural(summary.rate_limit_retries, "rate-limited request")
@@ -513,6 +520,13 @@ class TerminalsTab(QWidget):
         self._update_buttons()
         if self.next_action is not None:
             self.next_action.setFocus()  # Enter or Space takes the one obvious next step
+
+    def _ran_with(self) -> str:
+        """'on profile live (PRODUCTION), clear history: yes': what the results are for."""
+        options = self.batches.options
+        production = " (PRODUCTION)" if self.batches.production else ""
+        clear = "yes" if options.clear_history else "no"
+        return f"on profile {options.profile or ''}{production}, clear history: {clear}"
 
     def _failed(self, error: BaseException) -> None:
         self._list_fresh = True  # nothing ran: the same list may be started again

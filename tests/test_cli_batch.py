@@ -338,3 +338,46 @@ def test_a_disk_that_fills_mid_batch_is_a_configuration_problem(
     with AuditLog(home / "history.sqlite3") as store:
         recorded = len(list(store.query()))
     assert 0 < sandbox.request_count <= recorded < 1000
+
+
+def test_retry_goes_to_the_batch_profile_with_its_clear_history(
+    cli: CliRunner, sandbox_profile: str, sandbox: SandboxServer, tmp_path: Path, home: Path
+) -> None:
+    """QA: --retry-failed sent to the default profile (or --profile), and without clear
+    history, under a production batch's id. It now takes both from the batch's rows,
+    refuses a --profile that names another, and says where it goes."""
+    from support_tool.config.secret_store import KeyringSecrets
+
+    assert cli("profile", "add", "live", "--url", sandbox.url, "--production").status == 0
+    KeyringSecrets().set("live", SANDBOX_SECRET)
+    try:
+        sandbox.fault_for_login["terminal-0002"] = "reset"
+        listing = write_list(tmp_path, "terminal-0001\nterminal-0002\n")
+        first = cli(
+            "batch", listing, "--profile", "live", "--clear-history", "--reason", "INC-9", "--yes"
+        )
+        assert first.status == 3
+        parent = first.err.split("Batch ", 1)[1].split(" ", 1)[0]
+        assert f"Batch {parent} on profile 'live' (PRODUCTION), clear history: yes" in first.err
+        assert (
+            "(it goes to profile 'live' (PRODUCTION), clear history: yes, as this batch did): "
+            f"support-tool batch --retry-failed {parent}" in first.err
+        )
+        del sandbox.fault_for_login["terminal-0002"]
+        before = sandbox.request_count
+        elsewhere = cli("batch", "--retry-failed", parent, "--profile", "sandbox", "--yes")
+        assert elsewhere.status == 2
+        assert f"Batch {parent} ran on profile 'live'" in elsewhere.err
+        assert sandbox.request_count == before
+        again = cli("batch", "--retry-failed", parent, "--yes")
+        assert again.status == 0, again.err
+        assert "on profile 'live' (PRODUCTION), clear history: yes" in again.out
+        assert f"A retry of batch {parent}" in again.out
+        with AuditLog(home / "history.sqlite3") as store:
+            records = list(store.query(batch_id=parent))
+        assert len(records) == 3
+        assert {(r.profile, r.clear_history, r.reason) for r in records} == {
+            ("live", True, "INC-9")
+        }
+    finally:
+        KeyringSecrets().delete("live")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,6 +26,7 @@ from support_tool.provider.validation import (
 )
 
 if TYPE_CHECKING:
+    from support_tool.audit.log import AuditRecord
     from support_tool.config.groups import GroupSource
     from support_tool.ops.batch import BatchRun
     from support_tool.ops.batch_summary import BatchSummary
@@ -158,7 +160,19 @@ def _with_game(terminals: list[Terminal], game: str | None) -> list[Terminal]:
     return [t if t.game_id else Terminal(t.login, default) for t in terminals]
 
 
-def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> list[Terminal]:
+@dataclass(frozen=True)
+class RetrySource:
+    """What ``--retry-failed`` sends and how: the rows worth another try, and the profile,
+    clear-history choice and reason the batch itself ran with (read from its history
+    rows), so a retry never goes somewhere else, or differently, under the batch's id."""
+
+    terminals: list[Terminal]
+    profile: str
+    clear_history: bool
+    reason: str
+
+
+def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> RetrySource:
     """Rows of an earlier batch whose latest attempt (across the batch and its retries)
     may close on a second try; permanent refusals only with ``include_refused``. Says on
     standard error what is left out and why, counted by reason."""
@@ -169,6 +183,7 @@ def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> lis
     from support_tool.ops.terminals import Terminal
 
     latest: dict[Terminal, tuple[bool, str]] = {}
+    origin: AuditRecord | None = None
     with AuditLog(history_path) as store:
         for r in store.query(batch_id=batch_id):  # newest first: the first row is the latest
             terminal = Terminal(r.login, r.game_id or None)
@@ -176,7 +191,9 @@ def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> lis
                 latest[terminal] = retry_verdict(
                     r.outcome, r.error_code, r.clear_history, r.description
                 )
-    if not latest:
+            if r.batch_id == batch_id:
+                origin = r  # ends as the batch's first row: how the batch itself ran
+    if origin is None:
         raise InvalidInput(f"The history has no batch {batch_id!r}.")
     chosen: list[Terminal] = []
     refused: Counter[str] = Counter()
@@ -191,7 +208,26 @@ def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> lis
             f"{left_out_text(refused)}. Add --include-refused to send them again anyway.",
             file=sys.stderr,
         )
-    return chosen
+    return RetrySource(chosen, origin.profile, origin.clear_history, origin.reason)
+
+
+def _as_the_batch_ran(args: argparse.Namespace, source: RetrySource) -> None:
+    """A retry takes the batch's profile, clear-history choice and reason; an option that
+    says otherwise is refused rather than silently sending elsewhere or differently."""
+    batch = args.retry_failed
+    if args.profile and source.profile and args.profile != source.profile:
+        raise InvalidInput(
+            f"Batch {batch} ran on profile {source.profile!r}; its retry goes to the same "
+            f"profile. Leave out --profile {args.profile} (or start a new batch from a list)."
+        )
+    if args.clear_history and not source.clear_history:
+        raise InvalidInput(
+            f"Batch {batch} ran without clear history; its retry does the same. Leave out "
+            "--clear-history (or start a new batch from a list)."
+        )
+    args.profile = source.profile or args.profile
+    args.clear_history = source.clear_history
+    args.reason = args.reason or source.reason
 
 
 # --- batch -----------------------------------------------------------------------------
@@ -223,11 +259,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     _print_list_notes(parsed, 5)
     with open_runtime(demo=args.demo) as runtime:
         _confirm_batch(runtime, args, parsed)
+        profile = runtime.service.profile(args.profile)
         outcome = _run_batch(runtime, args, parsed, batch_id)
     if isinstance(outcome, ExitStatus):
         return outcome
     summary, interrupted = outcome
-    return report_batch(args, parsed, summary, interrupted)
+    return report_batch(args, parsed, summary, interrupted, profile)
 
 
 def _check_batch_arguments(args: argparse.Namespace) -> None:
@@ -258,7 +295,8 @@ def _read_batch_list(args: argparse.Namespace, batch_id: str) -> TerminalList:
     from support_tool.config import paths
 
     retry = _retry_list(paths.history_file(args.demo), args.retry_failed, args.include_refused)
-    return TerminalList(retry)
+    _as_the_batch_ran(args, retry)
+    return TerminalList(retry.terminals)
 
 
 def _confirm_batch(runtime: Runtime, args: argparse.Namespace, parsed: TerminalList) -> None:

@@ -366,3 +366,65 @@ def test_retry_failed_goes_to_the_batch_profile_with_its_options(
         assert {(r.profile, r.clear_history, r.reason) for r in records} == {
             ("live", True, "INC-1")
         }
+
+
+def test_results_grey_out_once_the_list_or_profile_changes(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    """QA: after a batch, editing the list or switching the profile left the results
+    looking current. They grey out under a line naming the batch, its profile and its
+    clear-history choice, and come back when the inputs match again."""
+    with live_and_test_window(qtbot, home, sandbox) as window:
+        tab = terminals_tab(qtbot, window)
+        parent = run_on_live_with_one_failure(qtbot, tab, sandbox)
+        assert not tab.stale_note.isVisible()
+        assert not tab.model.stale
+        closed = tab.model.data(tab.model.index(0, 3), Qt.ItemDataRole.ForegroundRole)
+        tab.profile.setCurrentText("test")
+        assert tab.stale_note.isVisible()
+        assert tab.stale_note.text() == (
+            f"These results are for batch {parent} on profile live (PRODUCTION), clear "
+            "history: yes — the profile has changed since."
+        )
+        grey = tab.model.data(tab.model.index(0, 3), Qt.ItemDataRole.ForegroundRole)
+        assert grey != closed
+        assert tab.model.data(tab.model.index(0, 1), Qt.ItemDataRole.ForegroundRole) == grey
+        tab.profile.setCurrentText("live")
+        assert not tab.stale_note.isVisible()
+        assert tab.model.data(tab.model.index(0, 3), Qt.ItemDataRole.ForegroundRole) == closed
+        paste(qtbot, tab, "terminal-0001\nterminal-0002\nterminal-0003\nterminal-0004\n")
+        assert tab.stale_note.isVisible()
+        assert "— the list has changed since." in tab.stale_note.text()
+        tab.clear_history.setChecked(False)
+        assert "— the list and the clear-history choice have changed since." in (
+            tab.stale_note.text()
+        )
+
+
+def test_inputs_a_running_batch_was_started_with_are_frozen(qtbot: QtBot, demo: MainWindow) -> None:
+    """QA unticked Clear history mid-batch: the screen said "no clear" while every row
+    was sent with it. Every input the batch started with is disabled until it ends."""
+    assert demo.runtime.sandbox is not None
+    demo.runtime.sandbox.latency_s = 0.05
+    tab = terminals_tab(qtbot, demo)
+    paste(qtbot, tab, "\n".join(f"terminal-{n:04d}" for n in range(1, 201)))
+    tab.concurrency.setValue(2)
+    confirm(qtbot, tab).ok.click()
+    qtbot.waitUntil(lambda: tab.run is not None)
+    inputs = (
+        tab.editor,
+        tab.group,
+        tab.import_button,
+        tab.delete_group,
+        tab.profile,
+        tab.game,
+        tab.clear_history,
+        tab.reason,
+        tab.concurrency,
+        tab.max_rps,
+    )
+    assert [w.accessibleName() or w.objectName() for w in inputs if w.isEnabled()] == []
+    assert tab.cancel_button.isEnabled()
+    tab.cancel_button.click()
+    wait_done(qtbot, tab)
+    assert all(w.isEnabled() for w in inputs if w is not tab.delete_group)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -126,6 +126,13 @@ class TerminalsTab(QWidget):
         self.progress_label = QLabel()
         self.progress_label.setAccessibleName("Batch counts")
         self.progress_label.setWordWrap(True)
+        self.stale_note = QLabel()
+        self.stale_note.setAccessibleName("Results no longer match the list or profile")
+        self.stale_note.setWordWrap(True)
+        self.stale_note.setVisible(False)
+        self.stale_note.setStyleSheet(
+            "font-style: italic; padding: 4px; border: 1px solid palette(mid);"
+        )
         self.cancel_button = QPushButton("Cancel")
         self.retry_button = QPushButton("Retry failed")
         self.export_results = QPushButton("Export results…")
@@ -193,6 +200,7 @@ class TerminalsTab(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.stale_note)
         right_layout.addWidget(self.progress_label)
         right_layout.addLayout(run_buttons)
         right_layout.addWidget(self.table, 1)
@@ -234,6 +242,7 @@ class TerminalsTab(QWidget):
         lists.chosen.connect(self._group_chosen)
         self.group.activated.connect(lists.choose)
         self.profile.currentTextChanged.connect(self._profile_chosen)
+        self.clear_history.toggled.connect(self._update_buttons)
         self.import_button.clicked.connect(lists.ask_import)
         self.save_group.clicked.connect(lists.ask_save)
         self.delete_group.clicked.connect(lists.ask_delete)
@@ -358,10 +367,56 @@ class TerminalsTab(QWidget):
             self.export_results,
         )
         self.save_group.setEnabled(bool(count) and not (self.parsed and self.parsed.invalid))
-        self.delete_group.setEnabled(self.group.currentText() in self.lists.groups)
+        self.delete_group.setEnabled(self.group.currentText() in self.lists.groups and not running)
         self.export_list.setEnabled(bool(count))
-        for widget in (self.editor, self.group, self.profile, self.game, self.import_button):
+        for widget in self._batch_inputs():
             widget.setEnabled(not running)
+        self._show_staleness()
+
+    def _batch_inputs(self) -> tuple[QWidget, ...]:
+        """What a running batch was started with: frozen until it ends, so the screen
+        cannot say one thing (no clear history) while the rows are sent with another."""
+        return (
+            self.editor,
+            self.group,
+            self.import_button,
+            self.profile,
+            self.game,
+            self.clear_history,
+            self.reason,
+            self.concurrency,
+            self.max_rps,
+        )
+
+    def _changed_since_batch(self) -> list[str]:
+        """What the inputs changed since the table's batch ran ([] while it still matches)."""
+        if self.running or not self.batches.batch_root:
+            return []
+        options = self.batches.options
+        changed = ["the list"] if self._list_fresh else []
+        if (self.profile.currentText() or None) != options.profile:
+            changed.append("the profile")
+        if self.clear_history.isChecked() != options.clear_history:
+            changed.append("the clear-history choice")
+        return changed
+
+    def _show_staleness(self) -> None:
+        """Greys the results out, under a line naming the batch, its profile and its
+        clear-history choice, once the inputs no longer match them: an old result never
+        looks like the answer for the list now on screen (as the Close tab's answer)."""
+        changed = self._changed_since_batch()
+        stale = bool(changed)
+        if stale:
+            what = " and ".join(changed)
+            verb = "have" if len(changed) > 1 else "has"
+            self.stale_note.setText(
+                f"These results are for batch {self.batches.batch_root} {self._ran_with()} "
+                f"— {what} {verb} changed since."
+            )
+        self.stale_note.setVisible(stale)
+        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+        self.progress_label.setStyleSheet(f"color: {grey.name()};" if stale else "")
+        self.model.set_stale(grey if stale else None)
 
     def _choose_default(self, *candidates: QPushButton | None) -> None:
         """The first enabled candidate is the default action; no other button is."""

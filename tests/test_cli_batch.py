@@ -381,3 +381,24 @@ def test_retry_goes_to_the_batch_profile_with_its_clear_history(
         }
     finally:
         KeyringSecrets().delete("live")
+
+
+def test_nothing_to_clear_is_not_printed_as_a_failure(
+    cli: CliRunner, sandbox_profile: str, tmp_path: Path
+) -> None:
+    """QA: a clear-history batch counted 4 *Round not found* as done, yet printed it as a
+    refusal per row and in ``history``. It reads *Nothing to clear* there; the history
+    still records what the provider answered (refused, code 4)."""
+    listing = write_list(tmp_path, "terminal-0001\nplayer-001\n")  # player-001: no round
+    run = cli("batch", listing, "--clear-history")
+    assert run.status == 0, run.err
+    assert "player-001" not in run.err
+    assert "1 closed, 1 with nothing to clear (done)" in run.out
+    batch = run.out.split("Batch ", 1)[1].split(" ", 1)[0]
+    history = cli("history", "--batch", batch)
+    [line] = [line for line in history.out.splitlines() if "player-001" in line]
+    assert "Nothing to clear code 4: Round not found" in line
+    assert "Refused" not in line
+    stored = cli("history", "--batch", batch, "--json")
+    outcomes = {json.loads(x)["login"]: json.loads(x)["outcome"] for x in stored.out.splitlines()}
+    assert outcomes == {"terminal-0001": "success", "player-001": "refused"}

@@ -16,9 +16,12 @@ from support_tool.config.profiles import ProfileStore, make_profile
 from support_tool.config.secret_store import KeyringSecrets
 from support_tool.gui.batch_model import RowProgress
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
+from support_tool.gui.history_model import OUTCOME_COLUMN
 from support_tool.gui.main_window import HISTORY_TAB, MainWindow
+from support_tool.gui.style import outcome_colour
 from support_tool.gui.terminals_tab import TerminalsTab
 from support_tool.ops.runtime import open_runtime
+from support_tool.provider.outcome import Outcome
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
 from tests.gui_fixtures import sandbox_window, window_for
@@ -428,3 +431,30 @@ def test_inputs_a_running_batch_was_started_with_are_frozen(qtbot: QtBot, demo: 
     tab.cancel_button.click()
     wait_done(qtbot, tab)
     assert all(w.isEnabled() for w in inputs if w is not tab.delete_group)
+
+
+def test_nothing_to_clear_reads_as_done_in_the_table_and_the_history(
+    qtbot: QtBot, demo: MainWindow
+) -> None:
+    """QA: 4 *Round not found* in a clear-history batch was 'done' in the summary but an
+    orange 'Refused by provider' in its row and in the History tab. It reads *Nothing to
+    clear*, in the success colour, while the history still records refused, code 4."""
+    tab = terminals_tab(qtbot, demo)
+    tab.clear_history.setChecked(True)
+    paste(qtbot, tab, "terminal-0001\nplayer-001\n")  # player-001 has no unfinished round
+    confirm(qtbot, tab).ok.click()
+    wait_done(qtbot, tab)
+    green = outcome_colour(Outcome.SUCCESS)
+    assert tab.model.data(tab.model.index(1, 3)) == "Nothing to clear"
+    assert tab.model.data(tab.model.index(1, 3), Qt.ItemDataRole.ForegroundRole) == green
+    assert tab.summary is not None
+    [stored] = demo.runtime.service.history.query(batch_id=tab.summary.batch_id, login="player-001")
+    assert (stored.outcome, stored.error_code) == ("refused", 4)
+
+    tab.history_button.click()
+    view = demo.history_view()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2 and not view.model.busy)
+    [row] = [n for n in range(2) if view.model.record(n).login == "player-001"]
+    cell = view.model.index(row, OUTCOME_COLUMN)
+    assert view.model.data(cell) == "Nothing to clear"
+    assert view.model.data(cell, Qt.ItemDataRole.ForegroundRole) == green

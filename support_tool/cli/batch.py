@@ -316,7 +316,7 @@ def _run_batch(
     from support_tool.ops.batch import BatchRun
     from support_tool.ops.batch_summary import BatchOptions
 
-    reporter = Reporter(args.json, batch_id)
+    reporter = Reporter(args.json, batch_id, args.clear_history)
     run = BatchRun(
         runtime.service,
         parsed.terminals,

@@ -18,6 +18,7 @@ from support_tool.ops.batch_summary import (
     RowEvent,
     RowState,
     left_out_text,
+    nothing_to_clear,
 )
 from support_tool.ops.terminals import TerminalList, plural
 
@@ -30,9 +31,10 @@ BAR_WIDTH = 28
 class Reporter:
     """Prints rows as they finish (JSON lines, or failures in words) and a progress bar."""
 
-    def __init__(self, as_json: bool, batch_id: str) -> None:
+    def __init__(self, as_json: bool, batch_id: str, clear_history: bool = False) -> None:
         self.as_json = as_json
         self.batch_id = batch_id
+        self.clear_history = clear_history  # 4 (no round) is then done, not a failure
         self.bar = sys.stderr.isatty()
         self._lock = threading.Lock()
         self._bar_shown = False
@@ -51,7 +53,9 @@ class Reporter:
                     "batch_id": self.batch_id,
                 }
                 print(json.dumps(fields, ensure_ascii=False), flush=True)
-            elif not result.ok:
+            elif not result.ok and not nothing_to_clear(
+                result.outcome, result.error_code, self.clear_history
+            ):
                 print(f"{safe(event.terminal.as_line())}: {safe(result.headline)}", file=sys.stderr)
 
     def progress(self, progress: BatchProgress) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor
 from support_tool.audit.log import utc_now
 from support_tool.gui.column_model import ColumnModel, Index, column_of
 from support_tool.gui.style import outcome_colour
-from support_tool.ops.batch_summary import RowEvent, RowState
+from support_tool.ops.batch_summary import RowEvent, RowState, colour_outcome, outcome_shown
 from support_tool.ops.terminals import Terminal
 from support_tool.provider.outcome import CloseResult, Outcome
 
@@ -48,8 +48,9 @@ class BatchRow:
 
 
 def _status(row: BatchRow) -> str:
-    if row.result is not None and row.state is RowProgress.DONE:
-        return row.result.outcome.label
+    result = row.result
+    if result is not None and row.state is RowProgress.DONE:
+        return outcome_shown(result.outcome, result.error_code, row.clear_history)
     return row.state.value
 
 
@@ -99,8 +100,11 @@ class BatchModel(ColumnModel):
         if role == Qt.ItemDataRole.ForegroundRole and self._stale is not None:
             return self._stale
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == STATUS_COLUMN:
-            if row.result is not None and row.state is RowProgress.DONE:
-                return outcome_colour(row.result.outcome)
+            result = row.result
+            if result is not None and row.state is RowProgress.DONE:
+                return outcome_colour(
+                    colour_outcome(result.outcome, result.error_code, row.clear_history)
+                )
             if row.state is RowProgress.RATE_LIMITED:
                 return outcome_colour(Outcome.REFUSED)
         return None

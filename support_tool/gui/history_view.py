@@ -29,6 +29,7 @@ from support_tool.gui.column_model import column_of
 from support_tool.gui.history_model import COLUMNS, HistoryModel, local_time
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_label
+from support_tool.ops.batch_summary import NOTHING_TO_CLEAR, outcome_shown
 from support_tool.provider.outcome import Outcome
 
 FILTER_DELAY_MS = 150
@@ -71,7 +72,9 @@ def record_fields(record: AuditRecord) -> list[tuple[str, str]]:
         elif value is None or value == "":
             text = "–"
         elif name == "outcome":
-            text = outcome_label(str(value))
+            text = outcome_shown(str(value), record.error_code, record.clear_history)
+            if text == NOTHING_TO_CLEAR:
+                text += f" (recorded as {outcome_label(str(value)).lower()})"
         elif name == "elapsed_ms":
             text = f"{value:,} ms"
         else:

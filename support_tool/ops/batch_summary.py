@@ -43,6 +43,28 @@ def nothing_to_clear(outcome: Outcome | str, error_code: int | None, clear_histo
     return outcome == Outcome.REFUSED and error_code == NO_ROUND_CODE and clear_history
 
 
+NOTHING_TO_CLEAR = "Nothing to clear"
+
+
+def outcome_shown(outcome: Outcome | str, error_code: int | None, clear_history: bool) -> str:
+    """A row's outcome in words, for every screen and listing: its label, except that a
+    clear-history close answered 4 reads *Nothing to clear* (done, not a refusal). Only
+    the words change: the history keeps the provider's answer, refused with code 4."""
+    if nothing_to_clear(outcome, error_code, clear_history):
+        return NOTHING_TO_CLEAR
+    try:
+        return Outcome(outcome).label
+    except ValueError:
+        return str(outcome)
+
+
+def colour_outcome(outcome: Outcome | str, error_code: int | None, clear_history: bool) -> str:
+    """The outcome whose colour a row takes: success's for *Nothing to clear*."""
+    if nothing_to_clear(outcome, error_code, clear_history):
+        return Outcome.SUCCESS
+    return outcome
+
+
 def retry_verdict(
     outcome: Outcome | str, error_code: int | None, clear_history: bool, description: str = ""
 ) -> tuple[bool, str]:

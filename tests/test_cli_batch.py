@@ -129,7 +129,7 @@ def test_groups_add_list_show_remove_and_run(
     assert "2 terminals" in added.out
     assert cli("group", "add", "Bank A", listing).status == 2  # no silent overwrite
     assert cli("group", "add", "Bank A", listing, "--replace").status == 0
-    assert "Bank A  (2 terminals)" in cli("group", "list").out
+    assert "'Bank A'  (2 terminals)" in cli("group", "list").out
     shown = cli("group", "show", "Bank A")
     assert shown.out.splitlines() == [
         "login,gameId",
@@ -155,7 +155,7 @@ def test_list_from_standard_input(cli_process: CliProcessRunner, sandbox_profile
 
 
 def test_demo_batch_with_a_demo_group(cli_process: CliProcessRunner) -> None:
-    run = cli_process("--demo", "batch", "--group", "Demo bank A (40 terminals)", "--clear-history")
+    run = cli_process("--demo", "batch", "--group", "Demo bank A", "--clear-history")
     assert run.status == 0, run.err
     assert "40 closed" in run.out
 
@@ -251,7 +251,7 @@ def test_one_terminal_is_one_terminal(cli: CliRunner, sandbox_profile: str, tmp_
     assert "(1 terminal, " in run.out
     added = cli("group", "add", "One", write_list(tmp_path, "terminal-0002\n"))
     assert "with 1 terminal." in added.out
-    assert "One  (1 terminal)" in cli("group", "list").out
+    assert "'One'  (1 terminal)" in cli("group", "list").out
 
 
 def test_group_add_reads_lists_as_batch_does(
@@ -402,3 +402,27 @@ def test_nothing_to_clear_is_not_printed_as_a_failure(
     stored = cli("history", "--batch", batch, "--json")
     outcomes = {json.loads(x)["login"]: json.loads(x)["outcome"] for x in stored.out.splitlines()}
     assert outcomes == {"terminal-0001": "success", "player-001": "refused"}
+
+
+def test_demo_groups_are_named_as_they_are_typed(cli: CliRunner) -> None:
+    """QA: ``--demo batch --group 'Demo bank A'`` was refused, listing "Demo bank A (40
+    terminals)" as a name; ``--demo group list`` was refused. Names are what one types,
+    quoted, with the count beside them; the demo's groups can be listed and run."""
+    listed = cli("--demo", "group", "list")
+    assert listed.status == 0, listed.err
+    assert listed.out.splitlines() == [
+        "'Demo bank A'  (40 terminals)",
+        "'Demo floor'  (1,000 terminals)",
+    ]
+    unknown = cli("--demo", "batch", "--group", "Demo bank")
+    assert unknown.status == 2
+    assert (
+        "There is no group named 'Demo bank' (groups: 'Demo bank A' (40 terminals), "
+        "'Demo floor' (1,000 terminals))" in unknown.err
+    )
+    run = cli("--demo", "batch", "--group", "Demo bank A")
+    assert run.status == 0, run.err
+    assert "40 closed" in run.out
+    changed = cli("--demo", "group", "remove", "Demo bank A")
+    assert changed.status == 2
+    assert "built in" in changed.err

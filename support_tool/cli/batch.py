@@ -115,15 +115,25 @@ def _groups(demo: bool) -> GroupSource:
 
 
 def _find_group(groups: GroupSource, name: str) -> list[Terminal]:
+    from support_tool.ops.terminals import plural
+
     saved = groups.load()
     found = saved.get(name)
     if found is None:
-        known = ", ".join(sorted(saved)) or "none yet"
+        known = ", ".join(
+            f"{shell_quote(n)} ({plural(len(saved[n].terminals), 'terminal')})"
+            for n in sorted(saved, key=str.casefold)
+        )
         raise InvalidInput(
-            f"There is no group named {name!r} (groups: {known}). "
+            f"There is no group named {shell_quote(name)} (groups: {known or 'none yet'}). "
             "Save one with: support-tool group add NAME FILE"
         )
     return list(found.terminals)
+
+
+def shell_quote(name: str) -> str:
+    """A group name as it is typed after --group: quoted, so spaces and brackets are kept."""
+    return "'" + name.replace("'", "'\\''") + "'"
 
 
 def _record_refused_list(args: argparse.Namespace, batch_id: str, message: str) -> None:
@@ -370,17 +380,22 @@ def _nothing_to_send(run: BatchRun, args: argparse.Namespace, parsed: TerminalLi
 
 
 def cmd_group(args: argparse.Namespace) -> int:
-    from support_tool.config.groups import GroupStore, make_group
+    from support_tool.config.groups import make_group
     from support_tool.ops.terminals import plural, terminals_csv
 
-    store = GroupStore()
+    store = _groups(args.demo)
     groups = store.load()
+    if args.demo and args.action in ("add", "remove"):
+        raise InvalidInput(
+            "The demo's groups are built in and cannot be changed; leave out --demo to "
+            f"{args.action} your own saved groups."
+        )
     if args.action == "list":
         if not groups:
             print("No groups yet. Save one: support-tool group add NAME FILE")
         for name in sorted(groups, key=str.casefold):
             count = len(groups[name].terminals)
-            print(f"{name}  ({plural(count, 'terminal')})")
+            print(f"{shell_quote(name)}  ({plural(count, 'terminal')})")
         return ExitStatus.OK
     if args.action == "show":
         sys.stdout.write(terminals_csv(_find_group(store, args.name)))

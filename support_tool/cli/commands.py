@@ -765,7 +765,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise bad_argument
         if args.command is None:
             return _open_window(args.demo, qt_arguments)
-        if args.demo and args.command in ("profile", "secret", "sandbox", "group"):
+        if args.demo and args.command in ("profile", "secret", "sandbox"):
             raise InvalidInput(f"--demo does not apply to '{args.command}'.")
         return COMMANDS[args.command](args)
     except InvalidInput as exc:

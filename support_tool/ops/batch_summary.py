@@ -150,6 +150,10 @@ class BatchProgress:
         return self.remaining * self.elapsed_s / self.done
 
 
+# A count's words where the label does not read as a plural: "3 configuration problems".
+_COUNTED = {Outcome.CONFIGURATION: "configuration problems"}
+
+
 @dataclass
 class BatchSummary:
     batch_id: str
@@ -220,8 +224,9 @@ class BatchSummary:
             Outcome.INVALID_INPUT,
             Outcome.UNKNOWN,
         ):
-            if self.counts[outcome]:
-                parts.append(f"{self.counts[outcome]:,} {outcome.label.lower()}")
+            if n := self.counts[outcome]:
+                words = outcome.label.lower()
+                parts.append(f"{n:,} {_COUNTED.get(outcome, words) if n != 1 else words}")
         if self.not_sent:
             parts.append(f"{self.not_sent:,} not sent")
         return ", ".join(parts)

@@ -342,7 +342,19 @@ def cmd_secret(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def _describe_close(closed: CloseAttempt) -> str:
+def _close_subject(closed: CloseAttempt, args: argparse.Namespace) -> dict[str, object]:
+    """Which close this was (login, game, clear history, profile): as sent when it was,
+    else as asked, so every answer, a refusal too, names the login it concerns."""
+    request = closed.request
+    if request is not None:
+        login, game, clear = request.login, request.game_id, request.clear_history
+    else:
+        login, game, clear = _safe(args.login), args.game and _safe(args.game), args.clear_history
+    profile = closed.profile.name if closed.profile else _safe(args.profile or "")
+    return {"login": login, "game_id": game or None, "clear_history": clear, "profile": profile}
+
+
+def _describe_close(closed: CloseAttempt, args: argparse.Namespace) -> str:
     result = closed.result
     request = closed.request
     what = ""
@@ -369,7 +381,12 @@ def _describe_close(closed: CloseAttempt) -> str:
         lines.append(f"{sentence}: {what}." if what else f"{sentence}.")
         lines.append(f"  Provider: {_safe(result.description)}")
     else:
-        lines.append(f"{sentence}: {_safe(result.description)}")
+        subject = _close_subject(closed, args)
+        about = f"{_safe(str(subject['login']))}"
+        about += f" in game {_safe(str(subject['game_id']))}" if subject["game_id"] else ""
+        about += " (all games)" if not subject["game_id"] else ""
+        about += ", with clear history" if subject["clear_history"] else ""
+        lines.append(f"{sentence} for {about}: {_safe(result.description)}")
     if result.next_step:
         lines.append(f"  Next step: {result.next_step}")
     lines.append("  " + " \u00b7 ".join(facts))
@@ -444,9 +461,10 @@ def cmd_close(args: argparse.Namespace) -> int:
             )
     result = closed.result
     if args.json:
-        print(json.dumps(close_fields(closed), ensure_ascii=False))
+        fields = {**_close_subject(closed, args), **close_fields(closed)}
+        print(json.dumps(fields, ensure_ascii=False))
     else:
-        print(_describe_close(closed), file=sys.stdout if result.ok else sys.stderr)
+        print(_describe_close(closed, args), file=sys.stdout if result.ok else sys.stderr)
     return result.exit_status
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from support_tool.config.profiles import ProfileStore, make_profile
-from support_tool.config.secret_store import KeyringSecrets
 from support_tool.gui.batch_model import RowProgress
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.history_model import OUTCOME_COLUMN
@@ -23,8 +20,7 @@ from support_tool.gui.terminals_tab import TerminalsTab
 from support_tool.ops.runtime import open_runtime
 from support_tool.provider.outcome import Outcome
 from support_tool.sandbox import SandboxServer
-from tests.conftest import SANDBOX_SECRET
-from tests.gui_fixtures import sandbox_window, window_for
+from tests.gui_fixtures import live_and_test_window, sandbox_window, window_for
 from tests.test_gui_close import tick_counter
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
@@ -301,25 +297,6 @@ def test_one_terminal_and_a_stray_separator_are_said_plainly(
     assert "<b>1 terminal</b> to close." in said
     assert "contains a semicolon (';') at position 11" in said
     assert tab.start_button.text() == "Close 1 session…"
-
-
-@contextmanager
-def live_and_test_window(qtbot: QtBot, home: Path, sandbox: SandboxServer) -> Iterator[MainWindow]:
-    """Two saved profiles on the sandbox: 'live' (production, the default) and 'test'."""
-    store = ProfileStore()
-    profiles = store.load().with_profile(
-        make_profile("live", sandbox.url, production=True), make_default=True
-    )
-    store.save(profiles.with_profile(make_profile("test", sandbox.url)))
-    keyring = KeyringSecrets()
-    for name in ("live", "test"):
-        keyring.set(name, SANDBOX_SECRET)
-    try:
-        with open_runtime(demo=False) as runtime, window_for(qtbot, runtime) as window:
-            yield window
-    finally:
-        for name in ("live", "test"):
-            keyring.delete(name)
 
 
 def run_on_live_with_one_failure(qtbot: QtBot, tab: TerminalsTab, sandbox: SandboxServer) -> str:

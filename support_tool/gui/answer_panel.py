@@ -40,6 +40,7 @@ class Asked:
     game_id: str | None
     clear_history: bool
     at: datetime  # when the request was made, UTC
+    production: bool = False  # the profile was production when it was asked
 
     def describe(self) -> str:
         """'terminal-07 · all games · clear history: no · profile live · 15:05:42'"""
@@ -56,6 +57,26 @@ class Asked:
     def key(self) -> tuple[str, str, str, bool]:
         """What must match the form for this answer to be the form's answer."""
         return (self.profile, self.login, self.game_id or "", self.clear_history)
+
+    def changed_to(self, key: tuple[str, str, str, bool]) -> str:
+        """'This answer was for terminal-07 on profile live (PRODUCTION); the form now uses
+        profile test': names what differs, so a changed profile is not read as another
+        login."""
+        profile, login, game, clear = key
+        now = []
+        if profile != self.profile:
+            now.append(f"uses profile {profile}")
+        if login != self.login:
+            now.append(f"shows {login or 'no login'}")
+        if game != (self.game_id or ""):
+            now.append(f"game {game}" if game else "all games")
+        if clear != self.clear_history:
+            now.append(f"clear history: {'yes' if clear else 'no'}")
+        production = " (PRODUCTION)" if self.production else ""
+        return (
+            f"This answer was for {self.login} on profile {self.profile}{production}; "
+            f"the form now {', '.join(now) or 'shows another close'}."
+        )
 
 
 def time_lines(at: datetime) -> list[str]:
@@ -186,6 +207,7 @@ class AnswerPanel(QFrame):
         self._layout = layout
         self._closed: CloseAttempt | None = None
         self._asked: Asked | None = None
+        self._form_key: tuple[str, str, str, bool] | None = None  # the form, as last told
         self._colour = ""
         self.stale = False
         self.toggle.setEnabled(False)
@@ -255,17 +277,16 @@ class AnswerPanel(QFrame):
     def form_changed(self, key: tuple[str, str, str, bool]) -> None:
         """The form now shows ``key``: grey this answer out unless it is the form's."""
         if self._asked is not None:
+            self._form_key = key
             self.set_stale(key != self._asked.key())
 
     def set_stale(self, stale: bool) -> None:
-        """Greyed, with a line saying whose answer it is, so it cannot be read as the
-        answer for the login now in the form."""
+        """Greyed, with a line saying whose answer it is and what the form changed, so it
+        cannot be read as the answer for the close now in the form."""
         self.stale = stale
         asked = self._asked
         if stale and asked is not None:
-            self.stale_note.setText(
-                f"This answer is for {asked.login}; the form now shows another close."
-            )
+            self.stale_note.setText(asked.changed_to(self._form_key or asked.key()))
         self.stale_note.setVisible(stale)
         grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
         style = f"color: {grey.name()};" if stale else ""

@@ -389,14 +389,15 @@ class MainWindow(QMainWindow):
         self.confirmation = dialog
         dialog.open()
 
-    @staticmethod
-    def _asked(request: CloseInput) -> Asked:
+    def _asked(self, request: CloseInput) -> Asked:
+        profile = self.profile_set.get(request.profile)
         return Asked(
             request.profile,
             request.login,
             request.game_id,
             request.clear_history,
             datetime.now(UTC),
+            production=bool(profile and profile.production),
         )
 
     def send(self, request: CloseInput) -> None:

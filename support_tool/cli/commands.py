@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 from support_tool import __version__
 from support_tool.cli import audit as cli_audit
 from support_tool.cli import batch as cli_batch
-from support_tool.cli.output import close_fields
+from support_tool.cli.output import close_fields, close_subject, describe_close
 from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
     AuditUnavailable,
@@ -342,59 +342,6 @@ def cmd_secret(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def _close_subject(closed: CloseAttempt, args: argparse.Namespace) -> dict[str, object]:
-    """Which close this was (login, game, clear history, profile): as sent when it was,
-    else as asked, so every answer, a refusal too, names the login it concerns."""
-    request = closed.request
-    if request is not None:
-        login, game, clear = request.login, request.game_id, request.clear_history
-    else:
-        login, game, clear = _safe(args.login), args.game and _safe(args.game), args.clear_history
-    profile = closed.profile.name if closed.profile else _safe(args.profile or "")
-    return {"login": login, "game_id": game or None, "clear_history": clear, "profile": profile}
-
-
-def _describe_close(closed: CloseAttempt, args: argparse.Namespace) -> str:
-    result = closed.result
-    request = closed.request
-    what = ""
-    if request is not None:
-        what = f"session of {_safe(request.login)}"
-        what += f" in game {_safe(request.game_id)}" if request.game_id else " (all games)"
-        if request.clear_history:
-            what += ", unfinished round removed"
-    facts = []
-    if result.error_code is not None:
-        facts.append(f"provider code {result.error_code}")
-    if result.http_status is not None:
-        facts.append(f"HTTP {result.http_status}")
-    if result.outcome not in (Outcome.INVALID_INPUT, Outcome.CONFIGURATION):
-        facts.append(f"{result.elapsed_ms} ms")
-        facts.append(f"{result.attempts} attempt{'s' if result.attempts != 1 else ''}")
-    if closed.history_id is not None:
-        facts.append(f"history #{closed.history_id}")
-    if closed.profile is not None:
-        facts.append(f"profile {closed.profile.name}")
-    lines = []
-    sentence = result.outcome.sentence
-    if result.ok:
-        lines.append(f"{sentence}: {what}." if what else f"{sentence}.")
-        lines.append(f"  Provider: {_safe(result.description)}")
-    else:
-        subject = _close_subject(closed, args)
-        about = f"{_safe(str(subject['login']))}"
-        about += f" in game {_safe(str(subject['game_id']))}" if subject["game_id"] else ""
-        about += " (all games)" if not subject["game_id"] else ""
-        about += ", with clear history" if subject["clear_history"] else ""
-        lines.append(f"{sentence} for {about}: {_safe(result.description)}")
-    if result.next_step:
-        lines.append(f"  Next step: {result.next_step}")
-    lines.append("  " + " \u00b7 ".join(facts))
-    if closed.history_error:
-        lines.append(f"  WARNING: {closed.history_error}")
-    return "\n".join(lines)
-
-
 def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> CloseAttempt:
     """Record a close refused by the command line itself (before the service is asked), as
     every refused input is recorded, and return it for printing."""
@@ -461,10 +408,10 @@ def cmd_close(args: argparse.Namespace) -> int:
             )
     result = closed.result
     if args.json:
-        fields = {**_close_subject(closed, args), **close_fields(closed)}
+        fields = {**close_subject(closed, args), **close_fields(closed)}
         print(json.dumps(fields, ensure_ascii=False))
     else:
-        print(_describe_close(closed, args), file=sys.stdout if result.ok else sys.stderr)
+        print(describe_close(closed, args), file=sys.stdout if result.ok else sys.stderr)
     return result.exit_status
 
 

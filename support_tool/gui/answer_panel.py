@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool.gui.style import outcome_colour
+from support_tool.gui.style import greyed, note_label, outcome_colour
 from support_tool.ops.close import CloseAttempt
 
 COPIED_FEEDBACK_MS = 2000
@@ -151,13 +151,7 @@ class AnswerPanel(QFrame):
         subject_font = self.subject.font()
         subject_font.setBold(True)
         self.subject.setFont(subject_font)
-        self.stale_note = QLabel()
-        self.stale_note.setAccessibleName("Answer no longer matches the form")
-        self.stale_note.setWordWrap(True)
-        self.stale_note.setVisible(False)
-        self.stale_note.setStyleSheet(
-            "font-style: italic; padding: 4px; border: 1px solid palette(mid);"
-        )
+        self.stale_note = note_label("Answer no longer matches the form")
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -288,8 +282,7 @@ class AnswerPanel(QFrame):
         if stale and asked is not None:
             self.stale_note.setText(asked.changed_to(self._form_key or asked.key()))
         self.stale_note.setVisible(stale)
-        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
-        style = f"color: {grey.name()};" if stale else ""
+        style = f"color: {greyed(self).name()};" if stale else ""
         self.headline.setStyleSheet(style or (f"color: {self._colour};" if self._colour else ""))
         for label in (self.subject, self.description, self.next_step, self.facts):
             label.setStyleSheet(style)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from support_tool.gui.batch_model import BatchModel, BatchRow
+from support_tool.gui.batch_words import ran_with
 from support_tool.ops.batch import BatchRun
 from support_tool.ops.batch_summary import (
     BatchOptions,
@@ -126,6 +127,10 @@ class BatchController(QObject):
         self._tick = QTimer(self)
         self._tick.setInterval(PROGRESS_MS)
         self._tick.timeout.connect(self._on_tick)
+
+    def ran_with(self) -> str:
+        """'on profile live (PRODUCTION), clear history: yes': what the results are for."""
+        return ran_with(self.options, self.production)
 
     @property
     def running(self) -> bool:

@@ -161,15 +161,7 @@ class HistoryView(QWidget):
         header.setStretchLastSection(False)
         header.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            if width:
-                self.table.setColumnWidth(column, width)
-        self.table.setColumnWidth(OUTCOME_COLUMN, self._outcome_width())
-        # Batch ids share their date and time at the front; the tail tells them apart.
-        self._batch_delegate = ElideMiddle(self.table)
-        self.table.setItemDelegateForColumn(BATCH_COLUMN, self._batch_delegate)
-        # The provider's words are what people read: that column takes the spare width.
-        header.setSectionResizeMode(DESCRIPTION_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self._size_columns(header)
         self.count = QLabel()
         self.details = QPushButton("Details…")
         self.again = QPushButton("Close again")
@@ -210,6 +202,17 @@ class HistoryView(QWidget):
         self.dialog: QDialog | None = None
         self._update_buttons()
         self.apply_filter()
+
+    def _size_columns(self, header: QHeaderView) -> None:
+        for column, width in enumerate(COLUMN_WIDTHS):
+            if width:
+                self.table.setColumnWidth(column, width)
+        self.table.setColumnWidth(OUTCOME_COLUMN, self._outcome_width())
+        # Batch ids share their date and time at the front; the tail tells them apart.
+        self._batch_delegate = ElideMiddle(self.table)
+        self.table.setItemDelegateForColumn(BATCH_COLUMN, self._batch_delegate)
+        # The provider's words are what people read: that column takes the spare width.
+        header.setSectionResizeMode(DESCRIPTION_COLUMN, QHeaderView.ResizeMode.Stretch)
 
     def _outcome_width(self) -> int:
         """Wide enough for the longest outcome in words ('Could not reach provider')."""

@@ -7,12 +7,11 @@ queued signals and are painted a few times a second (``BatchModel``).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -41,9 +39,17 @@ from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import SupportToolError
 from support_tool.gui.batch_controller import BatchController
 from support_tool.gui.batch_model import DESCRIPTION_COLUMN, BatchModel
+from support_tool.gui.batch_words import (
+    changed_since,
+    list_status_text,
+    progress_text,
+    stale_text,
+    summary_text,
+)
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.list_actions import ListActions
+from support_tool.gui.style import button_grid, greyed, note_label
 from support_tool.ops.batch import BatchRun
 from support_tool.ops.batch_results import result_lines, write_results_csv
 from support_tool.ops.batch_summary import BatchOptions, BatchSummary, left_out_text
@@ -126,13 +132,6 @@ class TerminalsTab(QWidget):
         self.progress_label = QLabel()
         self.progress_label.setAccessibleName("Batch counts")
         self.progress_label.setWordWrap(True)
-        self.stale_note = QLabel()
-        self.stale_note.setAccessibleName("Results no longer match the list or profile")
-        self.stale_note.setWordWrap(True)
-        self.stale_note.setVisible(False)
-        self.stale_note.setStyleSheet(
-            "font-style: italic; padding: 4px; border: 1px solid palette(mid);"
-        )
         self.cancel_button = QPushButton("Cancel")
         self.retry_button = QPushButton("Retry failed")
         self.export_results = QPushButton("Export results…")
@@ -166,7 +165,7 @@ class TerminalsTab(QWidget):
         group_label.setBuddy(self.group)
         groups_row.addWidget(group_label)
         groups_row.addWidget(self.group, 1)
-        group_buttons = _button_grid(
+        group_buttons = button_grid(
             self.import_button, self.save_group, self.delete_group, self.export_list
         )
         options = QFormLayout()
@@ -193,15 +192,15 @@ class TerminalsTab(QWidget):
         left_layout.addWidget(self.list_status)
         left_layout.addLayout(options)
 
-        run_buttons = _button_grid(
+        run_buttons = button_grid(
             self.cancel_button, self.retry_button, self.export_results, self.history_button
         )
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.progress)
-        right_layout.addWidget(self.stale_note)
-        right_layout.addWidget(self.progress_label)
+        self.stale_note = note_label("Results no longer match the list or profile")
+        for line in (self.progress, self.stale_note, self.progress_label):
+            right_layout.addWidget(line)
         right_layout.addLayout(run_buttons)
         right_layout.addWidget(self.table, 1)
 
@@ -312,15 +311,7 @@ class TerminalsTab(QWidget):
         if parsed is None and not error:
             return
         self.parsed, self.parse_error = parsed, error
-        if parsed is None:
-            self.list_status.setText(error)
-        elif not parsed.terminals and not parsed.invalid:
-            self.list_status.setText("No terminals yet.")
-        else:
-            said = [f"<b>{plural(len(parsed.terminals), 'terminal')}</b> to close."]
-            notes = parsed.notices() + [f"Line {s.line}: {s.reason}" for s in parsed.invalid[1:4]]
-            said += [html.escape(note, quote=False) for note in notes]
-            self.list_status.setText("<br>".join(said))
+        self.list_status.setText(list_status_text(parsed, error))
         self._update_buttons()
 
     @property
@@ -376,29 +367,16 @@ class TerminalsTab(QWidget):
     def _batch_inputs(self) -> tuple[QWidget, ...]:
         """What a running batch was started with: frozen until it ends, so the screen
         cannot say one thing (no clear history) while the rows are sent with another."""
-        return (
-            self.editor,
-            self.group,
-            self.import_button,
-            self.profile,
-            self.game,
-            self.clear_history,
-            self.reason,
-            self.concurrency,
-            self.max_rps,
-        )
+        lists = (self.editor, self.group, self.import_button, self.profile, self.game)
+        options = (self.clear_history, self.reason, self.concurrency, self.max_rps)
+        return lists + options
 
     def _changed_since_batch(self) -> list[str]:
         """What the inputs changed since the table's batch ran ([] while it still matches)."""
         if self.running or not self.batches.batch_root:
             return []
-        options = self.batches.options
-        changed = ["the list"] if self._list_fresh else []
-        if (self.profile.currentText() or None) != options.profile:
-            changed.append("the profile")
-        if self.clear_history.isChecked() != options.clear_history:
-            changed.append("the clear-history choice")
-        return changed
+        profile, clear = self.profile.currentText() or None, self.clear_history.isChecked()
+        return changed_since(self.batches.options, self._list_fresh, profile, clear)
 
     def _show_staleness(self) -> None:
         """Greys the results out, under a line naming the batch, its profile and its
@@ -407,14 +385,11 @@ class TerminalsTab(QWidget):
         changed = self._changed_since_batch()
         stale = bool(changed)
         if stale:
-            what = " and ".join(changed)
-            verb = "have" if len(changed) > 1 else "has"
-            self.stale_note.setText(
-                f"These results are for batch {self.batches.batch_root} {self._ran_with()} "
-                f"— {what} {verb} changed since."
-            )
+            batches = self.batches
+            note = stale_text(batches.batch_root, batches.options, batches.production, changed)
+            self.stale_note.setText(note)
         self.stale_note.setVisible(stale)
-        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+        grey = greyed(self)
         self.progress_label.setStyleSheet(f"color: {grey.name()};" if stale else "")
         self.model.set_stale(grey if stale else None)
 
@@ -538,36 +513,14 @@ class TerminalsTab(QWidget):
     def _update_progress(self) -> None:
         if self.run is None:
             return
-        p = self.run.progress()
-        self.progress.setValue(p.done)
-        eta = p.eta_s
-        parts = [
-            f"{p.done:,} of {p.total:,} done",
-            f"{p.succeeded:,} closed",
-            f"{p.failed:,} failed",
-            f"{p.remaining:,} remaining",
-        ]
-        if p.waiting_rate_limit:
-            parts.append(f"{p.waiting_rate_limit:,} waiting after a rate limit")
-        if eta is not None and p.remaining:
-            parts.append(f"about {_duration(eta)} left")
+        progress = self.run.progress()
+        self.progress.setValue(progress.done)
         if not self.run.cancelled:
-            self.progress_label.setText(" · ".join(parts))
+            self.progress_label.setText(progress_text(progress))
 
     def _finished(self, summary: BatchSummary) -> None:
-        plan = self.batches.plan
         self.progress.setValue(summary.done)
-        text = (
-            f"Batch {summary.batch_id} {self._ran_with()}: {summary.counts_text()} "
-            f"in {_duration(summary.elapsed_s)}."
-        )
-        if summary.rate_limit_retries:
-            again = plural(summary.rate_limit_retries, "rate-limited request")
-            text += f" {again} {'was' if summary.rate_limit_retries == 1 else 'were'} sent again."
-        if summary.stop_reason:
-            text += f" {summary.stop_reason}"
-        if plan.refused:
-            text += f" Not worth retrying (refused for good): {left_out_text(plan.reasons)}."
+        text = summary_text(summary, self.batches.ran_with(), self.batches.plan.reasons)
         self.progress_label.setText(text)
         self.message.emit(text)
         self.recorded.emit()
@@ -575,13 +528,6 @@ class TerminalsTab(QWidget):
         self._update_buttons()
         if self.next_action is not None:
             self.next_action.setFocus()  # Enter or Space takes the one obvious next step
-
-    def _ran_with(self) -> str:
-        """'on profile live (PRODUCTION), clear history: yes': what the results are for."""
-        options = self.batches.options
-        production = " (PRODUCTION)" if self.batches.production else ""
-        clear = "yes" if options.clear_history else "no"
-        return f"on profile {options.profile or ''}{production}, clear history: {clear}"
 
     def _failed(self, error: BaseException) -> None:
         self._list_fresh = True  # nothing ran: the same list may be started again
@@ -618,20 +564,3 @@ class TerminalsTab(QWidget):
         self.message.emit(str(error))
         if not isinstance(error, SupportToolError | OSError):
             raise error
-
-
-def _button_grid(*buttons: QPushButton) -> QGridLayout:
-    """Buttons two to a row: a row of four does not fit a narrow or scaled-up window, and
-    a button squeezed below its text's width shows "ave as group." instead of its name."""
-    grid = QGridLayout()
-    for number, button in enumerate(buttons):
-        grid.addWidget(button, number // 2, number % 2)
-    grid.setColumnStretch(2, 1)
-    return grid
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
-    minutes, rest = divmod(int(seconds + 0.5), 60)
-    return f"{minutes} min {rest:02d} s"

@@ -60,3 +60,22 @@ def sandbox_window(
             yield window
     finally:
         keyring.delete("sandbox")
+
+
+@contextmanager
+def live_and_test_window(qtbot: QtBot, home: Path, sandbox: SandboxServer) -> Iterator[MainWindow]:
+    """Two saved profiles on the sandbox: 'live' (production, the default) and 'test'."""
+    store = ProfileStore()
+    profiles = store.load().with_profile(
+        make_profile("live", sandbox.url, production=True), make_default=True
+    )
+    store.save(profiles.with_profile(make_profile("test", sandbox.url)))
+    keyring = KeyringSecrets()
+    for name in ("live", "test"):
+        keyring.set(name, SANDBOX_SECRET)
+    try:
+        with open_runtime(demo=False) as runtime, window_for(qtbot, runtime) as window:
+            yield window
+    finally:
+        for name in ("live", "test"):
+            keyring.delete(name)

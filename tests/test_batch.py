@@ -15,7 +15,7 @@ from support_tool.config.profiles import ProfileSet, make_profile
 from support_tool.config.secret_store import MemorySecrets
 from support_tool.errors import InvalidInput
 from support_tool.ops.batch import BatchRun, Pacer
-from support_tool.ops.batch_summary import BatchOptions, RowEvent, RowState
+from support_tool.ops.batch_summary import BatchOptions, BatchSummary, RowEvent, RowState
 from support_tool.ops.close import CloseService
 from support_tool.ops.terminals import Terminal, parse_terminals
 from support_tool.provider import contract
@@ -331,3 +331,21 @@ def test_an_unexpected_keyring_error_is_a_message_not_a_crash(
     assert summary.counts[Outcome.CONFIGURATION] >= 1
     assert "No working keyring" in summary.stop_reason
     assert sandbox.request_count == 0
+
+
+@pytest.mark.parametrize(
+    ("counts", "said"),
+    [
+        ({Outcome.CONFIGURATION: 3}, "0 closed, 3 configuration problems"),
+        ({Outcome.CONFIGURATION: 1}, "0 closed, 1 configuration problem"),
+        (
+            {Outcome.SUCCESS: 2, Outcome.CONFIGURATION: 2, Outcome.TRANSPORT_FAILURE: 1},
+            "2 closed, 1 could not reach provider, 2 configuration problems",
+        ),
+    ],
+)
+def test_counts_read_as_plurals(counts: dict[Outcome, int], said: str) -> None:
+    """QA read "3 configuration problem" after a batch stopped on a missing secret with
+    three rows in flight."""
+    summary = BatchSummary("b", sum(counts.values()), Counter(counts), 0.0, 0, False, "")
+    assert summary.counts_text() == said

@@ -129,7 +129,7 @@ def test_groups_add_list_show_remove_and_run(
     assert "2 terminals" in added.out
     assert cli("group", "add", "Bank A", listing).status == 2  # no silent overwrite
     assert cli("group", "add", "Bank A", listing, "--replace").status == 0
-    assert "Bank A  (2 terminals)" in cli("group", "list").out
+    assert "'Bank A'  (2 terminals)" in cli("group", "list").out
     shown = cli("group", "show", "Bank A")
     assert shown.out.splitlines() == [
         "login,gameId",
@@ -155,7 +155,7 @@ def test_list_from_standard_input(cli_process: CliProcessRunner, sandbox_profile
 
 
 def test_demo_batch_with_a_demo_group(cli_process: CliProcessRunner) -> None:
-    run = cli_process("--demo", "batch", "--group", "Demo bank A (40 terminals)", "--clear-history")
+    run = cli_process("--demo", "batch", "--group", "Demo bank A", "--clear-history")
     assert run.status == 0, run.err
     assert "40 closed" in run.out
 
@@ -251,7 +251,7 @@ def test_one_terminal_is_one_terminal(cli: CliRunner, sandbox_profile: str, tmp_
     assert "(1 terminal, " in run.out
     added = cli("group", "add", "One", write_list(tmp_path, "terminal-0002\n"))
     assert "with 1 terminal." in added.out
-    assert "One  (1 terminal)" in cli("group", "list").out
+    assert "'One'  (1 terminal)" in cli("group", "list").out
 
 
 def test_group_add_reads_lists_as_batch_does(
@@ -338,3 +338,91 @@ def test_a_disk_that_fills_mid_batch_is_a_configuration_problem(
     with AuditLog(home / "history.sqlite3") as store:
         recorded = len(list(store.query()))
     assert 0 < sandbox.request_count <= recorded < 1000
+
+
+def test_retry_goes_to_the_batch_profile_with_its_clear_history(
+    cli: CliRunner, sandbox_profile: str, sandbox: SandboxServer, tmp_path: Path, home: Path
+) -> None:
+    """QA: --retry-failed sent to the default profile (or --profile), and without clear
+    history, under a production batch's id. It now takes both from the batch's rows,
+    refuses a --profile that names another, and says where it goes."""
+    from support_tool.config.secret_store import KeyringSecrets
+
+    assert cli("profile", "add", "live", "--url", sandbox.url, "--production").status == 0
+    KeyringSecrets().set("live", SANDBOX_SECRET)
+    try:
+        sandbox.fault_for_login["terminal-0002"] = "reset"
+        listing = write_list(tmp_path, "terminal-0001\nterminal-0002\n")
+        first = cli(
+            "batch", listing, "--profile", "live", "--clear-history", "--reason", "INC-9", "--yes"
+        )
+        assert first.status == 3
+        parent = first.err.split("Batch ", 1)[1].split(" ", 1)[0]
+        assert f"Batch {parent} on profile 'live' (PRODUCTION), clear history: yes" in first.err
+        assert (
+            "(it goes to profile 'live' (PRODUCTION), clear history: yes, as this batch did): "
+            f"support-tool batch --retry-failed {parent}" in first.err
+        )
+        del sandbox.fault_for_login["terminal-0002"]
+        before = sandbox.request_count
+        elsewhere = cli("batch", "--retry-failed", parent, "--profile", "sandbox", "--yes")
+        assert elsewhere.status == 2
+        assert f"Batch {parent} ran on profile 'live'" in elsewhere.err
+        assert sandbox.request_count == before
+        again = cli("batch", "--retry-failed", parent, "--yes")
+        assert again.status == 0, again.err
+        assert "on profile 'live' (PRODUCTION), clear history: yes" in again.out
+        assert f"A retry of batch {parent}" in again.out
+        with AuditLog(home / "history.sqlite3") as store:
+            records = list(store.query(batch_id=parent))
+        assert len(records) == 3
+        assert {(r.profile, r.clear_history, r.reason) for r in records} == {
+            ("live", True, "INC-9")
+        }
+    finally:
+        KeyringSecrets().delete("live")
+
+
+def test_nothing_to_clear_is_not_printed_as_a_failure(
+    cli: CliRunner, sandbox_profile: str, tmp_path: Path
+) -> None:
+    """QA: a clear-history batch counted 4 *Round not found* as done, yet printed it as a
+    refusal per row and in ``history``. It reads *Nothing to clear* there; the history
+    still records what the provider answered (refused, code 4)."""
+    listing = write_list(tmp_path, "terminal-0001\nplayer-001\n")  # player-001: no round
+    run = cli("batch", listing, "--clear-history")
+    assert run.status == 0, run.err
+    assert "player-001" not in run.err
+    assert "1 closed, 1 with nothing to clear (done)" in run.out
+    batch = run.out.split("Batch ", 1)[1].split(" ", 1)[0]
+    history = cli("history", "--batch", batch)
+    [line] = [line for line in history.out.splitlines() if "player-001" in line]
+    assert "Nothing to clear code 4: Round not found" in line
+    assert "Refused" not in line
+    stored = cli("history", "--batch", batch, "--json")
+    outcomes = {json.loads(x)["login"]: json.loads(x)["outcome"] for x in stored.out.splitlines()}
+    assert outcomes == {"terminal-0001": "success", "player-001": "refused"}
+
+
+def test_demo_groups_are_named_as_they_are_typed(cli: CliRunner) -> None:
+    """QA: ``--demo batch --group 'Demo bank A'`` was refused, listing "Demo bank A (40
+    terminals)" as a name; ``--demo group list`` was refused. Names are what one types,
+    quoted, with the count beside them; the demo's groups can be listed and run."""
+    listed = cli("--demo", "group", "list")
+    assert listed.status == 0, listed.err
+    assert listed.out.splitlines() == [
+        "'Demo bank A'  (40 terminals)",
+        "'Demo floor'  (1,000 terminals)",
+    ]
+    unknown = cli("--demo", "batch", "--group", "Demo bank")
+    assert unknown.status == 2
+    assert (
+        "There is no group named 'Demo bank' (groups: 'Demo bank A' (40 terminals), "
+        "'Demo floor' (1,000 terminals))" in unknown.err
+    )
+    run = cli("--demo", "batch", "--group", "Demo bank A")
+    assert run.status == 0, run.err
+    assert "40 closed" in run.out
+    changed = cli("--demo", "group", "remove", "Demo bank A")
+    assert changed.status == 2
+    assert "built in" in changed.err

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from support_tool.cli.output import safe
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET, CliProcessRunner, CliRunner
 
@@ -52,6 +53,10 @@ def test_close_success_human_and_json(
     run = cli("close", "player-001", "--json")
     document = json.loads(run.out)
     assert document == {
+        "login": "player-001",
+        "game_id": None,
+        "clear_history": False,
+        "profile": "sandbox",
         "ok": True,
         "outcome": "success",
         "error": 0,
@@ -117,6 +122,7 @@ def test_close_bad_input_and_refusals(
     run = cli("close", login, *args)
     assert run.status == status, run.text
     assert words in run.err
+    assert f" for {safe(login)}" in run.err.splitlines()[0]  # a refusal names its login too
     assert "Next step:" in run.err
     assert_no_secret(run.text)
     rows = history_rows(home)
@@ -267,3 +273,22 @@ def test_dns_failure_in_an_isolated_network(cli_process: CliProcessRunner, home:
     assert "could not be found" in run.err
     assert "3 attempts" in run.err
     assert history_rows(home)[0]["outcome"] == "transport_failure"
+
+
+def test_a_refusal_names_the_login_and_json_says_what_was_asked(
+    cli: CliRunner, sandbox_profile: str
+) -> None:
+    """QA: 'Refused by the provider: Player not found' did not say for which login, and
+    ``close --json`` did not say which login, game, clear-history choice or profile."""
+    run = cli("close", "nobody-here", "--game", "vs20olympgate")
+    assert run.status == 1
+    assert run.err.splitlines()[0] == (
+        "Refused by the provider for nobody-here in game vs20olympgate: Player not found"
+    )
+    as_json = json.loads(cli("close", "player-002", "--clear-history", "--json").out)
+    assert {k: as_json[k] for k in ("login", "game_id", "clear_history", "profile")} == {
+        "login": "player-002",
+        "game_id": None,
+        "clear_history": True,
+        "profile": "sandbox",
+    }

@@ -201,7 +201,7 @@ def test_usage_errors_exit_2(cli_process: CliProcessRunner) -> None:
     assert cli_process("close").status == 2
     assert cli_process("history", "--outcome", "nope").status == 2
     assert cli_process("--demo", "profile", "list").status == 2
-    assert cli_process("--demo", "group", "list").status == 2
+    assert cli_process("--demo", "group", "add", "X", "-").status == 2  # built in
     assert cli_process("sandbox", "--rate-limit", "0").status == 2
 
 

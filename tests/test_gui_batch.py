@@ -13,11 +13,14 @@ from pytestqt.qtbot import QtBot
 
 from support_tool.gui.batch_model import RowProgress
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
+from support_tool.gui.history_model import OUTCOME_COLUMN
 from support_tool.gui.main_window import HISTORY_TAB, MainWindow
+from support_tool.gui.style import outcome_colour
 from support_tool.gui.terminals_tab import TerminalsTab
 from support_tool.ops.runtime import open_runtime
+from support_tool.provider.outcome import Outcome
 from support_tool.sandbox import SandboxServer
-from tests.gui_fixtures import sandbox_window, window_for
+from tests.gui_fixtures import live_and_test_window, sandbox_window, window_for
 from tests.test_gui_close import tick_counter
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
@@ -56,7 +59,7 @@ def wait_done(qtbot: QtBot, tab: TerminalsTab, timeout: int = 30_000) -> None:
 
 def test_a_demo_group_runs_and_shows_in_history(qtbot: QtBot, demo: MainWindow) -> None:
     tab = terminals_tab(qtbot, demo)
-    tab.group.setCurrentIndex(tab.group.findText("Demo bank A (40 terminals)"))
+    tab.group.setCurrentIndex(tab.group.findText("Demo bank A"))
     tab.group.activated.emit(tab.group.currentIndex())
     qtbot.waitUntil(lambda: tab.checked)
     assert tab.start_button.text() == "Close 40 sessions…"
@@ -294,3 +297,141 @@ def test_one_terminal_and_a_stray_separator_are_said_plainly(
     assert "<b>1 terminal</b> to close." in said
     assert "contains a semicolon (';') at position 11" in said
     assert tab.start_button.text() == "Close 1 session…"
+
+
+def run_on_live_with_one_failure(qtbot: QtBot, tab: TerminalsTab, sandbox: SandboxServer) -> str:
+    """A production batch of three with clear history and a reason; one row cannot reach
+    the provider. Returns the batch id."""
+    sandbox.fault_for_login["terminal-0002"] = "http500"
+    tab.profile.setCurrentText("live")
+    tab.clear_history.setChecked(True)
+    tab.reason.setText("INC-1")
+    paste(qtbot, tab, "terminal-0001\nterminal-0002\nterminal-0003\n")
+    dialog = confirm(qtbot, tab)
+    assert dialog.typed is not None
+    dialog.typed.setText("3")
+    dialog.ok.click()
+    wait_done(qtbot, tab)
+    del sandbox.fault_for_login["terminal-0002"]
+    assert tab.summary is not None
+    return tab.summary.batch_id
+
+
+def test_retry_failed_goes_to_the_batch_profile_with_its_options(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    """QA: after a production batch the operator switched the combo to 'test'; Retry
+    failed then ran on 'test' under the production batch's id. A retry goes where the
+    batch went, with its clear-history choice and reason, and says so."""
+    with live_and_test_window(qtbot, home, sandbox) as window:
+        tab = terminals_tab(qtbot, window)
+        parent = run_on_live_with_one_failure(qtbot, tab, sandbox)
+        said = tab.progress_label.text()
+        assert f"Batch {parent} on profile live (PRODUCTION), clear history: yes" in said
+        tab.profile.setCurrentText("test")
+        tab.clear_history.setChecked(False)
+        tab.reason.setText("something else")
+        tab.retry_button.click()
+        dialog = tab.confirmation
+        assert isinstance(dialog, ConfirmRetry)
+        assert dialog.windowTitle() == "PRODUCTION: retry failed?"
+        assert "on profile <b>live</b>" in dialog.message.text()
+        assert "remove every unfinished round" in dialog.message.text()
+        assert dialog.typed is not None
+        dialog.typed.setText("1")
+        dialog.ok.click()
+        wait_done(qtbot, tab)
+        records = list(window.runtime.service.history.query(batch_id=parent))
+        assert len(records) == 4
+        assert {(r.profile, r.clear_history, r.reason) for r in records} == {
+            ("live", True, "INC-1")
+        }
+
+
+def test_results_grey_out_once_the_list_or_profile_changes(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    """QA: after a batch, editing the list or switching the profile left the results
+    looking current. They grey out under a line naming the batch, its profile and its
+    clear-history choice, and come back when the inputs match again."""
+    with live_and_test_window(qtbot, home, sandbox) as window:
+        tab = terminals_tab(qtbot, window)
+        parent = run_on_live_with_one_failure(qtbot, tab, sandbox)
+        assert not tab.stale_note.isVisible()
+        assert not tab.model.stale
+        closed = tab.model.data(tab.model.index(0, 3), Qt.ItemDataRole.ForegroundRole)
+        tab.profile.setCurrentText("test")
+        assert tab.stale_note.isVisible()
+        assert tab.stale_note.text() == (
+            f"These results are for batch {parent} on profile live (PRODUCTION), clear "
+            "history: yes — the profile has changed since."
+        )
+        grey = tab.model.data(tab.model.index(0, 3), Qt.ItemDataRole.ForegroundRole)
+        assert grey != closed
+        assert tab.model.data(tab.model.index(0, 1), Qt.ItemDataRole.ForegroundRole) == grey
+        tab.profile.setCurrentText("live")
+        assert not tab.stale_note.isVisible()
+        assert tab.model.data(tab.model.index(0, 3), Qt.ItemDataRole.ForegroundRole) == closed
+        paste(qtbot, tab, "terminal-0001\nterminal-0002\nterminal-0003\nterminal-0004\n")
+        assert tab.stale_note.isVisible()
+        assert "— the list has changed since." in tab.stale_note.text()
+        tab.clear_history.setChecked(False)
+        assert "— the list and the clear-history choice have changed since." in (
+            tab.stale_note.text()
+        )
+
+
+def test_inputs_a_running_batch_was_started_with_are_frozen(qtbot: QtBot, demo: MainWindow) -> None:
+    """QA unticked Clear history mid-batch: the screen said "no clear" while every row
+    was sent with it. Every input the batch started with is disabled until it ends."""
+    assert demo.runtime.sandbox is not None
+    demo.runtime.sandbox.latency_s = 0.05
+    tab = terminals_tab(qtbot, demo)
+    paste(qtbot, tab, "\n".join(f"terminal-{n:04d}" for n in range(1, 201)))
+    tab.concurrency.setValue(2)
+    confirm(qtbot, tab).ok.click()
+    qtbot.waitUntil(lambda: tab.run is not None)
+    inputs = (
+        tab.editor,
+        tab.group,
+        tab.import_button,
+        tab.delete_group,
+        tab.profile,
+        tab.game,
+        tab.clear_history,
+        tab.reason,
+        tab.concurrency,
+        tab.max_rps,
+    )
+    assert [w.accessibleName() or w.objectName() for w in inputs if w.isEnabled()] == []
+    assert tab.cancel_button.isEnabled()
+    tab.cancel_button.click()
+    wait_done(qtbot, tab)
+    assert all(w.isEnabled() for w in inputs if w is not tab.delete_group)
+
+
+def test_nothing_to_clear_reads_as_done_in_the_table_and_the_history(
+    qtbot: QtBot, demo: MainWindow
+) -> None:
+    """QA: 4 *Round not found* in a clear-history batch was 'done' in the summary but an
+    orange 'Refused by provider' in its row and in the History tab. It reads *Nothing to
+    clear*, in the success colour, while the history still records refused, code 4."""
+    tab = terminals_tab(qtbot, demo)
+    tab.clear_history.setChecked(True)
+    paste(qtbot, tab, "terminal-0001\nplayer-001\n")  # player-001 has no unfinished round
+    confirm(qtbot, tab).ok.click()
+    wait_done(qtbot, tab)
+    green = outcome_colour(Outcome.SUCCESS)
+    assert tab.model.data(tab.model.index(1, 3)) == "Nothing to clear"
+    assert tab.model.data(tab.model.index(1, 3), Qt.ItemDataRole.ForegroundRole) == green
+    assert tab.summary is not None
+    [stored] = demo.runtime.service.history.query(batch_id=tab.summary.batch_id, login="player-001")
+    assert (stored.outcome, stored.error_code) == ("refused", 4)
+
+    tab.history_button.click()
+    view = demo.history_view()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2 and not view.model.busy)
+    [row] = [n for n in range(2) if view.model.record(n).login == "player-001"]
+    cell = view.model.index(row, OUTCOME_COLUMN)
+    assert view.model.data(cell) == "Nothing to clear"
+    assert view.model.data(cell, Qt.ItemDataRole.ForegroundRole) == green

@@ -18,7 +18,7 @@ from support_tool.gui.main_window import HISTORY_TAB, TERMINALS_TAB, MainWindow
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
 from tests.conftest import SANDBOX_SECRET
-from tests.gui_fixtures import sandbox_window, window_for
+from tests.gui_fixtures import live_and_test_window, sandbox_window, window_for
 
 pytestmark = [pytest.mark.gui, pytest.mark.keyring]  # keyring: real Secret Service
 
@@ -104,8 +104,10 @@ def test_answer_names_its_action_and_greys_out_when_the_form_moves_on(
         qtbot.keyClicks(window.form.login, "terminal-0008")  # typed over the selected login
         assert answer.stale
         assert answer.stale_note.isVisibleTo(window)
-        assert "This answer is for terminal-0007" in answer.stale_note.text()
-        assert "the form now shows another close" in answer.stale_note.text()
+        assert answer.stale_note.text() == (
+            "This answer was for terminal-0007 on profile sandbox; the form now shows "
+            "terminal-0008."
+        )
         assert answer.headline.styleSheet() != green  # no longer green: greyed
         window.form.login.setText(" terminal-0007 ")
         assert not answer.stale  # the form shows that action again
@@ -116,6 +118,26 @@ def test_answer_names_its_action_and_greys_out_when_the_form_moves_on(
         window.form.clear.setChecked(False)
         window.form.game.setText("vs20olympgate")  # another game
         assert answer.stale
+
+
+def test_a_profile_change_is_named_as_what_changed(
+    qtbot: QtBot, home: Path, sandbox: SandboxServer
+) -> None:
+    """QA: after switching the Close tab's profile the note said "the form now shows
+    another close" though the login was the same. It names the profile change."""
+    with live_and_test_window(qtbot, home, sandbox) as window:
+        window.form.profile.setCurrentText("live")
+        window.form.fill("terminal-0007", "", False)
+        window.form.submit()
+        wait_answer(qtbot, window)
+        window.form.profile.setCurrentText("test")
+        assert window.answer.stale
+        assert window.answer.stale_note.text() == (
+            "This answer was for terminal-0007 on profile live (PRODUCTION); the form now "
+            "uses profile test."
+        )
+        window.form.profile.setCurrentText("live")
+        assert not window.answer.stale
 
 
 def test_close_again_with_another_row_greys_the_answer(

@@ -193,3 +193,40 @@ def test_every_history_column_fits_a_1366_pixel_screen(qtbot: QtBot, home: Path)
         reason = names.index("Reason")
         assert header.sectionResizeMode(reason) == QHeaderView.ResizeMode.Interactive
         assert view.table.textElideMode() == Qt.TextElideMode.ElideRight
+
+
+def test_outcome_is_whole_and_batch_ids_keep_their_tail_at_1366_pixels(
+    qtbot: QtBot, home: Path
+) -> None:
+    """QA at 1366 px: Outcome was cut ("Refused by pro…") and Batch to "20261130-15…",
+    hiding the tail that tells batches apart, while Description took the spare width."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from support_tool.gui.history_view import BATCH_COLUMN, OUTCOME_COLUMN, ElideMiddle
+
+    batch = "20261130-152412-b2e9.r152500-a3"
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        runtime.service.history.record(
+            CloseResult(Outcome.TRANSPORT_FAILURE, "Connection refused"),
+            profile="Sandbox",
+            api_host="h",
+            login="terminal-0001",
+            game_id=None,
+            clear_history=False,
+            batch_id=batch,
+        )
+        window.resize(1366, 740)
+        window.tabs.setCurrentIndex(2)
+        view = window.history_view()
+        view.apply_filter()
+        qtbot.waitUntil(lambda: window.width() == 1366 and view.model.rowCount() == 1)
+        header = view.table.horizontalHeader()
+        metrics = view.table.fontMetrics()
+        for words in [o.label for o in Outcome] + ["Nothing to clear"]:
+            assert metrics.horizontalAdvance(words) + 8 <= header.sectionSize(OUTCOME_COLUMN)
+        assert header.sectionSize(BATCH_COLUMN) < metrics.horizontalAdvance(batch)  # cut...
+        option = QStyleOptionViewItem()
+        delegate = view.table.itemDelegateForColumn(BATCH_COLUMN)
+        assert isinstance(delegate, ElideMiddle)
+        delegate.initStyleOption(option, view.model.index(0, BATCH_COLUMN))
+        assert option.textElideMode == Qt.TextElideMode.ElideMiddle  # ...in the middle

@@ -203,7 +203,7 @@ def test_concurrent_writers_extend_one_chain(tmp_path: Path, sandbox: SandboxSer
 
 
 def test_cli_history_verify(cli: CliRunner, home: Path) -> None:
-    assert cli("--demo", "batch", "--group", "Demo bank A (40 terminals)").status == 0
+    assert cli("--demo", "batch", "--group", "Demo bank A").status == 0
     intact = cli("--demo", "history", "verify")
     assert intact.status == 0
     assert "intact: 80 sealed events verified" in intact.out

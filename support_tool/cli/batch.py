@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,6 +26,7 @@ from support_tool.provider.validation import (
 )
 
 if TYPE_CHECKING:
+    from support_tool.audit.log import AuditRecord
     from support_tool.config.groups import GroupSource
     from support_tool.ops.batch import BatchRun
     from support_tool.ops.batch_summary import BatchSummary
@@ -113,15 +115,25 @@ def _groups(demo: bool) -> GroupSource:
 
 
 def _find_group(groups: GroupSource, name: str) -> list[Terminal]:
+    from support_tool.ops.terminals import plural
+
     saved = groups.load()
     found = saved.get(name)
     if found is None:
-        known = ", ".join(sorted(saved)) or "none yet"
+        known = ", ".join(
+            f"{shell_quote(n)} ({plural(len(saved[n].terminals), 'terminal')})"
+            for n in sorted(saved, key=str.casefold)
+        )
         raise InvalidInput(
-            f"There is no group named {name!r} (groups: {known}). "
+            f"There is no group named {shell_quote(name)} (groups: {known or 'none yet'}). "
             "Save one with: support-tool group add NAME FILE"
         )
     return list(found.terminals)
+
+
+def shell_quote(name: str) -> str:
+    """A group name as it is typed after --group: quoted, so spaces and brackets are kept."""
+    return "'" + name.replace("'", "'\\''") + "'"
 
 
 def _record_refused_list(args: argparse.Namespace, batch_id: str, message: str) -> None:
@@ -158,7 +170,19 @@ def _with_game(terminals: list[Terminal], game: str | None) -> list[Terminal]:
     return [t if t.game_id else Terminal(t.login, default) for t in terminals]
 
 
-def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> list[Terminal]:
+@dataclass(frozen=True)
+class RetrySource:
+    """What ``--retry-failed`` sends and how: the rows worth another try, and the profile,
+    clear-history choice and reason the batch itself ran with (read from its history
+    rows), so a retry never goes somewhere else, or differently, under the batch's id."""
+
+    terminals: list[Terminal]
+    profile: str
+    clear_history: bool
+    reason: str
+
+
+def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> RetrySource:
     """Rows of an earlier batch whose latest attempt (across the batch and its retries)
     may close on a second try; permanent refusals only with ``include_refused``. Says on
     standard error what is left out and why, counted by reason."""
@@ -169,6 +193,7 @@ def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> lis
     from support_tool.ops.terminals import Terminal
 
     latest: dict[Terminal, tuple[bool, str]] = {}
+    origin: AuditRecord | None = None
     with AuditLog(history_path) as store:
         for r in store.query(batch_id=batch_id):  # newest first: the first row is the latest
             terminal = Terminal(r.login, r.game_id or None)
@@ -176,7 +201,9 @@ def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> lis
                 latest[terminal] = retry_verdict(
                     r.outcome, r.error_code, r.clear_history, r.description
                 )
-    if not latest:
+            if r.batch_id == batch_id:
+                origin = r  # ends as the batch's first row: how the batch itself ran
+    if origin is None:
         raise InvalidInput(f"The history has no batch {batch_id!r}.")
     chosen: list[Terminal] = []
     refused: Counter[str] = Counter()
@@ -191,7 +218,26 @@ def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> lis
             f"{left_out_text(refused)}. Add --include-refused to send them again anyway.",
             file=sys.stderr,
         )
-    return chosen
+    return RetrySource(chosen, origin.profile, origin.clear_history, origin.reason)
+
+
+def _as_the_batch_ran(args: argparse.Namespace, source: RetrySource) -> None:
+    """A retry takes the batch's profile, clear-history choice and reason; an option that
+    says otherwise is refused rather than silently sending elsewhere or differently."""
+    batch = args.retry_failed
+    if args.profile and source.profile and args.profile != source.profile:
+        raise InvalidInput(
+            f"Batch {batch} ran on profile {source.profile!r}; its retry goes to the same "
+            f"profile. Leave out --profile {args.profile} (or start a new batch from a list)."
+        )
+    if args.clear_history and not source.clear_history:
+        raise InvalidInput(
+            f"Batch {batch} ran without clear history; its retry does the same. Leave out "
+            "--clear-history (or start a new batch from a list)."
+        )
+    args.profile = source.profile or args.profile
+    args.clear_history = source.clear_history
+    args.reason = args.reason or source.reason
 
 
 # --- batch -----------------------------------------------------------------------------
@@ -223,11 +269,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     _print_list_notes(parsed, 5)
     with open_runtime(demo=args.demo) as runtime:
         _confirm_batch(runtime, args, parsed)
+        profile = runtime.service.profile(args.profile)
         outcome = _run_batch(runtime, args, parsed, batch_id)
     if isinstance(outcome, ExitStatus):
         return outcome
     summary, interrupted = outcome
-    return report_batch(args, parsed, summary, interrupted)
+    return report_batch(args, parsed, summary, interrupted, profile)
 
 
 def _check_batch_arguments(args: argparse.Namespace) -> None:
@@ -258,7 +305,8 @@ def _read_batch_list(args: argparse.Namespace, batch_id: str) -> TerminalList:
     from support_tool.config import paths
 
     retry = _retry_list(paths.history_file(args.demo), args.retry_failed, args.include_refused)
-    return TerminalList(retry)
+    _as_the_batch_ran(args, retry)
+    return TerminalList(retry.terminals)
 
 
 def _confirm_batch(runtime: Runtime, args: argparse.Namespace, parsed: TerminalList) -> None:
@@ -278,7 +326,7 @@ def _run_batch(
     from support_tool.ops.batch import BatchRun
     from support_tool.ops.batch_summary import BatchOptions
 
-    reporter = Reporter(args.json, batch_id)
+    reporter = Reporter(args.json, batch_id, args.clear_history)
     run = BatchRun(
         runtime.service,
         parsed.terminals,
@@ -332,17 +380,22 @@ def _nothing_to_send(run: BatchRun, args: argparse.Namespace, parsed: TerminalLi
 
 
 def cmd_group(args: argparse.Namespace) -> int:
-    from support_tool.config.groups import GroupStore, make_group
+    from support_tool.config.groups import make_group
     from support_tool.ops.terminals import plural, terminals_csv
 
-    store = GroupStore()
+    store = _groups(args.demo)
     groups = store.load()
+    if args.demo and args.action in ("add", "remove"):
+        raise InvalidInput(
+            "The demo's groups are built in and cannot be changed; leave out --demo to "
+            f"{args.action} your own saved groups."
+        )
     if args.action == "list":
         if not groups:
             print("No groups yet. Save one: support-tool group add NAME FILE")
         for name in sorted(groups, key=str.casefold):
             count = len(groups[name].terminals)
-            print(f"{name}  ({plural(count, 'terminal')})")
+            print(f"{shell_quote(name)}  ({plural(count, 'terminal')})")
         return ExitStatus.OK
     if args.action == "show":
         sys.stdout.write(terminals_csv(_find_group(store, args.name)))

@@ -7,7 +7,8 @@ import argparse
 import json
 import sys
 import threading
-from typing import TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
 
 from support_tool.cli.output import close_fields, safe
 from support_tool.exit_status import ExitStatus
@@ -17,8 +18,12 @@ from support_tool.ops.batch_summary import (
     RowEvent,
     RowState,
     left_out_text,
+    nothing_to_clear,
 )
 from support_tool.ops.terminals import TerminalList, plural
+
+if TYPE_CHECKING:
+    from support_tool.config.profiles import Profile
 
 BAR_WIDTH = 28
 
@@ -26,9 +31,10 @@ BAR_WIDTH = 28
 class Reporter:
     """Prints rows as they finish (JSON lines, or failures in words) and a progress bar."""
 
-    def __init__(self, as_json: bool, batch_id: str) -> None:
+    def __init__(self, as_json: bool, batch_id: str, clear_history: bool = False) -> None:
         self.as_json = as_json
         self.batch_id = batch_id
+        self.clear_history = clear_history  # 4 (no round) is then done, not a failure
         self.bar = sys.stderr.isatty()
         self._lock = threading.Lock()
         self._bar_shown = False
@@ -47,7 +53,9 @@ class Reporter:
                     "batch_id": self.batch_id,
                 }
                 print(json.dumps(fields, ensure_ascii=False), flush=True)
-            elif not result.ok:
+            elif not result.ok and not nothing_to_clear(
+                result.outcome, result.error_code, self.clear_history
+            ):
                 print(f"{safe(event.terminal.as_line())}: {safe(result.headline)}", file=sys.stderr)
 
     def progress(self, progress: BatchProgress) -> None:
@@ -81,11 +89,19 @@ class Reporter:
             self._clear_bar()
 
 
-def summary_json(summary: BatchSummary, parsed_invalid: int, duplicates: int, status: int) -> str:
+def summary_json(
+    summary: BatchSummary,
+    parsed_invalid: int,
+    duplicates: int,
+    status: int,
+    ran: RanWith | None = None,
+) -> str:
+    where = {} if ran is None else {"profile": ran.profile, "clear_history": ran.clear_history}
     return json.dumps(
         {
             "summary": True,
             "batch_id": summary.batch_id,
+            **where,
             "total": summary.total,
             "succeeded": summary.succeeded,
             "failed": summary.failed,
@@ -103,34 +119,69 @@ def summary_json(summary: BatchSummary, parsed_invalid: int, duplicates: int, st
     )
 
 
+@dataclass(frozen=True)
+class RanWith:
+    """The profile and clear-history choice a batch ran with: its summary names them, and
+    its retry goes the same way."""
+
+    profile: str
+    production: bool
+    clear_history: bool
+    retry_of: str | None = None
+
+    def words(self) -> str:
+        production = " (PRODUCTION)" if self.production else ""
+        clear = "yes" if self.clear_history else "no"
+        return f"profile {self.profile!r}{production}, clear history: {clear}"
+
+
 def report_batch(
-    args: argparse.Namespace, parsed: TerminalList, summary: BatchSummary, interrupted: bool
+    args: argparse.Namespace,
+    parsed: TerminalList,
+    summary: BatchSummary,
+    interrupted: bool,
+    profile: Profile | None = None,
 ) -> ExitStatus:
     """The summary (a JSON object, or lines on stdout, or stderr when not all went well)
     and the batch's exit status."""
     status = ExitStatus.INTERRUPTED if interrupted else summary.exit_status
     if status is ExitStatus.OK and parsed.invalid:
         status = ExitStatus.USAGE
+    ran = RanWith(
+        profile.name if profile else (args.profile or ""),
+        bool(profile and profile.production),
+        args.clear_history,
+        args.retry_failed,
+    )
     if args.json:
         dups = max(parsed.duplicate_count, len(parsed.duplicates))
-        print(summary_json(summary, len(parsed.invalid), dups, status))
+        print(summary_json(summary, len(parsed.invalid), dups, status, ran))
     else:
-        _print_summary(summary, args.demo, sys.stdout if status == 0 else sys.stderr)
+        _print_summary(summary, args.demo, sys.stdout if status == 0 else sys.stderr, ran)
     return status
 
 
-def _print_summary(summary: BatchSummary, demo: bool, out: TextIO) -> None:
+def _print_summary(summary: BatchSummary, demo: bool, out: TextIO, ran: RanWith) -> None:
     retries = summary.rate_limit_retries
     facts = f"{plural(summary.total, 'terminal')}, {summary.elapsed_s:,.1f} s"
     facts += f", {plural(retries, 'rate-limit retry', 'rate-limit retries')}" if retries else ""
-    print(f"Batch {summary.batch_id}: {summary.counts_text()} ({facts}).", file=out)
+    print(
+        f"Batch {summary.batch_id} on {ran.words()}: {summary.counts_text()} ({facts}).",
+        file=out,
+    )
+    if ran.retry_of:
+        print(
+            f"  A retry of batch {ran.retry_of}: sent to its profile with its clear-history "
+            "choice, as the batch was.",
+            file=out,
+        )
     if summary.stop_reason:
         print(f"  {summary.stop_reason}", file=out)
     tool = "support-tool --demo" if demo else "support-tool"
     if summary.retry:
         print(
-            f"  Retry the {len(summary.retry):,} that may close on a second try: "
-            f"{tool} batch --retry-failed {summary.batch_id}",
+            f"  Retry the {len(summary.retry):,} that may close on a second try (it goes to "
+            f"{ran.words()}, as this batch did): {tool} batch --retry-failed {summary.batch_id}",
             file=out,
         )
     if summary.left_out:

@@ -28,7 +28,7 @@ from support_tool.cli import audit as cli_audit
 from support_tool.cli import batch as cli_batch
 from support_tool.cli import history as cli_history
 from support_tool.cli import sandbox as cli_sandbox
-from support_tool.cli.output import close_fields
+from support_tool.cli.output import close_fields, close_subject, describe_close
 from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
     ConfigurationError,
@@ -293,42 +293,6 @@ def cmd_secret(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def _describe_close(closed: CloseAttempt) -> str:
-    result = closed.result
-    request = closed.request
-    what = ""
-    if request is not None:
-        what = f"session of {_safe(request.login)}"
-        what += f" in game {_safe(request.game_id)}" if request.game_id else " (all games)"
-        if request.clear_history:
-            what += ", unfinished round removed"
-    facts = []
-    if result.error_code is not None:
-        facts.append(f"provider code {result.error_code}")
-    if result.http_status is not None:
-        facts.append(f"HTTP {result.http_status}")
-    if result.outcome not in (Outcome.INVALID_INPUT, Outcome.CONFIGURATION):
-        facts.append(f"{result.elapsed_ms} ms")
-        facts.append(f"{result.attempts} attempt{'s' if result.attempts != 1 else ''}")
-    if closed.history_id is not None:
-        facts.append(f"history #{closed.history_id}")
-    if closed.profile is not None:
-        facts.append(f"profile {closed.profile.name}")
-    lines = []
-    sentence = result.outcome.sentence
-    if result.ok:
-        lines.append(f"{sentence}: {what}." if what else f"{sentence}.")
-        lines.append(f"  Provider: {_safe(result.description)}")
-    else:
-        lines.append(f"{sentence}: {_safe(result.description)}")
-    if result.next_step:
-        lines.append(f"  Next step: {result.next_step}")
-    lines.append("  " + " \u00b7 ".join(facts))
-    if closed.history_error:
-        lines.append(f"  WARNING: {closed.history_error}")
-    return "\n".join(lines)
-
-
 def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> CloseAttempt:
     """Record a close refused by the command line itself (before the service is asked), as
     every refused input is recorded, and return it for printing."""
@@ -395,9 +359,10 @@ def cmd_close(args: argparse.Namespace) -> int:
             )
     result = closed.result
     if args.json:
-        print(json.dumps(close_fields(closed), ensure_ascii=False))
+        fields = {**close_subject(closed, args), **close_fields(closed)}
+        print(json.dumps(fields, ensure_ascii=False))
     else:
-        print(_describe_close(closed), file=sys.stdout if result.ok else sys.stderr)
+        print(describe_close(closed, args), file=sys.stdout if result.ok else sys.stderr)
     return result.exit_status
 
 
@@ -572,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise bad_argument
         if args.command is None:
             return _open_window(args.demo, qt_arguments)
-        if args.demo and args.command in ("profile", "secret", "sandbox", "group"):
+        if args.demo and args.command in ("profile", "secret", "sandbox"):
             raise InvalidInput(f"--demo does not apply to '{args.command}'.")
         return COMMANDS[args.command](args)
     except InvalidInput as exc:

@@ -76,6 +76,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from support_tool.audit.export import write_history_csv
     from support_tool.audit.log import AuditLog
     from support_tool.config import paths
+    from support_tool.ops.batch_summary import outcome_shown
 
     if args.limit is not None and not 0 <= args.limit <= MAX_HISTORY_LIMIT:
         raise InvalidInput(f"--limit must be between 0 (no limit) and {MAX_HISTORY_LIMIT:,}.")
@@ -112,7 +113,8 @@ def cmd_history(args: argparse.Namespace) -> int:
                     batch = f"  batch {r.batch_id}{' (latest)' if latest else ''}"
                 print(
                     f"#{r.id} {r.started_at}  {_safe(r.login)} ({_safe(game)}{clear})  "
-                    f"{Outcome(r.outcome).label}{code}: {_safe(r.description)[:120]}  "
+                    f"{outcome_shown(r.outcome, r.error_code, r.clear_history)}{code}: "
+                    f"{_safe(r.description)[:120]}  "
                     f"[{_safe(r.profile)}, {r.operator}@{r.workstation}]{batch}"
                 )
             if not shown:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool.gui.style import outcome_colour
+from support_tool.gui.style import greyed, note_label, outcome_colour
 from support_tool.ops.close import CloseAttempt
 
 COPIED_FEEDBACK_MS = 2000
@@ -40,6 +40,7 @@ class Asked:
     game_id: str | None
     clear_history: bool
     at: datetime  # when the request was made, UTC
+    production: bool = False  # the profile was production when it was asked
 
     def describe(self) -> str:
         """'terminal-07 · all games · clear history: no · profile live · 15:05:42'"""
@@ -56,6 +57,26 @@ class Asked:
     def key(self) -> tuple[str, str, str, bool]:
         """What must match the form for this answer to be the form's answer."""
         return (self.profile, self.login, self.game_id or "", self.clear_history)
+
+    def changed_to(self, key: tuple[str, str, str, bool]) -> str:
+        """'This answer was for terminal-07 on profile live (PRODUCTION); the form now uses
+        profile test': names what differs, so a changed profile is not read as another
+        login."""
+        profile, login, game, clear = key
+        now = []
+        if profile != self.profile:
+            now.append(f"uses profile {profile}")
+        if login != self.login:
+            now.append(f"shows {login or 'no login'}")
+        if game != (self.game_id or ""):
+            now.append(f"game {game}" if game else "all games")
+        if clear != self.clear_history:
+            now.append(f"clear history: {'yes' if clear else 'no'}")
+        production = " (PRODUCTION)" if self.production else ""
+        return (
+            f"This answer was for {self.login} on profile {self.profile}{production}; "
+            f"the form now {', '.join(now) or 'shows another close'}."
+        )
 
 
 def time_lines(at: datetime) -> list[str]:
@@ -130,13 +151,7 @@ class AnswerPanel(QFrame):
         subject_font = self.subject.font()
         subject_font.setBold(True)
         self.subject.setFont(subject_font)
-        self.stale_note = QLabel()
-        self.stale_note.setAccessibleName("Answer no longer matches the form")
-        self.stale_note.setWordWrap(True)
-        self.stale_note.setVisible(False)
-        self.stale_note.setStyleSheet(
-            "font-style: italic; padding: 4px; border: 1px solid palette(mid);"
-        )
+        self.stale_note = note_label("Answer no longer matches the form")
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -186,6 +201,7 @@ class AnswerPanel(QFrame):
         self._layout = layout
         self._closed: CloseAttempt | None = None
         self._asked: Asked | None = None
+        self._form_key: tuple[str, str, str, bool] | None = None  # the form, as last told
         self._colour = ""
         self.stale = False
         self.toggle.setEnabled(False)
@@ -255,20 +271,18 @@ class AnswerPanel(QFrame):
     def form_changed(self, key: tuple[str, str, str, bool]) -> None:
         """The form now shows ``key``: grey this answer out unless it is the form's."""
         if self._asked is not None:
+            self._form_key = key
             self.set_stale(key != self._asked.key())
 
     def set_stale(self, stale: bool) -> None:
-        """Greyed, with a line saying whose answer it is, so it cannot be read as the
-        answer for the login now in the form."""
+        """Greyed, with a line saying whose answer it is and what the form changed, so it
+        cannot be read as the answer for the close now in the form."""
         self.stale = stale
         asked = self._asked
         if stale and asked is not None:
-            self.stale_note.setText(
-                f"This answer is for {asked.login}; the form now shows another close."
-            )
+            self.stale_note.setText(asked.changed_to(self._form_key or asked.key()))
         self.stale_note.setVisible(stale)
-        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
-        style = f"color: {grey.name()};" if stale else ""
+        style = f"color: {greyed(self).name()};" if stale else ""
         self.headline.setStyleSheet(style or (f"color: {self._colour};" if self._colour else ""))
         for label in (self.subject, self.description, self.next_step, self.facts):
             label.setStyleSheet(style)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from support_tool.gui.batch_model import BatchModel, BatchRow
+from support_tool.gui.batch_words import ran_with
 from support_tool.ops.batch import BatchRun
 from support_tool.ops.batch_summary import (
     BatchOptions,
@@ -113,7 +114,10 @@ class BatchController(QObject):
         self.model = model
         self.run: BatchRun | None = None
         self.summary: BatchSummary | None = None
+        # The options the table's batch ran with, and whether its profile was production:
+        # its retries go where it went, however the tab's inputs have changed since.
         self.options = BatchOptions()
+        self.production = False
         self.plan = RetryPlan()  # from the table's latest statuses, once a run ends
         self.batch_root = ""  # the first batch of the table; retries extend its id
         self._bridge: _Bridge | None = None
@@ -123,6 +127,10 @@ class BatchController(QObject):
         self._tick = QTimer(self)
         self._tick.setInterval(PROGRESS_MS)
         self._tick.timeout.connect(self._on_tick)
+
+    def ran_with(self) -> str:
+        """'on profile live (PRODUCTION), clear history: yes': what the results are for."""
+        return ran_with(self.options, self.production)
 
     @property
     def running(self) -> bool:
@@ -138,6 +146,7 @@ class BatchController(QObject):
         skipped: list[SkippedLine],
         options: BatchOptions,
         retry_of: str | None = None,
+        production: bool = False,
     ) -> None:
         """Run the batch on a worker thread; the window only paints what it reports.
 
@@ -151,6 +160,7 @@ class BatchController(QObject):
         self.run = None
         self.summary = None
         self.options = options
+        self.production = production
         self.plan = RetryPlan()
         if retry_of is not None:
             where = {row.terminal: n for n, row in enumerate(self.model.rows())}

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
 
 from support_tool.audit.log import utc_now
 from support_tool.gui.column_model import ColumnModel, Index, column_of
 from support_tool.gui.style import outcome_colour
-from support_tool.ops.batch_summary import RowEvent, RowState
+from support_tool.ops.batch_summary import RowEvent, RowState, colour_outcome, outcome_shown
 from support_tool.ops.terminals import Terminal
 from support_tool.provider.outcome import CloseResult, Outcome
 
@@ -47,8 +48,9 @@ class BatchRow:
 
 
 def _status(row: BatchRow) -> str:
-    if row.result is not None and row.state is RowProgress.DONE:
-        return row.result.outcome.label
+    result = row.result
+    if result is not None and row.state is RowProgress.DONE:
+        return outcome_shown(result.outcome, result.error_code, row.clear_history)
     return row.state.value
 
 
@@ -81,6 +83,7 @@ class BatchModel(ColumnModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[BatchRow] = []
+        self._stale: QColor | None = None  # every cell in this colour: the inputs changed
         self._dirty: tuple[int, int] | None = None
         self._flush = QTimer(self)
         self._flush.setInterval(FLUSH_MS)
@@ -94,12 +97,31 @@ class BatchModel(ColumnModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             getter = COLUMNS[index.column()][1]
             return str(index.row() + 1) if getter is None else getter(row)
+        if role == Qt.ItemDataRole.ForegroundRole and self._stale is not None:
+            return self._stale
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == STATUS_COLUMN:
-            if row.result is not None and row.state is RowProgress.DONE:
-                return outcome_colour(row.result.outcome)
+            result = row.result
+            if result is not None and row.state is RowProgress.DONE:
+                return outcome_colour(
+                    colour_outcome(result.outcome, result.error_code, row.clear_history)
+                )
             if row.state is RowProgress.RATE_LIMITED:
                 return outcome_colour(Outcome.REFUSED)
         return None
+
+    @property
+    def stale(self) -> bool:
+        return self._stale is not None
+
+    def set_stale(self, grey: QColor | None) -> None:
+        """Grey every cell (``grey``), or show the outcome colours again (None): results
+        for a list or profile no longer on screen must not look current."""
+        if grey == self._stale:
+            return
+        self._stale = grey
+        if self._rows:
+            last = self.index(len(self._rows) - 1, len(COLUMNS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last, [Qt.ItemDataRole.ForegroundRole])
 
     def reset(self, terminals: list[Terminal]) -> None:
         self._flush.stop()

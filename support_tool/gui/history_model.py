@@ -20,7 +20,8 @@ from PySide6.QtCore import (
 from support_tool.audit.log import AuditFilter, AuditLog, AuditRecord
 from support_tool.gui.column_model import ColumnModel, Index, column_of
 from support_tool.gui.jobs import Jobs
-from support_tool.gui.style import outcome_colour, outcome_label
+from support_tool.gui.style import outcome_colour
+from support_tool.ops.batch_summary import colour_outcome, outcome_shown
 
 PAGE_SIZE = 256
 
@@ -47,7 +48,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("Login", lambda r: r.login),
     ("Game", lambda r: r.game_id or "all games"),
     ("Clear history", lambda r: "yes" if r.clear_history else "no"),
-    ("Outcome", lambda r: outcome_label(r.outcome)),
+    ("Outcome", lambda r: outcome_shown(r.outcome, r.error_code, r.clear_history)),
     ("Code", lambda r: "" if r.error_code is None else str(r.error_code)),
     ("Description", lambda r: r.description),
     ("Reason", lambda r: r.reason),
@@ -84,7 +85,9 @@ class HistoryModel(ColumnModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return COLUMNS[index.column()][1](record)
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == OUTCOME_COLUMN:
-            return outcome_colour(record.outcome)
+            return outcome_colour(
+                colour_outcome(record.outcome, record.error_code, record.clear_history)
+            )
         if role == Qt.ItemDataRole.UserRole:
             return record
         return None

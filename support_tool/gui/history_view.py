@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -25,14 +27,28 @@ from PySide6.QtWidgets import (
 
 from support_tool.audit.export import write_history_csv
 from support_tool.audit.log import AuditFilter, AuditLog, AuditRecord
-from support_tool.gui.column_model import column_of
+from support_tool.gui.column_model import Index, column_of
 from support_tool.gui.history_model import COLUMNS, HistoryModel, local_time
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_label
+from support_tool.ops.batch_summary import NOTHING_TO_CLEAR, outcome_shown
 from support_tool.provider.outcome import Outcome
 
 FILTER_DELAY_MS = 150
 DESCRIPTION_COLUMN = column_of(COLUMNS, "Description")
+OUTCOME_COLUMN = column_of(COLUMNS, "Outcome")
+BATCH_COLUMN = column_of(COLUMNS, "Batch")
+CELL_PADDING = 16  # the style's margins either side of a cell's text
+
+
+class ElideMiddle(QStyledItemDelegate):
+    """Cuts a cell's text in the middle ('20261130-1…3f9a.r0815-a3'), not at its end."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 # Starting widths that show every column, Reason included, on a 1366-pixel screen; long
 # text is elided (the tooltip has it whole) and every column but Description can be dragged.
 COLUMN_WIDTHS = (135, 70, 75, 110, 95, 85, 110, 45, 0, 120, 65, 100)
@@ -71,7 +87,9 @@ def record_fields(record: AuditRecord) -> list[tuple[str, str]]:
         elif value is None or value == "":
             text = "–"
         elif name == "outcome":
-            text = outcome_label(str(value))
+            text = outcome_shown(str(value), record.error_code, record.clear_history)
+            if text == NOTHING_TO_CLEAR:
+                text += f" (recorded as {outcome_label(str(value)).lower()})"
         elif name == "elapsed_ms":
             text = f"{value:,} ms"
         else:
@@ -143,11 +161,7 @@ class HistoryView(QWidget):
         header.setStretchLastSection(False)
         header.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            if width:
-                self.table.setColumnWidth(column, width)
-        # The provider's words are what people read: that column takes the spare width.
-        header.setSectionResizeMode(DESCRIPTION_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self._size_columns(header)
         self.count = QLabel()
         self.details = QPushButton("Details…")
         self.again = QPushButton("Close again")
@@ -188,6 +202,23 @@ class HistoryView(QWidget):
         self.dialog: QDialog | None = None
         self._update_buttons()
         self.apply_filter()
+
+    def _size_columns(self, header: QHeaderView) -> None:
+        for column, width in enumerate(COLUMN_WIDTHS):
+            if width:
+                self.table.setColumnWidth(column, width)
+        self.table.setColumnWidth(OUTCOME_COLUMN, self._outcome_width())
+        # Batch ids share their date and time at the front; the tail tells them apart.
+        self._batch_delegate = ElideMiddle(self.table)
+        self.table.setItemDelegateForColumn(BATCH_COLUMN, self._batch_delegate)
+        # The provider's words are what people read: that column takes the spare width.
+        header.setSectionResizeMode(DESCRIPTION_COLUMN, QHeaderView.ResizeMode.Stretch)
+
+    def _outcome_width(self) -> int:
+        """Wide enough for the longest outcome in words ('Could not reach provider')."""
+        words = [o.label for o in Outcome] + [NOTHING_TO_CLEAR, "Outcome"]
+        metrics = self.table.fontMetrics()
+        return max(metrics.horizontalAdvance(w) for w in words) + CELL_PADDING
 
     def current_filter(self) -> AuditFilter:
         return AuditFilter(

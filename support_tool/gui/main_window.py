@@ -389,15 +389,9 @@ class MainWindow(QMainWindow):
         self.confirmation = dialog
         dialog.open()
 
-    @staticmethod
-    def _asked(request: CloseInput) -> Asked:
-        return Asked(
-            request.profile,
-            request.login,
-            request.game_id,
-            request.clear_history,
-            datetime.now(UTC),
-        )
+    def _asked(self, r: CloseInput) -> Asked:
+        production = bool((profile := self.profile_set.get(r.profile)) and profile.production)
+        return Asked(r.profile, r.login, r.game_id, r.clear_history, datetime.now(UTC), production)
 
     def send(self, request: CloseInput) -> None:
         self.in_flight = True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGridLayout, QLabel, QPushButton, QWidget
 
 from support_tool.provider.outcome import Outcome
 
@@ -41,3 +41,29 @@ def outcome_label(outcome: Outcome | str) -> str:
         return Outcome(outcome).label
     except ValueError:
         return str(outcome)
+
+
+def note_label(accessible_name: str) -> QLabel:
+    """The boxed, italic line over an answer or results that no longer match the inputs
+    on screen (hidden until then)."""
+    note = QLabel()
+    note.setAccessibleName(accessible_name)
+    note.setWordWrap(True)
+    note.setVisible(False)
+    note.setStyleSheet("font-style: italic; padding: 4px; border: 1px solid palette(mid);")
+    return note
+
+
+def greyed(widget: QWidget) -> QColor:
+    """The theme's colour for text that is shown but no longer current."""
+    return widget.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+
+
+def button_grid(*buttons: QPushButton) -> QGridLayout:
+    """Buttons two to a row: a row of four does not fit a narrow or scaled-up window, and
+    a button squeezed below its text's width shows "ave as group." instead of its name."""
+    grid = QGridLayout()
+    for number, button in enumerate(buttons):
+        grid.addWidget(button, number // 2, number % 2)
+    grid.setColumnStretch(2, 1)
+    return grid

@@ -7,7 +7,6 @@ queued signals and are painted a few times a second (``BatchModel``).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -41,9 +39,17 @@ from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import SupportToolError
 from support_tool.gui.batch_controller import BatchController
 from support_tool.gui.batch_model import DESCRIPTION_COLUMN, BatchModel
+from support_tool.gui.batch_words import (
+    changed_since,
+    list_status_text,
+    progress_text,
+    stale_text,
+    summary_text,
+)
 from support_tool.gui.confirm import ConfirmBatch, ConfirmRetry
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.list_actions import ListActions
+from support_tool.gui.style import button_grid, greyed, note_label
 from support_tool.ops.batch import BatchRun
 from support_tool.ops.batch_results import result_lines, write_results_csv
 from support_tool.ops.batch_summary import BatchOptions, BatchSummary, left_out_text
@@ -159,7 +165,7 @@ class TerminalsTab(QWidget):
         group_label.setBuddy(self.group)
         groups_row.addWidget(group_label)
         groups_row.addWidget(self.group, 1)
-        group_buttons = _button_grid(
+        group_buttons = button_grid(
             self.import_button, self.save_group, self.delete_group, self.export_list
         )
         options = QFormLayout()
@@ -186,14 +192,15 @@ class TerminalsTab(QWidget):
         left_layout.addWidget(self.list_status)
         left_layout.addLayout(options)
 
-        run_buttons = _button_grid(
+        run_buttons = button_grid(
             self.cancel_button, self.retry_button, self.export_results, self.history_button
         )
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.progress)
-        right_layout.addWidget(self.progress_label)
+        self.stale_note = note_label("Results no longer match the list or profile")
+        for line in (self.progress, self.stale_note, self.progress_label):
+            right_layout.addWidget(line)
         right_layout.addLayout(run_buttons)
         right_layout.addWidget(self.table, 1)
 
@@ -234,6 +241,7 @@ class TerminalsTab(QWidget):
         lists.chosen.connect(self._group_chosen)
         self.group.activated.connect(lists.choose)
         self.profile.currentTextChanged.connect(self._profile_chosen)
+        self.clear_history.toggled.connect(self._update_buttons)
         self.import_button.clicked.connect(lists.ask_import)
         self.save_group.clicked.connect(lists.ask_save)
         self.delete_group.clicked.connect(lists.ask_delete)
@@ -303,15 +311,7 @@ class TerminalsTab(QWidget):
         if parsed is None and not error:
             return
         self.parsed, self.parse_error = parsed, error
-        if parsed is None:
-            self.list_status.setText(error)
-        elif not parsed.terminals and not parsed.invalid:
-            self.list_status.setText("No terminals yet.")
-        else:
-            said = [f"<b>{plural(len(parsed.terminals), 'terminal')}</b> to close."]
-            notes = parsed.notices() + [f"Line {s.line}: {s.reason}" for s in parsed.invalid[1:4]]
-            said += [html.escape(note, quote=False) for note in notes]
-            self.list_status.setText("<br>".join(said))
+        self.list_status.setText(list_status_text(parsed, error))
         self._update_buttons()
 
     @property
@@ -358,10 +358,40 @@ class TerminalsTab(QWidget):
             self.export_results,
         )
         self.save_group.setEnabled(bool(count) and not (self.parsed and self.parsed.invalid))
-        self.delete_group.setEnabled(self.group.currentText() in self.lists.groups)
+        self.delete_group.setEnabled(self.group.currentText() in self.lists.groups and not running)
         self.export_list.setEnabled(bool(count))
-        for widget in (self.editor, self.group, self.profile, self.game, self.import_button):
+        for widget in self._batch_inputs():
             widget.setEnabled(not running)
+        self._show_staleness()
+
+    def _batch_inputs(self) -> tuple[QWidget, ...]:
+        """What a running batch was started with: frozen until it ends, so the screen
+        cannot say one thing (no clear history) while the rows are sent with another."""
+        lists = (self.editor, self.group, self.import_button, self.profile, self.game)
+        options = (self.clear_history, self.reason, self.concurrency, self.max_rps)
+        return lists + options
+
+    def _changed_since_batch(self) -> list[str]:
+        """What the inputs changed since the table's batch ran ([] while it still matches)."""
+        if self.running or not self.batches.batch_root:
+            return []
+        profile, clear = self.profile.currentText() or None, self.clear_history.isChecked()
+        return changed_since(self.batches.options, self._list_fresh, profile, clear)
+
+    def _show_staleness(self) -> None:
+        """Greys the results out, under a line naming the batch, its profile and its
+        clear-history choice, once the inputs no longer match them: an old result never
+        looks like the answer for the list now on screen (as the Close tab's answer)."""
+        changed = self._changed_since_batch()
+        stale = bool(changed)
+        if stale:
+            batches = self.batches
+            note = stale_text(batches.batch_root, batches.options, batches.production, changed)
+            self.stale_note.setText(note)
+        self.stale_note.setVisible(stale)
+        grey = greyed(self)
+        self.progress_label.setStyleSheet(f"color: {grey.name()};" if stale else "")
+        self.model.set_stale(grey if stale else None)
 
     def _choose_default(self, *candidates: QPushButton | None) -> None:
         """The first enabled candidate is the default action; no other button is."""
@@ -408,21 +438,23 @@ class TerminalsTab(QWidget):
             return
         if not (plan.again or plan.refused):
             return
-        options = self.options()
-        profile = self.current_profile()
+        # The batch's own options, not the tab's inputs: a retry goes where the batch went,
+        # with its clear-history choice and reason (each row keeps its game id), so one
+        # batch id never spans two profiles.
+        options, production = self.batches.options, self.batches.production
         dialog = ConfirmRetry(
             len(plan.again),
             len(plan.refused),
             left_out_text(plan.reasons),
             options.profile or "",
             options.clear_history,
-            bool(profile and profile.production),
+            production,
             self,
         )
 
         def accepted() -> None:
             chosen = plan.again + (plan.refused if dialog.include_refused.isChecked() else [])
-            self.start(chosen, [], options, retry_of=summary.batch_id)
+            self.start(chosen, [], options, summary.batch_id, production)
 
         self._open_confirmation(dialog, accepted)
 
@@ -439,7 +471,10 @@ class TerminalsTab(QWidget):
             len(skipped),
             self,
         )
-        self._open_confirmation(dialog, lambda: self.start(terminals, skipped, options))
+        production = bool(profile and profile.production)
+        self._open_confirmation(
+            dialog, lambda: self.start(terminals, skipped, options, None, production)
+        )
 
     def _open_confirmation(self, dialog: ConfirmBatch, accepted: Callable[[], None]) -> None:
         dialog.accepted.connect(accepted)
@@ -458,10 +493,11 @@ class TerminalsTab(QWidget):
         skipped: list[SkippedLine],
         options: BatchOptions,
         retry_of: str | None = None,
+        production: bool = False,
     ) -> None:
         """Start a batch (or a retry of this table's, ``retry_of``); see BatchController."""
         self._list_fresh = False
-        self.batches.start(terminals, skipped, options, retry_of)
+        self.batches.start(terminals, skipped, options, retry_of, production)
         self.progress.setRange(0, max(1, len(terminals)))
         self.progress.setValue(0)
         self.progress_label.setText(f"Starting {plural(len(terminals), 'close')}…")
@@ -477,35 +513,14 @@ class TerminalsTab(QWidget):
     def _update_progress(self) -> None:
         if self.run is None:
             return
-        p = self.run.progress()
-        self.progress.setValue(p.done)
-        eta = p.eta_s
-        parts = [
-            f"{p.done:,} of {p.total:,} done",
-            f"{p.succeeded:,} closed",
-            f"{p.failed:,} failed",
-            f"{p.remaining:,} remaining",
-        ]
-        if p.waiting_rate_limit:
-            parts.append(f"{p.waiting_rate_limit:,} waiting after a rate limit")
-        if eta is not None and p.remaining:
-            parts.append(f"about {_duration(eta)} left")
+        progress = self.run.progress()
+        self.progress.setValue(progress.done)
         if not self.run.cancelled:
-            self.progress_label.setText(" · ".join(parts))
+            self.progress_label.setText(progress_text(progress))
 
     def _finished(self, summary: BatchSummary) -> None:
-        plan = self.batches.plan
         self.progress.setValue(summary.done)
-        text = (
-            f"Batch {summary.batch_id}: {summary.counts_text()} in {_duration(summary.elapsed_s)}."
-        )
-        if summary.rate_limit_retries:
-            again = plural(summary.rate_limit_retries, "rate-limited request")
-            text += f" {again} {'was' if summary.rate_limit_retries == 1 else 'were'} sent again."
-        if summary.stop_reason:
-            text += f" {summary.stop_reason}"
-        if plan.refused:
-            text += f" Not worth retrying (refused for good): {left_out_text(plan.reasons)}."
+        text = summary_text(summary, self.batches.ran_with(), self.batches.plan.reasons)
         self.progress_label.setText(text)
         self.message.emit(text)
         self.recorded.emit()
@@ -549,20 +564,3 @@ class TerminalsTab(QWidget):
         self.message.emit(str(error))
         if not isinstance(error, SupportToolError | OSError):
             raise error
-
-
-def _button_grid(*buttons: QPushButton) -> QGridLayout:
-    """Buttons two to a row: a row of four does not fit a narrow or scaled-up window, and
-    a button squeezed below its text's width shows "ave as group." instead of its name."""
-    grid = QGridLayout()
-    for number, button in enumerate(buttons):
-        grid.addWidget(button, number // 2, number % 2)
-    grid.setColumnStretch(2, 1)
-    return grid
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
-    minutes, rest = divmod(int(seconds + 0.5), 60)
-    return f"{minutes} min {rest:02d} s"

@@ -43,6 +43,28 @@ def nothing_to_clear(outcome: Outcome | str, error_code: int | None, clear_histo
     return outcome == Outcome.REFUSED and error_code == NO_ROUND_CODE and clear_history
 
 
+NOTHING_TO_CLEAR = "Nothing to clear"
+
+
+def outcome_shown(outcome: Outcome | str, error_code: int | None, clear_history: bool) -> str:
+    """A row's outcome in words, for every screen and listing: its label, except that a
+    clear-history close answered 4 reads *Nothing to clear* (done, not a refusal). Only
+    the words change: the history keeps the provider's answer, refused with code 4."""
+    if nothing_to_clear(outcome, error_code, clear_history):
+        return NOTHING_TO_CLEAR
+    try:
+        return Outcome(outcome).label
+    except ValueError:
+        return str(outcome)
+
+
+def colour_outcome(outcome: Outcome | str, error_code: int | None, clear_history: bool) -> str:
+    """The outcome whose colour a row takes: success's for *Nothing to clear*."""
+    if nothing_to_clear(outcome, error_code, clear_history):
+        return Outcome.SUCCESS
+    return outcome
+
+
 def retry_verdict(
     outcome: Outcome | str, error_code: int | None, clear_history: bool, description: str = ""
 ) -> tuple[bool, str]:
@@ -128,6 +150,10 @@ class BatchProgress:
         return self.remaining * self.elapsed_s / self.done
 
 
+# A count's words where the label does not read as a plural: "3 configuration problems".
+_COUNTED = {Outcome.CONFIGURATION: "configuration problems"}
+
+
 @dataclass
 class BatchSummary:
     batch_id: str
@@ -198,8 +224,9 @@ class BatchSummary:
             Outcome.INVALID_INPUT,
             Outcome.UNKNOWN,
         ):
-            if self.counts[outcome]:
-                parts.append(f"{self.counts[outcome]:,} {outcome.label.lower()}")
+            if n := self.counts[outcome]:
+                words = outcome.label.lower()
+                parts.append(f"{n:,} {_COUNTED.get(outcome, words) if n != 1 else words}")
         if self.not_sent:
             parts.append(f"{self.not_sent:,} not sent")
         return ", ".join(parts)

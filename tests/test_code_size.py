@@ -26,9 +26,6 @@ STILL_OVER = {
     "support_tool/gui/main_window.py __init__": 98,
     "support_tool/gui/profiles_dialog.py __init__": 111,
     "support_tool/gui/terminals_tab.py __init__": 84,
-    "support_tool/ops/close.py close": 96,
-    "support_tool/provider/interpret.py interpret_http": 97,
-    "support_tool/provider/transport.py _classify": 64,
 }
 
 

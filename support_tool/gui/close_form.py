@@ -75,6 +75,13 @@ class CloseForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._build_fields()
+        self._build_form()
+        self._connect()
+        self._busy = False
+        self._revalidate()
+
+    def _build_fields(self) -> None:
         self.profile = QComboBox()
         self.profile.setAccessibleName("Profile")
         self.profile.setToolTip("Which provider endpoint to use")
@@ -102,6 +109,8 @@ class CloseForm(QWidget):
         self.button.setAutoDefault(True)
         self.button.clicked.connect(self.submit)
 
+    def _build_form(self) -> None:
+        """The fields in a form, each label's mnemonic reaching its input, in tab order."""
         self._login_field = _Field(self.login)
         self._game_field = _Field(self.game)
         self._reason_field = _Field(self.reason)
@@ -127,6 +136,7 @@ class CloseForm(QWidget):
         ):
             QWidget.setTabOrder(first, second)
 
+    def _connect(self) -> None:
         # Enter submits from any field. An event filter on the fields (not a shortcut) so
         # that only keys really typed into this form count, never keys meant for a dialog.
         for widget in (self.profile, self.login, self.game, self.clear, self.reason):
@@ -142,8 +152,6 @@ class CloseForm(QWidget):
             self.profile.currentTextChanged,
         ):
             signal.connect(self.edited)
-        self._busy = False
-        self._revalidate()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (

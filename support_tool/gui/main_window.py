@@ -6,22 +6,17 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QElapsedTimer, QSettings, QTimer, QUrl
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
-    QDesktopServices,
     QKeySequence,
     QPaintEvent,
     QShortcut,
 )
 from PySide6.QtWidgets import (
     QDialog,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -32,12 +27,15 @@ from support_tool.config import paths
 from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import SupportToolError
 from support_tool.gui.answer_panel import AnswerPanel, Asked
+from support_tool.gui.banners import demo_banner, profile_state, warning_banner
+from support_tool.gui.busy_row import BusyRow
 from support_tool.gui.close_form import CloseForm, CloseInput
 from support_tool.gui.confirm import ConfirmClear
 from support_tool.gui.history_view import HistoryView
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.profiles_dialog import ProfilesDialog
-from support_tool.gui.style import PRODUCTION_BANNER
+from support_tool.gui.stop_batch import ask_stop_batch
+from support_tool.gui.window_menus import build_menus
 from support_tool.ops.close import CloseAttempt
 from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
@@ -48,7 +46,6 @@ if TYPE_CHECKING:  # built after the first paint; its imports (batch runner) wai
 
 log = logging.getLogger(__name__)
 
-BUSY_TICK_MS = 100
 TERMINALS_TAB, HISTORY_TAB = 1, 2
 # Smallest size at which no text is clipped on any tab with every banner shown (checked by
 # tests/test_gui_desk.py); it fits a 1366×768 screen with a taskbar and title bar.
@@ -77,58 +74,46 @@ class MainWindow(QMainWindow):
         self.verify_dialog: QDialog | None = None
         self.setWindowTitle("Close session — support-tool")
         self.setMinimumSize(*MINIMUM_SIZE)
-
-        self.production_banner = QLabel()
-        self.production_banner.setAccessibleName("Production warning")
-        background, text = PRODUCTION_BANNER
-        self.production_banner.setStyleSheet(
-            f"background: {background}; color: {text}; font-weight: bold; padding: 8px;"
-        )
-        self.production_banner.setVisible(False)
-        self.tamper_banner = QLabel()
-        self.tamper_banner.setAccessibleName("Audit history warning")
-        self.tamper_banner.setWordWrap(True)
-        self.tamper_banner.setStyleSheet(
-            f"background: {background}; color: {text}; font-weight: bold; padding: 8px;"
-        )
-        self.tamper_banner.setVisible(False)
         self.history_report: ChainReport | None = None
-        self.demo_banner = QLabel()
-        self.demo_banner.setWordWrap(True)
-        self.demo_banner.setStyleSheet("padding: 6px; border: 1px solid palette(mid);")
-        self.demo_banner.setVisible(runtime.demo)
-        if runtime.sandbox is not None:
-            self.demo_banner.setText(
-                "<b>Demo</b>: an embedded sandbox provider on this computer, no real players. "
-                "Try <i>terminal-0001</i> … <i>terminal-1000</i> (unfinished rounds) or "
-                "<i>player-001</i> … <i>player-100</i>; any other login is unknown."
-            )
-
+        self.production_banner = warning_banner("Production warning")
+        self.tamper_banner = warning_banner("Audit history warning", word_wrap=True)
+        self.demo_banner = demo_banner(runtime.demo, runtime.sandbox is not None)
         self.form = CloseForm()
         self.answer = AnswerPanel()
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumWidth(160)
-        self.busy_label = QLabel()
-        self.busy_label.setAccessibleName("Request progress")
-        busy_row = QHBoxLayout()
-        busy_row.addWidget(self.busy)
-        busy_row.addWidget(self.busy_label, 1)
-        self.busy.setVisible(False)
-        close_tab = QWidget()
-        close_layout = QVBoxLayout(close_tab)
-        close_layout.addWidget(self.form)
-        close_layout.addLayout(busy_row)
-        close_layout.addWidget(self.answer, 1)
-
         # Built right after the first paint: hidden at start, so the window paints sooner.
         self.history: HistoryView | None = None
         self.terminals: TerminalsTab | None = None
-        self.tabs = QTabWidget()
-        self.tabs.addTab(close_tab, "&Close session")
-        self.tabs.addTab(QWidget(), "&Terminals")
-        self.tabs.addTab(QWidget(), "&History")
+        self.tabs = self._build_tabs(self._build_close_tab())
+        self._build_central()
+        build_menus(self)
+        self._build_timers()
+        self._connect()
+        self._restore()
+        self._painted = False  # the History and Terminals tabs are built once it is
+
+    def _build_close_tab(self) -> QWidget:
+        """The close form, the busy row under it, and the answer."""
+        self.busy_row = BusyRow(self.current_profile, self)
+        self.busy = self.busy_row.bar
+        self.busy_label = self.busy_row.label
+        close_tab = QWidget()
+        close_layout = QVBoxLayout(close_tab)
+        close_layout.addWidget(self.form)
+        close_layout.addLayout(self.busy_row.layout)
+        close_layout.addWidget(self.answer, 1)
+        return close_tab
+
+    @staticmethod
+    def _build_tabs(close_tab: QWidget) -> QTabWidget:
+        """The tabs, the Terminals and History ones as placeholders until the first paint."""
+        tabs = QTabWidget()
+        tabs.addTab(close_tab, "&Close session")
+        tabs.addTab(QWidget(), "&Terminals")
+        tabs.addTab(QWidget(), "&History")
+        return tabs
+
+    def _build_central(self) -> None:
+        """The banners above the tabs, the most serious warning first."""
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.tamper_banner)
@@ -136,15 +121,13 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.demo_banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self._build_menus()
 
+    def _build_timers(self) -> None:
         self._verify_timer = QTimer(self)
         self._verify_timer.setSingleShot(True)
         self._verify_timer.timeout.connect(self.verify_history)
-        self._elapsed = QElapsedTimer()
-        self._tick = QTimer(self)
-        self._tick.setInterval(BUSY_TICK_MS)
-        self._tick.timeout.connect(self._update_busy)
+
+    def _connect(self) -> None:
         self.form.submitted.connect(self.submit)
         self.form.profile_changed.connect(self._profile_changed)
         self.form.edited.connect(lambda: self.answer.form_changed(self.form.shown_action()))
@@ -152,6 +135,8 @@ class MainWindow(QMainWindow):
         focus = QShortcut(QKeySequence("Ctrl+L"), self)
         focus.activated.connect(self._focus_login)
 
+    def _restore(self) -> None:
+        """Last session's size and profile; the login field ready for typing."""
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -159,7 +144,6 @@ class MainWindow(QMainWindow):
             self.resize(1240, 720)  # every History column visible; fits a 1366×768 screen
         self.load_profiles(str(self.settings.value("last_profile", "") or ""))
         self.form.login.setFocus()
-        self._painted = False  # the History and Terminals tabs are built once it is
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """The first paint starts the deferred work. A zero timer set in ``__init__`` would
@@ -256,43 +240,6 @@ class MainWindow(QMainWindow):
 
         self.jobs.submit(work, None, self._background_error)
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        profiles = QAction("&Profiles and secrets…", self)
-        profiles.setShortcut(QKeySequence("Ctrl+,"))
-        profiles.triggered.connect(self.open_profiles)
-        verify = QAction("&Verify audit history", self)
-        verify.triggered.connect(lambda: self.verify_history(report_intact=True))
-        export = QAction("&Export history…", self)
-        export.triggered.connect(lambda: self.history_view().ask_export())
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        for action in (profiles, export, verify):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-        help_menu = self.menuBar().addMenu("H&elp")  # Alt+H is the History tab
-        logs = QAction("Open &log folder", self)
-        logs.triggered.connect(
-            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
-        )
-        about = QAction("&About", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(logs)
-        help_menu.addAction(about)
-
-    def _about(self) -> None:
-        from support_tool import __version__
-
-        QMessageBox.about(
-            self,
-            "About support-tool",
-            f"support-tool {__version__}\nCloses stuck player game sessions through the "
-            f"provider's Close Session API.\n\nHistory: {self.runtime.history_path}\n"
-            f"Logs: {paths.log_dir()}",
-        )
-
     # --- profiles -------------------------------------------------------------------------
 
     def load_profiles(self, prefer: str = "") -> None:
@@ -343,19 +290,11 @@ class MainWindow(QMainWindow):
         """Banner and title follow the current tab's profile, never another tab's. The
         title ends with the application's name, so the window system adds it only once."""
         place, profile = self.action_profile()
-        production = bool(profile and profile.production)
-        self.production_banner.setVisible(production)
-        if profile is not None and production:
-            self.production_banner.setText(
-                f"PRODUCTION — {place}: profile “{profile.name}” ({profile.api_host}) "
-                "reaches live players."
-            )
-        parts = [place]
-        if profile is not None:
-            parts.append(f"profile {profile.name}" + (" — PRODUCTION" if production else ""))
-        if self.runtime.demo:
-            parts.append("DEMO (sandbox)")
-        self.setWindowTitle(" — ".join([*parts, "support-tool"]))
+        state = profile_state(place, profile, self.runtime.demo)
+        self.production_banner.setVisible(state.production)
+        if state.banner:
+            self.production_banner.setText(state.banner)
+        self.setWindowTitle(state.title)
 
     def open_profiles(self) -> None:
         dialog = ProfilesDialog(self.runtime, self.jobs, self)
@@ -398,10 +337,7 @@ class MainWindow(QMainWindow):
         self.form.set_busy(True)
         asked = self._asked(request)
         self.answer.show_busy(asked)
-        self.busy.setVisible(True)
-        self._elapsed.start()
-        self._tick.start()
-        self._update_busy()
+        self.busy_row.start()
         service = self.runtime.service
         self.jobs.submit(
             lambda: service.close(
@@ -415,17 +351,9 @@ class MainWindow(QMainWindow):
             lambda error: self._failed(error, asked),
         )
 
-    def _update_busy(self) -> None:
-        seconds = self._elapsed.elapsed() / 1000
-        profile = self.current_profile()
-        limit = f" (gives up after {profile.timeout:g} s)" if profile else ""
-        self.busy_label.setText(f"Waiting for the provider… {seconds:.1f} s{limit}")
-
     def _settle(self) -> None:
         self.in_flight = False
-        self._tick.stop()
-        self.busy.setVisible(False)
-        self.busy_label.setText("")
+        self.busy_row.stop()
         self.form.set_busy(False)
         self.history_view().model.refresh()
         if self.closing:
@@ -459,23 +387,7 @@ class MainWindow(QMainWindow):
 
     def _ask_stop_batch(self) -> None:
         """Quitting mid-batch: ask, then cancel, let requests in flight be recorded, quit."""
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "A batch is running",
-            "A batch is still closing sessions. Stop it and quit? Requests already sent "
-            "finish and are recorded; the rest are not sent.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        stop = box.button(QMessageBox.StandardButton.Yes)
-        stop.setText("Stop and quit")
-        yes = QMessageBox.StandardButton.Yes
-        box.buttonClicked.connect(
-            lambda button: self._stop_answer(box.standardButton(button) == yes)
-        )
-        self.stop_question = box
-        box.open()
+        self.stop_question = ask_stop_batch(self, self._stop_answer)
 
     def _stop_answer(self, stop: bool) -> None:
         self.stop_question = None

@@ -11,7 +11,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -31,6 +30,7 @@ from support_tool.config.profiles import ProfileSet, make_profile
 from support_tool.config.secret_store import KeyringSecrets, MemorySecrets
 from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.gui.jobs import Jobs
+from support_tool.gui.secret_dialog import SecretDialog
 from support_tool.gui.style import outcome_colour
 from support_tool.ops.close import CloseAttempt
 from support_tool.ops.runtime import Runtime
@@ -78,58 +78,6 @@ def move_secret(secrets: KeyringSecrets | MemorySecrets, old: str, new: str) -> 
     return ""
 
 
-class SecretDialog(QDialog):
-    """A masked secret, typed twice; never displayed."""
-
-    def __init__(self, profile: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Secret key for {profile}")
-        self.first = QLineEdit()
-        self.first.setEchoMode(QLineEdit.EchoMode.Password)
-        self.first.setAccessibleName("Secret key")
-        self.second = QLineEdit()
-        self.second.setEchoMode(QLineEdit.EchoMode.Password)
-        self.second.setAccessibleName("Secret key again")
-        self.problem = QLabel()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        form = QFormLayout(self)
-        form.addRow(
-            QLabel(
-                "The secret key goes straight to the system keyring; it is never "
-                "shown again or written to a file."
-            )
-        )
-        form.addRow("Secret key", self.first)
-        form.addRow("Again", self.second)
-        form.addRow(self.problem)
-        form.addRow(self.buttons)
-        self.first.textChanged.connect(self._check)
-        self.second.textChanged.connect(self._check)
-        self._check()
-
-    def _check(self) -> None:
-        a, b = self.first.text().strip(), self.second.text().strip()
-        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        save.setEnabled(bool(a) and a == b)
-        self.problem.setText("The two entries differ." if a and b and a != b else "")
-
-    def secret(self) -> str:
-        return self.first.text().strip()
-
-    def done(self, result: int) -> None:
-        super().done(result)
-        if result != QDialog.DialogCode.Accepted:
-            self.wipe()
-
-    def wipe(self) -> None:
-        self.first.clear()
-        self.second.clear()
-
-
 class ProfilesDialog(QDialog):
     """Profiles and their secrets. Emits ``changed`` after the profile set is saved."""
 
@@ -142,6 +90,19 @@ class ProfilesDialog(QDialog):
         self._runtime = runtime
         self._jobs = jobs
         self._set = ProfileSet()
+        ca_row = self._build_connection_fields()
+        self._build_state_fields()
+        self._build_layout(self._build_form(ca_row))
+        self._connect()
+        self.secret_dialog: SecretDialog | None = None
+        self.editing: str | None = None  # the saved profile the fields show; None for *New*
+        if runtime.demo:
+            self.message.setText("Demo mode: changes last until the window closes.")
+        self._reload()
+
+    def _build_connection_fields(self) -> QHBoxLayout:
+        """The list and where the provider is (name, URL, limits, CA, proxy); returns the
+        CA bundle's row (its field and *Browse…*)."""
         self.list = QListWidget()
         self.list.setAccessibleName("Profiles")
         self.name = QLineEdit()
@@ -181,6 +142,10 @@ class ProfilesDialog(QDialog):
             QSizePolicy.Policy.Preferred, QSizePolicy.Policy.MinimumExpanding
         )
         self.environment_notice.setVisible(bool(self.environment_notice.text()))
+        return ca_row
+
+    def _build_state_fields(self) -> None:
+        """Production and default flags, the secret's state and test, the message line."""
         self.production = QCheckBox("Production (live players: ask before risky actions)")
         self.production.setAccessibleName("Production")
         self.default = QCheckBox("Default profile")
@@ -197,6 +162,7 @@ class ProfilesDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.setStyleSheet(f"color: {outcome_colour(Outcome.TRANSPORT_FAILURE).name()};")
 
+    def _build_form(self, ca_row: QHBoxLayout) -> QFormLayout:
         form = QFormLayout()
         form.addRow("Name", self.name)
         form.addRow("API URL", self.url)
@@ -215,7 +181,10 @@ class ProfilesDialog(QDialog):
         form.addRow("", secret_row)
         form.addRow("", self.test_result)
         form.addRow(self.message)
+        return form
 
+    def _build_layout(self, form: QFormLayout) -> None:
+        """The list on the left; the form and the buttons on the right."""
         self.new = QPushButton("New")
         self.save = QPushButton("Save")
         self.save.setDefault(True)
@@ -235,17 +204,13 @@ class ProfilesDialog(QDialog):
         layout.addWidget(self.list, 1)
         layout.addLayout(right, 3)
 
+    def _connect(self) -> None:
         self.list.currentTextChanged.connect(self._select)
         self.new.clicked.connect(self._new)
         self.save.clicked.connect(self._save)
         self.remove.clicked.connect(self._remove)
         self.set_secret.clicked.connect(self._ask_secret)
         self.test.clicked.connect(self._test)
-        self.secret_dialog: SecretDialog | None = None
-        self.editing: str | None = None  # the saved profile the fields show; None for *New*
-        if runtime.demo:
-            self.message.setText("Demo mode: changes last until the window closes.")
-        self._reload()
 
     # --- loading and selection ----------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from support_tool.audit.log import AuditLog
@@ -19,7 +19,7 @@ from support_tool.config.secret_store import SecretSource
 from support_tool.errors import AuditUnavailable, ConfigurationError, InvalidInput
 from support_tool.provider import contract
 from support_tool.provider.outcome import CloseResult, Outcome
-from support_tool.provider.request import CloseRequest, build_signed
+from support_tool.provider.request import CloseRequest, SignedRequest, build_signed
 from support_tool.provider.validation import clean_reason
 
 if TYPE_CHECKING:
@@ -40,6 +40,19 @@ class CloseAttempt:
     profile: Profile | None
     request: CloseRequest | None
     history_error: str = ""
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What the operator asked for, as given (the reason cleaned once it passed): what a
+    refusal's history row records when no valid request could be made of it."""
+
+    login: str
+    game_id: str | None
+    clear_history: bool
+    reason: str
+    profile: str | None
+    batch_id: str | None
 
 
 class CloseService:
@@ -111,49 +124,96 @@ class CloseService:
         next commit; the caller must ``history.flush()`` when done. ``secrets`` replaces
         the service's secret source for this close (a batch's ``BatchSecrets``).
         """
-        chosen: Profile | None = None
+        asked = _Asked(login, game_id, clear_history, reason, profile, batch_id)
         request: CloseRequest | None = None
-
-        def refuse(outcome: Outcome, message: str, next_step: str) -> CloseAttempt:
-            result = CloseResult(outcome=outcome, description=message, next_step=next_step)
-            where = chosen or self._profile_or_none(profile)
-            row_id = self.history.record(
-                result,
-                profile=where.name if where else (profile or ""),
-                api_host=where.api_host if where else "",
-                login=login,
-                game_id=game_id,
-                clear_history=clear_history,
-                reason=reason,
-                batch_id=batch_id,
-            )
-            log.info("close #%d refused before sending: %s", row_id, outcome.value)
-            return CloseAttempt(result, row_id, chosen, request)
-
         try:
             request = CloseRequest.from_input(login, game_id, clear_history)
-            reason = clean_reason(reason)
+            asked = replace(asked, reason=clean_reason(reason))
         except InvalidInput as exc:
-            return refuse(Outcome.INVALID_INPUT, str(exc), "Correct the input and try again.")
+            return self._refuse(
+                asked,
+                None,
+                request,
+                Outcome.INVALID_INPUT,
+                str(exc),
+                "Correct the input and try again.",
+            )
+        resolved = self._resolve(asked, request, secrets)
+        if isinstance(resolved, CloseAttempt):
+            return resolved
+        chosen, signed = resolved
+        row_id = self._record_attempt(asked, chosen, request)
+        result = self._send(row_id, chosen, request, signed)
+        return self._record_answer(row_id, chosen, request, result, wait_for_history)
+
+    def _refuse(
+        self,
+        asked: _Asked,
+        chosen: Profile | None,
+        request: CloseRequest | None,
+        outcome: Outcome,
+        message: str,
+        next_step: str,
+    ) -> CloseAttempt:
+        """Record a close that is not sent (bad input, no usable profile or secret): one
+        history row, committed, so the refusal is on record as well."""
+        result = CloseResult(outcome=outcome, description=message, next_step=next_step)
+        where = chosen or self._profile_or_none(asked.profile)
+        row_id = self.history.record(
+            result,
+            profile=where.name if where else (asked.profile or ""),
+            api_host=where.api_host if where else "",
+            login=asked.login,
+            game_id=asked.game_id,
+            clear_history=asked.clear_history,
+            reason=asked.reason,
+            batch_id=asked.batch_id,
+        )
+        log.info("close #%d refused before sending: %s", row_id, outcome.value)
+        return CloseAttempt(result, row_id, chosen, request)
+
+    def _resolve(
+        self, asked: _Asked, request: CloseRequest, secrets: SecretSource | None
+    ) -> CloseAttempt | tuple[Profile, SignedRequest]:
+        """The profile and the signed request, or the recorded refusal if the profile is
+        missing or unusable or its secret cannot be read. The secret lives only here."""
+        chosen: Profile | None = None
         try:
-            chosen = self._profiles().resolve(profile)
+            chosen = self._profiles().resolve(asked.profile)
             unusable = profile_problem(chosen)
             if unusable:
                 raise ConfigurationError(unusable)
             secret = (secrets or self._secrets).get(chosen.name)
         except ConfigurationError as exc:
-            return refuse(Outcome.CONFIGURATION, str(exc), "Fix the configuration and try again.")
+            return self._refuse(
+                asked,
+                chosen,
+                request,
+                Outcome.CONFIGURATION,
+                str(exc),
+                "Fix the configuration and try again.",
+            )
         signed = build_signed(chosen.url, request, secret)
         del secret
-        row_id = self.history.begin(
+        return chosen, signed
+
+    def _record_attempt(self, asked: _Asked, chosen: Profile, request: CloseRequest) -> int:
+        """Commit the pending history row before anything is sent; an unwritable history
+        raises :class:`AuditUnavailable` here, so nothing goes out unrecorded."""
+        return self.history.begin(
             profile=chosen.name,
             api_host=chosen.api_host,
             login=request.login,
             game_id=request.game_id,
             clear_history=request.clear_history,
-            reason=reason,
-            batch_id=batch_id,
+            reason=asked.reason,
+            batch_id=asked.batch_id,
         )
+
+    def _send(
+        self, row_id: int, chosen: Profile, request: CloseRequest, signed: SignedRequest
+    ) -> CloseResult:
+        """Send the recorded request through the profile's transport."""
         from support_tool.provider.transport import with_request_details
 
         log.debug(
@@ -167,7 +227,18 @@ class CloseService:
             request.clear_history,
         )
         transport = self.transport_for(chosen)
-        result = with_request_details(transport.send(signed), signed, chosen.proxy)
+        return with_request_details(transport.send(signed), signed, chosen.proxy)
+
+    def _record_answer(
+        self,
+        row_id: int,
+        chosen: Profile,
+        request: CloseRequest,
+        result: CloseResult,
+        wait_for_history: bool,
+    ) -> CloseAttempt:
+        """Complete the history row with the answer. The request has gone, so a history
+        that fails now is a warning on the result, not a reason to hide the answer."""
         history_error = ""
         try:
             self.history.finish(row_id, result, wait=wait_for_history)

@@ -86,6 +86,20 @@ def interpret_http(
         raw_response=_raw(body),
         reached_provider=True,
     )
+    problem = _exchange_problem(base, status, body, truncated=truncated, location=location)
+    if problem is not None:
+        return problem
+    document = _parse_document(base, body)
+    if isinstance(document, CloseResult):
+        return document
+    return _provider_answer(base, document, body)
+
+
+def _exchange_problem(
+    base: CloseResult, status: int, body: bytes, *, truncated: bool, location: str | None
+) -> CloseResult | None:
+    """A failure seen before the body is read as JSON (a redirect, an answer cut short, a
+    status other than 2xx), or None: these come first, so no body of theirs is trusted."""
     if 300 <= status < 400:
         target = f" to {location}" if location else ""
         return replace(
@@ -120,8 +134,14 @@ def interpret_http(
                 else "Retry later; escalate to the provider if it persists."
             ),
         )
+    return None
+
+
+def _parse_document(base: CloseResult, body: bytes) -> object:
+    """The body as JSON, or the failure that says why it cannot be read (a CloseResult):
+    a key named twice is refused, since which of its values counts would be a guess."""
     try:
-        document = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+        return json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
     except DuplicateKey as exc:
         return replace(
             base,
@@ -142,6 +162,11 @@ def interpret_http(
             + (f": {snippet}" if snippet else " (empty body)."),
             next_step="Retry later; escalate to the provider if it persists.",
         )
+
+
+def _provider_answer(base: CloseResult, document: object, body: bytes) -> CloseResult:
+    """What the provider said in a well-formed JSON answer: success, a refusal with its code,
+    or an answer of the wrong shape (the session may or may not be closed)."""
     code = document.get("error") if isinstance(document, dict) else None
     description = document.get("description") if isinstance(document, dict) else None
     if type(code) is not int or not isinstance(description, str):

@@ -107,9 +107,32 @@ def _root_cause(exc: BaseException) -> BaseException:
     return _chain(exc)[-1]
 
 
-def _classify(exc: BaseException, host: str, proxy: str = "") -> tuple[Failure, str, str, bool]:
-    """Failure kind, description, next step, and whether the request may have been received."""
+_Classified = tuple[Failure, str, str, bool]
+
+
+def _classify(exc: BaseException, host: str, proxy: str = "") -> _Classified:
+    """Failure kind, description, next step, and whether the request may have been received.
+
+    Checked in order: the proxy and TLS first (their errors wrap connection errors), then
+    the failures to connect; anything else happened once the request may have left."""
     chain = _chain(exc)
+    return (
+        _proxy_or_tls_failure(exc, chain, host, proxy)
+        or _connect_failure(exc, chain, host)
+        or (
+            Failure.DISCONNECTED,
+            f"The connection to {host} was lost before a complete answer arrived "
+            f"({type(_root_cause(exc)).__name__}).",
+            "The session may or may not be closed: check it, then retry by hand.",
+            True,
+        )
+    )
+
+
+def _proxy_or_tls_failure(
+    exc: BaseException, chain: list[BaseException], host: str, proxy: str
+) -> _Classified | None:
+    """The profile's proxy or the provider's certificate stopped the request (nothing sent)."""
     if proxy and any(isinstance(e, urllib3.exceptions.ProxyError) for e in chain):
         # Raised only before the request leaves: connecting to the proxy, or the proxy
         # refusing to open the tunnel to the provider.
@@ -133,6 +156,13 @@ def _classify(exc: BaseException, host: str, proxy: str = "") -> tuple[Failure, 
             "Check the profile's API URL, or its CA bundle if the provider uses a private one.",
             False,
         )
+    return None
+
+
+def _connect_failure(
+    exc: BaseException, chain: list[BaseException], host: str
+) -> _Classified | None:
+    """No connection to the provider could be made (nothing sent): name, refusal, timeout."""
     if any(isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in chain):
         return (
             Failure.DNS,
@@ -164,13 +194,7 @@ def _classify(exc: BaseException, host: str, proxy: str = "") -> tuple[Failure, 
             "Check this computer's network connection and the API URL.",
             False,
         )
-    return (
-        Failure.DISCONNECTED,
-        f"The connection to {host} was lost before a complete answer arrived "
-        f"({type(_root_cause(exc)).__name__}).",
-        "The session may or may not be closed: check it, then retry by hand.",
-        True,
-    )
+    return None
 
 
 @functools.lru_cache(maxsize=64)

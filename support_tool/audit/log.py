@@ -793,19 +793,18 @@ class AuditLog:
             return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
 
     def verify(self) -> ChainReport:
-        """Check the file (``PRAGMA quick_check``) and every event (``check``), in a
-        read-only pass. A file SQLite cannot read, or reads as damaged, fails like an
-        altered one: an audit history that cannot be checked is not intact."""
+        """Check the file's pages and every event (``check``), in a read-only pass. A file
+        SQLite cannot read, or reads as damaged, fails like an altered one: an audit
+        history that cannot be checked is not intact."""
         try:
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
             reader = sqlite3.connect(uri, uri=True)
         except sqlite3.Error as exc:
             return events.unreadable(f"the file cannot be opened ({exc}).")
         try:
-            damage = [str(r[0]) for r in reader.execute("PRAGMA quick_check(5)").fetchall()]
-            if damage != ["ok"]:
-                return self._damage_report(damage[0])
             return check.verify(reader, uri)
+        except check.Damaged as exc:
+            return self._damage_report(str(exc))
         except sqlite3.Error as exc:
             if is_damage(exc):
                 return self._damage_report(str(exc))

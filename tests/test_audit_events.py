@@ -297,3 +297,21 @@ def test_a_schema_it_does_not_know_ends_in_exit_5_with_a_message(cli_process, ho
     close = cli_process("close", "terminal-0001")
     assert "Traceback" not in close.err
     assert close.status == 4, close.text
+
+
+def test_an_event_numbered_below_1_is_caught(tmp_path: Path) -> None:
+    """seq 0 or less lies outside every seq range the seals are checked in: verify looks
+    there too (an extra attempt slipped in before the first event)."""
+    path = filled(tmp_path / "h.sqlite3", 3)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(
+            "INSERT INTO events (seq, kind, action, recorded_at, origin, body, seal)"
+            " SELECT 0, kind, 0, recorded_at, origin, body, seal FROM events WHERE seq = 1"
+        )
+    db.close()
+    with AuditLog(path) as store:
+        report = store.verify()
+    assert not report.ok
+    assert report.record_id == 0
+    assert "event 0 was inserted with a made-up number" in report.problem

@@ -255,3 +255,29 @@ def test_history_outcome_help_lists_the_values(cli_process: CliProcessRunner) ->
     text = " ".join(run.out.split())
     for outcome in Outcome:
         assert outcome.value in text
+
+
+@pytest.mark.parametrize("table", ["events", "actions_login", "actions_text_data"])
+@pytest.mark.parametrize("in_workers", [False, True])
+def test_verify_reports_damage_in_any_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str, in_workers: bool
+) -> None:
+    """verify no longer runs PRAGMA quick_check over the whole file: damage in the events
+    stops the reads that check them, and every other table (indexes, search index) is
+    quick_checked on its own, in the worker processes too. Either way: damaged, not
+    altered, with the way to go on working."""
+    from support_tool.audit import check
+
+    path = filled(tmp_path / "h.sqlite3")
+    monkeypatch.setattr(history_module, "QUICK_CHECK_AT_OPEN_BYTES", 0)  # open it anyway
+    garbage_in_the_middle(path, table)
+    if in_workers:
+        monkeypatch.setattr(check, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(check, "_RANGE", 300)
+    with AuditLog(path) as store:
+        report = store.verify()
+        assert store.damaged is not None
+    assert not report.ok
+    assert "SQLite reports the file damaged" in report.problem
+    assert r"move h.sqlite3" in report.problem
+    assert "cannot be verified" in report.describe()

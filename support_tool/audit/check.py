@@ -24,12 +24,20 @@ TAIL = (
     "char(10)||seq||char(10)||kind||char(10)||action||char(10)||recorded_at"
     "||char(10)||origin||char(10)||body"
 )
-_TYPED = (
-    "typeof(kind) = 'text' AND kind IN ('attempt', 'answer', 'unknown', 'refused', 'migrated')"
-    " AND typeof(action) = 'integer' AND typeof(recorded_at) = 'text'"
-    " AND typeof(origin) = 'text' AND typeof(body) = 'text' AND json_valid(body)"
-    " AND typeof(seal) = 'blob' AND length(seal) = 32"
-)
+
+
+def _typed(t: str) -> str:
+    """True when the event (table alias ``t``) has the types support-tool writes."""
+    return (
+        f"typeof({t}kind) = 'text'"
+        f" AND {t}kind IN ('attempt', 'answer', 'unknown', 'refused', 'migrated')"
+        f" AND typeof({t}action) = 'integer' AND typeof({t}recorded_at) = 'text'"
+        f" AND typeof({t}origin) = 'text' AND typeof({t}body) = 'text' AND json_valid({t}body)"
+        f" AND typeof({t}seal) = 'blob' AND length({t}seal) = 32"
+    )
+
+
+_TYPED = _typed("")
 PARALLEL_FROM = 200_000  # below this many events one process is quicker than starting more
 _RANGE = 250_000
 
@@ -48,58 +56,120 @@ def connect(uri: str) -> sqlite3.Connection:
     return db
 
 
-def check_range(uri: str, lo: int, hi: int) -> Fault | None:
-    """Check events ``lo``…``hi``: each present once, in order, of the right types, and
-    each seal matching its own fields and the stored seal before it."""
-    db = connect(uri)
+class Damaged(sqlite3.DatabaseError):
+    """``PRAGMA quick_check`` found a damaged page (raised in a worker, so that the caller
+    reports damage, not tampering)."""
+
+
+def check_pages(uri: str) -> Fault | None:
+    """``PRAGMA quick_check`` of every table but ``events`` (and its indexes). The events
+    are read in full by the other checks, where a damaged page stops the read with
+    SQLITE_CORRUPT; checking their pages again would read the largest table twice."""
+    db = sqlite3.connect(uri, uri=True)
     try:
-        previous = events.GENESIS
-        if lo > 1:
-            row = db.execute("SELECT seal FROM events WHERE seq = ?", (lo - 1,)).fetchone()
-            if row is None or not isinstance(row[0], bytes):
-                return None  # the range before reports that event
-            previous = row[0]
-        expected = lo
-        untyped = db.execute(
-            f"SELECT MIN(seq) FROM events WHERE seq BETWEEN ? AND ? AND NOT ({_TYPED})",  # noqa: S608
-            (lo, hi),
-        ).fetchone()[0]
-        cursor = db.execute(
-            f"SELECT seq, seal, {TAIL} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",  # noqa: S608
-            (lo, min(hi, untyped - 1) if untyped else hi),
-        )
-        sha256 = hashlib.sha256  # the loop runs millions of times: no lookups in it
-        for seq, seal, tail in cursor:
-            if seq != expected:
-                return Fault(expected, f"event {expected:,} is missing (deleted).")
-            if sha256(previous + tail).digest() != seal:
-                return Fault(seq, f"event {seq:,} was changed, moved or inserted after sealing.")
-            previous = seal
-            expected += 1
-        if untyped and expected == untyped:
-            return Fault(untyped, f"event {untyped:,} holds a value support-tool never writes.")
-        if expected <= hi:
-            return Fault(expected, f"event {expected:,} is missing (deleted).")
+        names = [str(r[0]) for r in db.execute(_TABLES)]
+        for name in names:
+            quoted = '"' + name.replace('"', '""') + '"'
+            found = [str(r[0]) for r in db.execute(f"PRAGMA quick_check({quoted})")]
+            if found != ["ok"]:
+                raise Damaged(found[0])
         return None
     finally:
         db.close()
 
 
-def check_links(uri: str) -> Fault | None:
-    """Every event belongs to itself or to an earlier attempt; an attempt has at most one
-    closing event; ``migrated`` only comes first."""
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'events'"
+_UNLINKED_IF = (
+    "(e.kind IN ('attempt', 'refused', 'migrated') AND e.action IS NOT e.seq)"
+    " OR (e.kind = 'migrated' AND e.seq <> 1)"
+    " OR (e.kind IN ('answer', 'unknown') AND (a.kind IS NOT 'attempt' OR e.action >= e.seq))"
+)
+# One pass over a range in C: how many events, the first of a wrong type, the first that
+# belongs to an event that is not its own or its attempt (see check_links).
+_SCAN = (
+    "SELECT COUNT(*), MIN(CASE WHEN NOT (" + _typed("e.") + ") THEN e.seq END),"  # noqa: S608
+    " MIN(CASE WHEN " + _UNLINKED_IF + " THEN e.seq END)"
+    " FROM events e LEFT JOIN events a ON a.seq = e.action AND e.kind IN ('answer', 'unknown')"
+    " WHERE e.seq BETWEEN ? AND ?"
+)
+_UNLINKED = "event {:,} answers an event that is not its attempt."
+
+
+def check_range(uri: str, lo: int, hi: int) -> Fault | None:
+    """Check events ``lo``…``hi``: each present once, in order, of the right types,
+    belonging to itself or to its attempt, and each seal matching its own fields and the
+    stored seal before it. The common case (all well) costs one pass in SQL and one
+    SHA-256 per event; anything else is looked at again by :func:`_range_fault`, which
+    names the first event at fault."""
     db = connect(uri)
     try:
-        row = db.execute(
-            "SELECT e.seq FROM events e LEFT JOIN events a ON a.seq = e.action"
-            " WHERE (e.kind IN ('attempt', 'refused', 'migrated') AND e.action IS NOT e.seq)"
-            " OR (e.kind = 'migrated' AND e.seq <> 1)"
-            " OR (e.kind IN ('answer', 'unknown') AND"
-            "     (a.kind IS NOT 'attempt' OR e.action >= e.seq))"
-            " ORDER BY e.seq LIMIT 1"
-        ).fetchone()
-        if row:
-            return Fault(row[0], f"event {row[0]:,} answers an event that is not its attempt.")
+        count, untyped, unlinked = db.execute(_SCAN, (lo, hi)).fetchone()
+        faults: list[Fault | None] = []
+        if count != hi - lo + 1 or untyped is not None or not _seals_hold(db, lo, hi):
+            faults.append(_range_fault(db, lo, hi))
+        if unlinked is not None:
+            faults.append(Fault(unlinked, _UNLINKED.format(unlinked)))
+        return min((f for f in faults if f), key=lambda f: f.seq, default=None)
+    finally:
+        db.close()
+
+
+def _seals_hold(db: sqlite3.Connection, lo: int, hi: int) -> bool:
+    """Whether every seal in ``lo``…``hi`` matches, for a range already known to be
+    complete and well typed (the loop runs millions of times: nothing else in it)."""
+    previous = events.GENESIS
+    if lo > 1:
+        row = db.execute("SELECT seal FROM events WHERE seq = ?", (lo - 1,)).fetchone()
+        if row is None or not isinstance(row[0], bytes):
+            return False
+        previous = row[0]
+    sha256 = hashlib.sha256
+    for seal, tail in db.execute(_SEALED, (lo, hi)):
+        if sha256(previous + tail).digest() != seal:
+            return False
+        previous = seal
+    return True
+
+
+_SEALED = f"SELECT seal, {TAIL} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"  # noqa: S608
+
+
+def _range_fault(db: sqlite3.Connection, lo: int, hi: int) -> Fault | None:
+    """The first event in ``lo``…``hi`` that is missing, of a wrong type or sealed wrong."""
+    previous = events.GENESIS
+    if lo > 1:
+        row = db.execute("SELECT seal FROM events WHERE seq = ?", (lo - 1,)).fetchone()
+        if row is None or not isinstance(row[0], bytes):
+            return None  # the range before reports that event
+        previous = row[0]
+    expected = lo
+    untyped = db.execute(
+        f"SELECT MIN(seq) FROM events WHERE seq BETWEEN ? AND ? AND NOT ({_TYPED})",  # noqa: S608
+        (lo, hi),
+    ).fetchone()[0]
+    cursor = db.execute(
+        f"SELECT seq, seal, {TAIL} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",  # noqa: S608
+        (lo, min(hi, untyped - 1) if untyped else hi),
+    )
+    for seq, seal, tail in cursor:
+        if seq != expected:
+            return Fault(expected, f"event {expected:,} is missing (deleted).")
+        if events.seal_after(previous, tail) != seal:
+            return Fault(seq, f"event {seq:,} was changed, moved or inserted after sealing.")
+        previous = seal
+        expected += 1
+    if untyped and expected == untyped:
+        return Fault(untyped, f"event {untyped:,} holds a value support-tool never writes.")
+    if expected <= hi:
+        return Fault(expected, f"event {expected:,} is missing (deleted).")
+    return None
+
+
+def check_links(uri: str) -> Fault | None:
+    """No attempt has two closing events (the partial index ``events_closing`` answers
+    this without reading the events; each event's own link is checked in check_range)."""
+    db = connect(uri)
+    try:
         row = db.execute(
             "SELECT MAX(seq), action FROM events WHERE kind IN ('answer', 'unknown')"
             " GROUP BY action HAVING COUNT(*) > 1 ORDER BY 1 LIMIT 1"
@@ -183,6 +253,7 @@ def _tasks(uri: str, last: int) -> list[tuple[Callable[..., Fault | None], tuple
         *((check_range, (uri, lo, hi)) for lo, hi in spans),
         (check_links, (uri,)),
         *((check_view, (uri, lo, hi)) for lo, hi in spans),
+        (check_pages, (uri,)),
     ]
 
 
@@ -229,6 +300,9 @@ def _verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
         faults.append(
             Fault(stray, f"the history line #{stray:,} does not match its sealed events.")
         )
+    before = db.execute("SELECT MIN(seq) FROM events WHERE seq < 1").fetchone()[0]
+    if before is not None:  # outside every range checked above
+        faults.append(Fault(before, f"event {before:,} was inserted with a made-up number."))
     head_row = db.execute("SELECT seq, seal FROM events_head WHERE one = 1").fetchone()
     newest = db.execute("SELECT seal, recorded_at FROM events WHERE seq = ?", (last,)).fetchone()
     seal = newest[0] if newest and isinstance(newest[0], bytes) else events.GENESIS

@@ -40,7 +40,8 @@ SCHEMA_VERSION = 4  # 4: sealed events (3: sealed rows, converted once by audit.
 STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
 MAX_STORED_INPUT = 256  # rejected inputs can be huge; keep enough to recognise them
 # PRAGMA quick_check at every open up to this size (~40 ms here; ~15,000 rows). Larger
-# files are checked in full by verify, which the window runs in the background at start.
+# files are checked by verify (every event read, every other table quick_checked), which
+# the window runs in the background at start.
 QUICK_CHECK_AT_OPEN_BYTES = 8 * 1024 * 1024
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
@@ -447,8 +448,8 @@ class AuditLog:
         """Find damage before the first write. ``PRAGMA quick_check`` reads every page, so
         it runs at open only while the file is small enough to cost a few milliseconds
         (QUICK_CHECK_AT_OPEN_BYTES); a larger file gets a cheap check of the pages every
-        write touches (the schema, the first and newest rows), and the full check runs in
-        ``verify`` (the window runs it in the background after start). Any statement that
+        write touches (the schema, the first and newest rows), and ``verify`` checks the rest
+        (the window runs it in the background after start). Any statement that
         meets damage later marks the store damaged too (``_fail``)."""
         page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
@@ -793,19 +794,18 @@ class AuditLog:
             return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
 
     def verify(self) -> ChainReport:
-        """Check the file (``PRAGMA quick_check``) and every event (``check``), in a
-        read-only pass. A file SQLite cannot read, or reads as damaged, fails like an
-        altered one: an audit history that cannot be checked is not intact."""
+        """Check the file's pages and every event (``check``), in a read-only pass. A file
+        SQLite cannot read, or reads as damaged, fails like an altered one: an audit
+        history that cannot be checked is not intact."""
         try:
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
             reader = sqlite3.connect(uri, uri=True)
         except sqlite3.Error as exc:
             return events.unreadable(f"the file cannot be opened ({exc}).")
         try:
-            damage = [str(r[0]) for r in reader.execute("PRAGMA quick_check(5)").fetchall()]
-            if damage != ["ok"]:
-                return self._damage_report(damage[0])
             return check.verify(reader, uri)
+        except check.Damaged as exc:
+            return self._damage_report(str(exc))
         except sqlite3.Error as exc:
             if is_damage(exc):
                 return self._damage_report(str(exc))

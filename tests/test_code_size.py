@@ -19,8 +19,6 @@ NOT_YET = ("audit",)
 # (a listed entry that grows, or a new entry, fails). Split one, then delete its line.
 STILL_OVER = {
     "support_tool/gui/terminals_tab.py": 568,
-    "support_tool/gui/answer_panel.py __init__": 78,
-    "support_tool/gui/history_view.py __init__": 79,
     "support_tool/gui/terminals_tab.py __init__": 84,
 }
 

@@ -17,12 +17,7 @@ MAX_FUNCTION_LINES = 60
 NOT_YET = ("audit",)
 # Still over at the time of writing, each at most its size then: the list may only shrink
 # (a listed entry that grows, or a new entry, fails). Split one, then delete its line.
-STILL_OVER = {
-    "support_tool/gui/terminals_tab.py": 568,
-    "support_tool/gui/answer_panel.py __init__": 78,
-    "support_tool/gui/history_view.py __init__": 79,
-    "support_tool/gui/terminals_tab.py __init__": 84,
-}
+STILL_OVER: dict[str, int] = {}
 
 
 def _modules() -> list[Path]:

@@ -137,6 +137,19 @@ class AnswerPanel(QFrame):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName("Answer")
+        self._build_lines()
+        self._build_details()
+        self._lay_out()
+        self._closed: CloseAttempt | None = None
+        self._asked: Asked | None = None
+        self._form_key: tuple[str, str, str, bool] | None = None  # the form, as last told
+        self._colour = ""
+        self.stale = False
+        self.toggle.setEnabled(False)
+        self.copy.setEnabled(False)
+
+    def _build_lines(self) -> None:
+        """The answer in words: headline, what it answers, the provider's words, facts."""
         self.headline = QLabel("No session closed yet.")
         self.headline.setAccessibleName("Outcome")
         font = self.headline.font()
@@ -163,6 +176,8 @@ class AnswerPanel(QFrame):
         self.facts.setAccessibleName("Facts")
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+    def _build_details(self) -> None:
+        """The *Details* toggle, *Copy details* and the redacted request/answer text."""
         self.toggle = QToolButton()
         self.toggle.setText("Details")
         self.toggle.setCheckable(True)
@@ -184,6 +199,7 @@ class AnswerPanel(QFrame):
         self.details.setVisible(False)
         self.details.setMinimumHeight(160)
 
+    def _lay_out(self) -> None:
         buttons = QHBoxLayout()
         buttons.addWidget(self.toggle)
         buttons.addStretch(1)
@@ -199,13 +215,6 @@ class AnswerPanel(QFrame):
         layout.addWidget(self.details, 1)
         layout.addStretch(1)  # keeps the lines together at the top while Details is closed
         self._layout = layout
-        self._closed: CloseAttempt | None = None
-        self._asked: Asked | None = None
-        self._form_key: tuple[str, str, str, bool] | None = None  # the form, as last told
-        self._colour = ""
-        self.stale = False
-        self.toggle.setEnabled(False)
-        self.copy.setEnabled(False)
 
     @property
     def shown(self) -> CloseAttempt | None:

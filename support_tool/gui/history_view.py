@@ -132,6 +132,17 @@ class HistoryView(QWidget):
         self._store = store
         self._jobs = jobs
         self.model = HistoryModel(store, jobs, self)
+        self._build_filters()
+        self._build_table()
+        self._build_buttons()
+        self._lay_out()
+        self._connect()
+        self.dialog: QDialog | None = None
+        self._update_buttons()
+        self.apply_filter()
+
+    def _build_filters(self) -> None:
+        """Free text, batch id and outcome: what narrows the rows."""
         self.search = QLineEdit()
         self.search.setAccessibleName("Filter history")
         self.search.setPlaceholderText("Filter by login, game or description")
@@ -145,6 +156,9 @@ class HistoryView(QWidget):
         self.outcome.addItem("All outcomes", None)
         for outcome in Outcome:
             self.outcome.addItem(outcome.label, outcome.value)
+
+    def _build_table(self) -> None:
+        """One fixed-height row per record, columns sized to fit a 1366-pixel screen."""
         self.table = QTableView()
         self.table.setAccessibleName("History")
         self.table.setModel(self.model)
@@ -162,6 +176,8 @@ class HistoryView(QWidget):
         header.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._size_columns(header)
+
+    def _build_buttons(self) -> None:
         self.count = QLabel()
         self.details = QPushButton("Details…")
         self.again = QPushButton("Close again")
@@ -170,6 +186,7 @@ class HistoryView(QWidget):
         self.refresh = QPushButton("Refresh")
         self.refresh.setShortcut("F5")
 
+    def _lay_out(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.search, 3)
         top.addWidget(self.batch, 1)
@@ -183,6 +200,8 @@ class HistoryView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(bottom)
 
+    def _connect(self) -> None:
+        """Typing waits FILTER_DELAY_MS before filtering, so each key does not query."""
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(FILTER_DELAY_MS)
@@ -199,9 +218,6 @@ class HistoryView(QWidget):
         self.model.modelReset.connect(self._update_count)
         self.model.load_failed.connect(self.message)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
-        self.dialog: QDialog | None = None
-        self._update_buttons()
-        self.apply_filter()
 
     def _size_columns(self, header: QHeaderView) -> None:
         for column, width in enumerate(COLUMN_WIDTHS):

@@ -172,6 +172,24 @@ def test_window_opens_and_paints_under_xvfb(
     assert "Traceback" not in output, output
 
 
+def test_verify_of_a_long_trail_runs_its_worker_processes(
+    app_env: dict[str, str], home: Path
+) -> None:
+    """Past PARALLEL_FROM events verify spawns worker processes; a frozen app must start
+    them as workers (freeze_support), not as a second command line, and must ship
+    multiprocessing at all (an over-eager trim once left it out and every start failed)."""
+    from support_tool.audit.check import PARALLEL_FROM
+    from tests.history_seed import seed_history
+
+    seed_history(home / "history.sqlite3", PARALLEL_FROM // 2 + 1_000)
+    done = run_app(BINARY, "history", "verify", "--json", env=app_env)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is True
+    assert report["checked"] >= PARALLEL_FROM
+
+
 @pytest.fixture(scope="module")
 def copied_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the whole app folder somewhere else, as IT would unzip it."""

@@ -8,7 +8,8 @@ import sqlite3
 from pathlib import Path
 
 from support_tool.audit import events
-from support_tool.audit.log import _SCHEMA, EVENTS_SCHEMA, SCHEMA_VERSION, AuditLog
+from support_tool.audit.log import EVENTS_SCHEMA, SCHEMA_VERSION, AuditLog
+from support_tool.audit.writing import _SCHEMA
 
 OUTCOMES = (
     ("success", 0, "Success", 200),

@@ -18,228 +18,59 @@ Rules that make it trustworthy (the format is docs/audit-trail.md, in ``events``
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from support_tool.audit import check, events
-from support_tool.audit.events import ChainReport
+from support_tool.audit import events
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
+from support_tool.audit.reading import HistoryReads, is_damage
+from support_tool.audit.records import (
+    _RETRY_ID,
+    _SELECT,
+    COLUMNS,
+    AuditFilter,
+    AuditRecord,
+    _clip,
+    _text,
+    utc_now,
+)
+from support_tool.audit.writing import (
+    _CREATE_TEXT_INDEX,
+    _ONE_EVENT,
+    _SCHEMA,
+    EVENTS_SCHEMA,
+    _closing_body,
+    append,
+    closed,
+    read_head,
+    save_head,
+)
 from support_tool.config import paths
 from support_tool.errors import AuditDamaged, AuditTooNew, AuditUnavailable
 from support_tool.provider.outcome import CloseResult, Outcome
-from support_tool.provider.validation import storable
+
+# Re-exported: callers and tests import these from here.
+__all__ = [
+    "COLUMNS",
+    "EVENTS_SCHEMA",
+    "SCHEMA_VERSION",
+    "AuditFilter",
+    "AuditLog",
+    "AuditRecord",
+    "is_damage",
+    "utc_now",
+]
 
 SCHEMA_VERSION = 4  # 4: sealed events (3: sealed rows, converted once by audit.migrate)
 STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
-MAX_STORED_INPUT = 256  # rejected inputs can be huge; keep enough to recognise them
 # PRAGMA quick_check at every open up to this size (~40 ms here; ~15,000 rows). Larger
 # files are checked by verify (every event read, every other table quick_checked), which
 # the window runs in the background at start.
 QUICK_CHECK_AT_OPEN_BYTES = 8 * 1024 * 1024
-_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
-
-
-def is_damage(exc: sqlite3.Error) -> bool:
-    """True when SQLite says the file itself is damaged (not busy, full or read-only)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF in _DAMAGE_CODES
-    text = str(exc)
-    return "malformed" in text or "not a database" in text
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS actions (
-    id            INTEGER PRIMARY KEY,
-    started_at    TEXT    NOT NULL,
-    finished_at   TEXT,
-    operator      TEXT    NOT NULL,
-    workstation   TEXT    NOT NULL,
-    pid           INTEGER NOT NULL,
-    profile       TEXT    NOT NULL,
-    api_host      TEXT    NOT NULL,
-    login         TEXT    NOT NULL,
-    game_id       TEXT    NOT NULL DEFAULT '',
-    clear_history INTEGER NOT NULL,
-    reason        TEXT    NOT NULL DEFAULT '',
-    batch_id      TEXT,
-    outcome       TEXT    NOT NULL,
-    error_code    INTEGER,
-    description   TEXT    NOT NULL DEFAULT '',
-    http_status   INTEGER,
-    elapsed_ms    INTEGER,
-    attempts      INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS actions_login ON actions (login);
-CREATE INDEX IF NOT EXISTS actions_outcome ON actions (outcome);
-CREATE INDEX IF NOT EXISTS actions_batch ON actions (batch_id) WHERE batch_id IS NOT NULL;
-"""
-
-# The evidence. seq is the rowid; seal is 32 raw bytes. The triggers are defence in depth
-# (anyone with the file can drop them); verify catches what a dropped trigger lets through.
-EVENTS_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS events (
-        seq         INTEGER PRIMARY KEY,
-        kind        TEXT    NOT NULL,
-        action      INTEGER NOT NULL,
-        recorded_at TEXT    NOT NULL,
-        origin      TEXT    NOT NULL DEFAULT '',
-        body        TEXT    NOT NULL,
-        seal        BLOB    NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS events_closing ON events (action)"
-    " WHERE kind IN ('answer', 'unknown')",
-    """CREATE TABLE IF NOT EXISTS events_head (
-        one  INTEGER PRIMARY KEY CHECK (one = 1),
-        seq  INTEGER NOT NULL,
-        seal BLOB    NOT NULL
-    )""",
-    "CREATE TRIGGER IF NOT EXISTS events_never_updated BEFORE UPDATE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'audit events are never updated'); END",
-    "CREATE TRIGGER IF NOT EXISTS events_never_deleted BEFORE DELETE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'audit events are never deleted'); END",
-)
-_ONE_EVENT = f"SELECT seal, {check.TAIL} FROM events WHERE seq = ?"  # noqa: S608 - constants
-_RETRY_ID = re.compile(r"^(?P<parent>.+)\.r[0-9]{6}-[0-9a-f]{2}$")  # ops.batch.retry_batch_id
-
-# A trigram index over the searched text turns "contains ..." from a scan of every row into
-# an index lookup (a million rows: ~400 ms -> a few ms). Kept in step by triggers; where
-# SQLite lacks FTS5 or its trigram tokenizer, searching falls back to LIKE.
-_TEXT_INDEX = """
-CREATE VIRTUAL TABLE actions_text USING fts5(
-    login, game_id, description, content='actions', content_rowid='id', tokenize='trigram'
-);
-CREATE TRIGGER actions_text_insert AFTER INSERT ON actions BEGIN
-    INSERT INTO actions_text (rowid, login, game_id, description)
-    VALUES (new.id, new.login, new.game_id, new.description);
-END;
-CREATE TRIGGER actions_text_delete AFTER DELETE ON actions BEGIN
-    INSERT INTO actions_text (actions_text, rowid, login, game_id, description)
-    VALUES ('delete', old.id, old.login, old.game_id, old.description);
-END;
-CREATE TRIGGER actions_text_update AFTER UPDATE OF login, game_id, description ON actions BEGIN
-    INSERT INTO actions_text (actions_text, rowid, login, game_id, description)
-    VALUES ('delete', old.id, old.login, old.game_id, old.description);
-    INSERT INTO actions_text (rowid, login, game_id, description)
-    VALUES (new.id, new.login, new.game_id, new.description);
-END;
-"""
-_CREATE_TEXT_INDEX = (
-    "BEGIN IMMEDIATE;"  # noqa: S608 - a constant, not built from input
-    + _TEXT_INDEX
-    + "INSERT INTO actions_text (actions_text) VALUES ('rebuild'); COMMIT;"  # fills it from rows
-)
-MIN_INDEXED_SEARCH = 3  # trigrams: shorter searches cannot use the index
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _text(value: str) -> str:
-    """Text as stored: bytes that were not UTF-8 (a mistyped argument) become visible escapes,
-    because SQLite stores only real text and the attempt must still be recorded."""
-    return storable(value)
-
-
-def _clip(value: str) -> str:
-    value = _text(value)
-    return value if len(value) <= MAX_STORED_INPUT else value[: MAX_STORED_INPUT - 1] + "\u2026"
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One row of the audit history, as stored."""
-
-    id: int
-    started_at: str
-    finished_at: str | None
-    operator: str
-    workstation: str
-    profile: str
-    api_host: str
-    login: str
-    game_id: str
-    clear_history: bool
-    reason: str
-    batch_id: str | None
-    outcome: str
-    error_code: int | None
-    description: str
-    http_status: int | None
-    elapsed_ms: int | None
-    attempts: int
-
-    def as_dict(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-COLUMNS = tuple(f.name for f in fields(AuditRecord))
-# Column names come from the dataclass above, never from input.
-_FIELDS = ", ".join(f"actions.{name}" for name in COLUMNS)
-_SELECT = f"SELECT {_FIELDS} FROM actions"  # noqa: S608
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    """What the history view or command asks for. ``text`` matches login, game or
-    description (substring, case-insensitive for ASCII); the others match exactly, except
-    ``batch_id``, which also matches the batch's retries."""
-
-    text: str = ""
-    login: str | None = None
-    profile: str | None = None
-    outcome: str | None = None
-    batch_id: str | None = None
-
-    def source(self, text_index: bool) -> tuple[str, str, list[object], str]:
-        """FROM clause, WHERE clause, parameters, and the id column to order and page by."""
-        clauses: list[str] = []
-        params: list[object] = []
-        for column, value in (
-            ("login", self.login),
-            ("profile", self.profile),
-            ("outcome", self.outcome),
-        ):
-            if value is not None:
-                clauses.append(f"actions.{column} = ?")
-                params.append(value)
-        if self.batch_id is not None:
-            # A batch and its retries, whose ids extend it (batch.retry_batch_id:
-            # "<id>.r081512-a3"): a range on the indexed column, not a LIKE scan.
-            clauses.append(
-                "(actions.batch_id = ? OR (actions.batch_id > ? AND actions.batch_id < ?))"
-            )
-            params += [self.batch_id, self.batch_id + ".r", self.batch_id + ".s"]
-        text = self.text.strip()
-        if text and text_index and len(text) >= MIN_INDEXED_SEARCH:
-            # Driving the query from the index, in its rowid order, lets SQLite stop after
-            # one page however many rows match.
-            clauses.insert(0, "actions_text MATCH ?")
-            params.insert(0, '"' + text.replace('"', '""') + '"')
-            joined = "actions_text JOIN actions ON actions.id = actions_text.rowid"
-            return joined, " AND ".join(clauses), params, "actions_text.rowid"
-        if text:
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append(
-                "(actions.login LIKE ? ESCAPE '\\' OR actions.game_id LIKE ? ESCAPE '\\'"
-                " OR actions.description LIKE ? ESCAPE '\\')"
-            )
-            params += [pattern, pattern, pattern]
-        return "actions", " AND ".join(clauses) or "1", params, "actions.id"
-
-
-def _record(row: tuple[object, ...]) -> AuditRecord:
-    values = dict(zip(COLUMNS, row, strict=True))
-    values["clear_history"] = bool(values["clear_history"])
-    return AuditRecord(**values)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -256,118 +87,7 @@ class _Write:
     error: sqlite3.Error | None = None
 
 
-_PROJECT_ATTEMPT = (
-    "INSERT INTO actions (id, started_at, finished_at, operator, workstation, pid, profile,"
-    " api_host, login, game_id, clear_history, reason, batch_id, outcome, error_code,"
-    " description, http_status, elapsed_ms, attempts)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_PROJECT_ANSWER = (
-    "UPDATE actions SET finished_at = ?, outcome = ?, error_code = ?, description = ?,"
-    " http_status = ?, elapsed_ms = ?, attempts = ? WHERE id = ?"
-)
-
-
-def project(db: sqlite3.Connection, event: events.Event, body: dict[str, Any]) -> None:
-    """Show ``event`` in the ``actions`` view table (one row per action), in the same
-    transaction that appends it."""
-    closing = [body.get(k) for k in ("error_code", "description", "http_status", "elapsed_ms")]
-    if event.kind == events.ATTEMPT:
-        outcome: list[object] = [None, Outcome.PENDING.value, None, "", None, None, 0]
-    elif event.kind == events.REFUSED:
-        outcome = [event.recorded_at, body["outcome"], *closing, body.get("attempts", 0)]
-    elif event.kind in events.CLOSING:
-        db.execute(
-            _PROJECT_ANSWER,
-            (event.recorded_at, body["outcome"], *closing, body.get("attempts", 0), event.action),
-        )
-        return
-    else:
-        return  # migrated: evidence only
-    db.execute(
-        _PROJECT_ATTEMPT,
-        (
-            event.seq,
-            event.recorded_at,
-            outcome[0],
-            body.get("operator", ""),
-            body.get("workstation", ""),
-            body.get("pid", 0),
-            body.get("profile", ""),
-            body.get("api_host", ""),
-            body.get("login", ""),
-            body.get("game_id", ""),
-            int(bool(body.get("clear_history"))),
-            body.get("reason", ""),
-            body.get("batch_id"),
-            *outcome[1:],
-        ),
-    )
-
-
-def read_head(db: sqlite3.Connection) -> tuple[int, bytes]:
-    row = db.execute("SELECT seq, seal FROM events_head WHERE one = 1").fetchone()
-    return (int(row[0]), bytes(row[1])) if row else (0, events.GENESIS)
-
-
-def append(
-    db: sqlite3.Connection,
-    head: tuple[int, bytes],
-    kind: str,
-    body: dict[str, Any],
-    *,
-    action: int | None = None,
-    recorded_at: str | None = None,
-) -> events.Event:
-    """Seal and insert one event after ``head`` and show it (inside a write transaction;
-    the caller saves the new head with :func:`save_head`)."""
-    at = recorded_at or utc_now()
-    event = events.make_event(head[1], head[0] + 1, kind, at, body, action=action)
-    db.execute(
-        "INSERT INTO events (seq, kind, action, recorded_at, origin, body, seal)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            event.seq,
-            event.kind,
-            event.action,
-            event.recorded_at,
-            event.origin,
-            event.body,
-            event.seal,
-        ),
-    )
-    project(db, event, body)
-    return event
-
-
-def save_head(db: sqlite3.Connection, seq: int, seal: bytes) -> None:
-    db.execute(
-        "INSERT INTO events_head (one, seq, seal) VALUES (1, ?, ?) "
-        "ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, seal = excluded.seal",
-        (seq, seal),
-    )
-
-
-def closed(db: sqlite3.Connection, attempt: int) -> bool:
-    found = db.execute(
-        "SELECT 1 FROM events WHERE action = ? AND kind IN ('answer', 'unknown') LIMIT 1",
-        (attempt,),
-    ).fetchone()
-    return found is not None
-
-
-def _closing_body(result: CloseResult) -> dict[str, object]:
-    return {
-        "outcome": result.outcome.value,
-        "error_code": result.error_code,
-        "description": _text(result.description),
-        "http_status": result.http_status,
-        "elapsed_ms": result.elapsed_ms,
-        "attempts": result.attempts,
-    }
-
-
-class AuditLog:
+class AuditLog(HistoryReads):
     """Open (creating if needed) the history at ``path``; recover abandoned attempts."""
 
     def __init__(self, path: Path) -> None:
@@ -718,132 +438,3 @@ class AuditLog:
         failed = next((w.error for w in group if w.error), None)
         if failed is not None:
             raise self._unwritable(failed) from failed
-
-    def get(self, row_id: int) -> AuditRecord | None:
-        with self._lock:
-            row = self._db.execute(f"{_SELECT} WHERE id = ?", (row_id,)).fetchone()
-        return _record(row) if row else None
-
-    def _reader(self) -> sqlite3.Connection:
-        """A read-only connection per thread: WAL lets readers run beside the writer."""
-        reader: sqlite3.Connection | None = getattr(self._readers, "db", None)
-        if reader is None:
-            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-            self._readers.db = reader
-        return reader
-
-    def query(
-        self,
-        *,
-        login: str | None = None,
-        profile: str | None = None,
-        outcome: str | None = None,
-        batch_id: str | None = None,
-        text: str = "",
-        limit: int | None = None,
-    ) -> Iterator[AuditRecord]:
-        """Rows newest first; streamed, never loaded all at once."""
-        flt = AuditFilter(text, login, profile, outcome, batch_id)
-        source, where, params, key = flt.source(self.text_index)
-        # Built from constants only; every value is a bound parameter.
-        sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC"  # noqa: S608
-        if limit is not None and limit > 0:
-            sql += f" LIMIT {int(limit)}"
-        with self._reading():
-            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                for row in reader.execute(sql, params):
-                    yield _record(row)
-            finally:
-                reader.close()
-
-    @contextmanager
-    def _reading(self) -> Iterator[None]:
-        """Turn SQLite's errors while reading into the tool's: damage marks the store damaged
-        (so nothing more is written to it), anything else is an unreadable history."""
-        try:
-            yield
-        except sqlite3.Error as exc:
-            if is_damage(exc):
-                raise self._mark_damaged(str(exc)) from exc
-            raise AuditUnavailable(
-                f"The audit history at {self.path} cannot be read ({exc})."
-            ) from exc
-
-    def page(
-        self, flt: AuditFilter, before_id: int | None = None, limit: int = 256
-    ) -> list[AuditRecord]:
-        """Up to ``limit`` rows older than ``before_id``, newest first (keyset pagination:
-        each page costs the same however deep the view has scrolled)."""
-        source, where, params, key = flt.source(self.text_index)
-        if before_id is not None:
-            where += f" AND {key} < ?"
-            params.append(before_id)
-        sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC LIMIT ?"  # noqa: S608
-        with self._reading():
-            return [_record(r) for r in self._reader().execute(sql, [*params, limit])]
-
-    def newer(self, flt: AuditFilter, after_id: int, limit: int = 256) -> list[AuditRecord]:
-        """Finished rows newer than ``after_id`` matching ``flt``, newest first."""
-        source, where, params, key = flt.source(self.text_index)
-        sql = (
-            f"SELECT {_FIELDS} FROM {source} WHERE {where} AND {key} > ? "  # noqa: S608
-            f"ORDER BY {key} DESC LIMIT ?"
-        )
-        with self._reading():
-            return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
-
-    def verify(self) -> ChainReport:
-        """Check the file's pages and every event (``check``), in a read-only pass. A file
-        SQLite cannot read, or reads as damaged, fails like an altered one: an audit
-        history that cannot be checked is not intact."""
-        try:
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            reader = sqlite3.connect(uri, uri=True)
-        except sqlite3.Error as exc:
-            return events.unreadable(f"the file cannot be opened ({exc}).")
-        try:
-            return check.verify(reader, uri)
-        except check.Damaged as exc:
-            return self._damage_report(str(exc))
-        except sqlite3.Error as exc:
-            if is_damage(exc):
-                return self._damage_report(str(exc))
-            return events.unreadable(f"it cannot be read as support-tool's own history ({exc}).")
-        finally:
-            reader.close()
-
-    def _damage_report(self, problem: str) -> ChainReport:
-        """Verification of a damaged file: it fails, and says how to go on working."""
-        self._mark_damaged(problem)
-        name = self.path.name
-        return events.unreadable(
-            f"SQLite reports the file damaged ({problem}), so nothing more will be written to "
-            f"it. To go on working: quit support-tool and move {name} (with {name}-wal and "
-            f"{name}-shm if present) from {self.path.parent} to another folder."
-        )
-
-    def verify_anchor(self, anchor: events.Anchor) -> ChainReport:
-        """Verify every event, then prove the trail still holds ``anchor``'s state: its
-        event still exists with that time and seal (so nothing up to it was rewritten)."""
-        report = self.verify()
-        if not report.ok:
-            return report
-        with self._reading():
-            reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                problem = check.anchor_problem(reader, anchor)
-            finally:
-                reader.close()
-        if not problem:
-            return report
-        return ChainReport(False, report.checked, report.head_seal, problem, anchor.events)
-
-    def anchor(self) -> str:
-        """The anchor line of the trail as it is now, after verifying it ("" if it does
-        not verify or is empty): a state to keep outside the file."""
-        return self.verify().anchor()
-
-    def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM actions").fetchone()[0])

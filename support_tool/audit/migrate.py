@@ -13,9 +13,12 @@ old id is kept in ``actions_v3``.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from support_tool.audit import events
 from support_tool.audit import seals as v3
+from support_tool.audit.records import _RETRY_ID, utc_now
+from support_tool.audit.writing import append, read_head, save_head
 
 _V3_GUARDS = tuple(
     f"CREATE TRIGGER IF NOT EXISTS {table}_kept_{verb.lower()} BEFORE {verb} ON {table}"
@@ -72,19 +75,10 @@ def older_file(db: sqlite3.Connection, version: int) -> str:
 
 def convert(db: sqlite3.Connection) -> int:
     """Append the old rows as events after a ``migrated`` event; returns how many rows."""
-    from support_tool.audit.log import _RETRY_ID, append, read_head, save_head, utc_now
-
     if not _has(db, "actions_v3") or read_head(db)[0]:
         return 0
-    old = db.execute("SELECT seq, seal FROM chain_head_v3 WHERE one = 1").fetchone()
     count = int(db.execute("SELECT COUNT(*) FROM actions_v3").fetchone()[0])
-    body = {
-        "from_schema": 3,
-        "old_head_count": int(old[0]) if old else 0,
-        "old_head_seal": str(old[1]) if old else v3.GENESIS,
-        "rows": count,
-    }
-    event = append(db, read_head(db), events.MIGRATED, body)
+    event = append(db, read_head(db), events.MIGRATED, _migrated_body(db, count))
     head = (event.seq, event.seal)
     after = 0
     while True:
@@ -95,48 +89,66 @@ def convert(db: sqlite3.Connection) -> int:
         if not rows:
             break
         for row in rows:
-            (row_id, started, finished, operator, workstation, pid, profile, host, login,
-             game, clear, reason, batch, outcome, code, description, status, elapsed,
-             attempts) = row  # fmt: skip
-            retry = _RETRY_ID.match(batch or "")
-            attempt = {
-                "operator": operator,
-                "workstation": workstation,
-                "pid": pid,
-                "profile": profile,
-                "api_host": host,
-                "login": login,
-                "game_id": game,
-                "clear_history": bool(clear),
-                "reason": reason,
-                "batch_id": batch,
-                "retry_of": retry["parent"] if retry else None,
-            }
-            event = append(db, head, events.ATTEMPT, attempt, recorded_at=started)
-            closing: dict[str, object] = {
-                "outcome": outcome,
-                "error_code": code,
-                "description": description,
-                "http_status": status,
-                "elapsed_ms": elapsed,
-                "attempts": attempts,
-            }
-            kind = events.ANSWER
-            if outcome == "pending":
-                kind, closing["outcome"] = events.UNKNOWN, "unknown"
-                closing["description"] = (
-                    "Still in progress when this history was converted; the tool that sent "
-                    "it had stopped. Check with the provider whether the session was closed."
-                )
-            event = append(
-                db,
-                (event.seq, event.seal),
-                kind,
-                closing,
-                action=event.seq,
-                recorded_at=finished or utc_now(),
-            )
-            head = (event.seq, event.seal)
-            after = int(row_id)
+            head = _convert_row(db, head, row)
+            after = int(row[0])
     save_head(db, *head)
     return count
+
+
+def _migrated_body(db: sqlite3.Connection, count: int) -> dict[str, object]:
+    """The first new event's body: the old chain's head, which it seals into the new one."""
+    old = db.execute("SELECT seq, seal FROM chain_head_v3 WHERE one = 1").fetchone()
+    return {
+        "from_schema": 3,
+        "old_head_count": int(old[0]) if old else 0,
+        "old_head_seal": str(old[1]) if old else v3.GENESIS,
+        "rows": count,
+    }
+
+
+def _convert_row(
+    db: sqlite3.Connection, head: tuple[int, bytes], row: tuple[Any, ...]
+) -> tuple[int, bytes]:
+    """Append one old row as its attempt and its answer (or *unknown*); returns the head."""
+    (_row_id, started, finished, operator, workstation, pid, profile, host, login,
+     game, clear, reason, batch, outcome, code, description, status, elapsed,
+     attempts) = row  # fmt: skip
+    retry = _RETRY_ID.match(batch or "")
+    attempt = {
+        "operator": operator,
+        "workstation": workstation,
+        "pid": pid,
+        "profile": profile,
+        "api_host": host,
+        "login": login,
+        "game_id": game,
+        "clear_history": bool(clear),
+        "reason": reason,
+        "batch_id": batch,
+        "retry_of": retry["parent"] if retry else None,
+    }
+    event = append(db, head, events.ATTEMPT, attempt, recorded_at=started)
+    closing: dict[str, object] = {
+        "outcome": outcome,
+        "error_code": code,
+        "description": description,
+        "http_status": status,
+        "elapsed_ms": elapsed,
+        "attempts": attempts,
+    }
+    kind = events.ANSWER
+    if outcome == "pending":
+        kind, closing["outcome"] = events.UNKNOWN, "unknown"
+        closing["description"] = (
+            "Still in progress when this history was converted; the tool that sent "
+            "it had stopped. Check with the provider whether the session was closed."
+        )
+    event = append(
+        db,
+        (event.seq, event.seal),
+        kind,
+        closing,
+        action=event.seq,
+        recorded_at=finished or utc_now(),
+    )
+    return (event.seq, event.seal)

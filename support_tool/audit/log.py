@@ -27,7 +27,7 @@ from typing import Any
 
 from support_tool.audit import events
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
-from support_tool.audit.reading import HistoryReads, is_damage
+from support_tool.audit.reading import AuditReads, is_damage
 from support_tool.audit.records import (
     _RETRY_ID,
     _SELECT,
@@ -87,7 +87,7 @@ class _Write:
     error: sqlite3.Error | None = None
 
 
-class AuditLog(HistoryReads):
+class AuditLog(AuditReads):
     """Open (creating if needed) the history at ``path``; recover abandoned attempts."""
 
     def __init__(self, path: Path) -> None:

@@ -29,7 +29,7 @@ def is_damage(exc: sqlite3.Error) -> bool:
     return "malformed" in text or "not a database" in text
 
 
-class HistoryReads:
+class AuditReads:
     """The read side of :class:`support_tool.audit.log.AuditLog`, which sets these up."""
 
     path: Path

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from support_tool.audit.records import COLUMNS
 from support_tool.errors import AuditUnavailable, ConfigurationError
 
 if TYPE_CHECKING:
@@ -31,31 +32,10 @@ INSTALL_HINT = (
     "The team audit store needs PostgreSQL support, which is not installed: "
     "pip install 'support-tool[team]'"
 )
-# The columns of the actions view, in order: today's embedded record, then pid, retry_of
-# and origin (the database role that appended the attempt).
-ACTION_COLUMNS = (
-    "id",
-    "started_at",
-    "finished_at",
-    "operator",
-    "workstation",
-    "profile",
-    "api_host",
-    "login",
-    "game_id",
-    "clear_history",
-    "reason",
-    "batch_id",
-    "outcome",
-    "error_code",
-    "description",
-    "http_status",
-    "elapsed_ms",
-    "attempts",
-    "pid",
-    "retry_of",
-    "origin",
-)
+# The columns of the actions view, in order: the embedded record's own columns (one list
+# for both stores, so a column added there cannot be forgotten here), then pid, retry_of and
+# origin (the database role that appended the attempt).
+ACTION_COLUMNS = (*COLUMNS, "pid", "retry_of", "origin")
 
 
 class PasswordNeeded(AuditUnavailable):

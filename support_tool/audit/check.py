@@ -48,6 +48,7 @@ class Fault:
 
     seq: int
     problem: str
+    in_view: bool = False  # about a history line (the per-action view), not an event
 
 
 def connect(uri: str) -> sqlite3.Connection:
@@ -234,7 +235,9 @@ def _view_fault(db: sqlite3.Connection, lo: int, hi: int) -> Fault | None:
         (lo, hi),
     ).fetchone()
     if row:
-        return Fault(row[0], f"the history line #{row[0]:,} does not match its sealed events.")
+        return Fault(
+            row[0], f"the history line #{row[0]:,} does not match its sealed events.", True
+        )
     row = db.execute(
         "SELECT e.seq FROM events e LEFT JOIN actions a ON a.id = e.seq"
         " WHERE e.seq BETWEEN ? AND ? AND e.kind IN ('attempt', 'refused')"
@@ -242,7 +245,7 @@ def _view_fault(db: sqlite3.Connection, lo: int, hi: int) -> Fault | None:
         (lo, hi),
     ).fetchone()
     if row:
-        return Fault(row[0], f"the history line for event {row[0]:,} was removed.")
+        return Fault(row[0], f"the history line for event {row[0]:,} was removed.", True)
     return None
 
 
@@ -298,7 +301,7 @@ def _verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
     ).fetchone()[0]
     if stray is not None:
         faults.append(
-            Fault(stray, f"the history line #{stray:,} does not match its sealed events.")
+            Fault(stray, f"the history line #{stray:,} does not match its sealed events.", True)
         )
     before = db.execute("SELECT MIN(seq) FROM events WHERE seq < 1").fetchone()[0]
     if before is not None:  # outside every range checked above
@@ -317,7 +320,10 @@ def _verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
             )
         )
     if faults:
-        first = min(faults, key=lambda f: f.seq)
+        # The events are the evidence: a fault in them is named before any history line it
+        # throws out of step (deleting an answer also leaves its line unsupported), so the
+        # report does not depend on how a batch interleaved its events.
+        first = min(faults, key=lambda f: (f.in_view, f.seq))
         verified = max(0, first.seq - 1)
         return events.ChainReport(False, verified, seal.hex(), first.problem, first.seq)
     return events.ChainReport(True, last, seal.hex(), head_at=at)

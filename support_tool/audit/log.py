@@ -216,6 +216,19 @@ class AuditLog(AuditReads):
     def damaged(self) -> AuditDamaged | None:
         return self._damaged
 
+    @property
+    def where(self) -> str:
+        return f"the audit history at {self.path}"
+
+    def problem(self) -> str | None:
+        """Why an attempt cannot be recorded now: the file is damaged (nothing more is
+        written to it) or its folder cannot be written."""
+        if self._damaged is not None:
+            return str(self._damaged)
+        if not os.access(self.path.parent, os.W_OK):
+            return f"The audit history at {self.path} cannot be written (its folder is read-only)."
+        return None
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

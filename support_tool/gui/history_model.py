@@ -17,7 +17,8 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from support_tool.audit.log import AuditFilter, AuditLog, AuditRecord
+from support_tool.audit.records import AuditFilter, AuditRecord
+from support_tool.audit.store import AuditStore
 from support_tool.gui.column_model import ColumnModel, Index, column_of
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.style import outcome_colour
@@ -66,7 +67,7 @@ class HistoryModel(ColumnModel):
     loaded = Signal()  # a page (or a refresh) arrived: views may update counts
     load_failed = Signal(str)
 
-    def __init__(self, store: AuditLog, jobs: Jobs, parent: Any = None) -> None:
+    def __init__(self, store: AuditStore, jobs: Jobs, parent: Any = None) -> None:
         super().__init__(parent)
         self._store = store
         self._jobs = jobs

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from support_tool.audit.export import write_history_csv
-from support_tool.audit.log import AuditFilter, AuditLog, AuditRecord
+from support_tool.audit.records import AuditFilter, AuditRecord
+from support_tool.audit.store import AuditStore
 from support_tool.gui.column_model import Index, column_of
 from support_tool.gui.history_model import COLUMNS, HistoryModel, local_time
 from support_tool.gui.jobs import Jobs
@@ -127,7 +128,7 @@ class HistoryView(QWidget):
     close_again = Signal(object)
     message = Signal(str)
 
-    def __init__(self, store: AuditLog, jobs: Jobs, parent: QWidget | None = None) -> None:
+    def __init__(self, store: AuditStore, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._store = store
         self._jobs = jobs

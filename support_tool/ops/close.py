@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from support_tool.audit.log import AuditLog
+from support_tool.audit.store import AuditStore
 from support_tool.config.profiles import Profile, ProfileSet, profile_problem
 from support_tool.config.secret_store import SecretSource
 from support_tool.errors import AuditUnavailable, ConfigurationError, InvalidInput
@@ -62,7 +62,7 @@ class CloseService:
         self,
         profiles: Callable[[], ProfileSet],
         secrets: SecretSource,
-        history: AuditLog,
+        history: AuditStore,
         pool_size: int = contract.MAX_BATCH_CONCURRENCY,
     ) -> None:
         self._profiles = profiles

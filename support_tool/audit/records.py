@@ -77,6 +77,8 @@ class AuditFilter:
     profile: str | None = None
     outcome: str | None = None
     batch_id: str | None = None
+    operator: str | None = None  # who did it (a team store holds many desks' actions)
+    workstation: str | None = None
 
     def source(self, text_index: bool) -> tuple[str, str, list[object], str]:
         """FROM clause, WHERE clause, parameters, and the id column to order and page by."""
@@ -86,6 +88,8 @@ class AuditFilter:
             ("login", self.login),
             ("profile", self.profile),
             ("outcome", self.outcome),
+            ("operator", self.operator),
+            ("workstation", self.workstation),
         ):
             if value is not None:
                 clauses.append(f"actions.{column} = ?")

@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from support_tool.audit.records import _RETRY_ID, _clip, _text
-from support_tool.provider.outcome import CloseResult
+from support_tool.provider.outcome import CloseResult, Outcome
+
+# What recovery's *unknown* event says about an attempt left without its answer.
+ABANDONED = (
+    "The tool stopped before the provider's answer was recorded. "
+    "Check with the provider whether the session was closed."
+)
+UNSTORED = (
+    "The provider's answer was shown to the operator but could not be recorded (the audit "
+    "store could not be reached). Check with the provider whether the session was closed."
+)
 
 
 def attempt_body(
@@ -47,3 +57,8 @@ def closing_body(result: CloseResult) -> dict[str, object]:
         "elapsed_ms": result.elapsed_ms,
         "attempts": result.attempts,
     }
+
+
+def unknown_body(description: str = ABANDONED) -> dict[str, object]:
+    """The fields of recovery's *unknown* event."""
+    return closing_body(CloseResult(Outcome.UNKNOWN, description))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from support_tool.audit import events
-from support_tool.audit.bodies import attempt_body
+from support_tool.audit.bodies import attempt_body, unknown_body
 from support_tool.audit.bodies import closing_body as _closing_body
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
 from support_tool.audit.reading import AuditReads, is_damage
@@ -282,13 +282,7 @@ class AuditLog(AuditReads):
             if too_old or dead:
                 abandoned.append(row_id)
         if abandoned:
-            body = _closing_body(
-                CloseResult(
-                    Outcome.UNKNOWN,
-                    "The tool stopped before the provider's answer was recorded. "
-                    "Check with the provider whether the session was closed.",
-                )
-            )
+            body = unknown_body()
             group = [_Write(events.UNKNOWN, body, a, only_if_open=True) for a in abandoned]
             with self._lock:
                 self._commit(group)

@@ -201,18 +201,9 @@ def _status(demo: bool) -> int:
 
 
 def _password(setting: TeamStoreSetting) -> str | None:
-    """The team store's password from the keyring, when the setting says one is there."""
-    from support_tool.config.team_settings import KEYRING_USER
+    from support_tool.audit.open_store import team_password
 
-    if not setting.password_in_keyring:
-        return None
-    secrets = _keyring()
-    if not secrets.has(KEYRING_USER):
-        raise ConfigurationError(
-            "The team store's password is not in this desk's keyring any more. Store it "
-            "again: support-tool audit use URL (the password is read from standard input)."
-        )
-    return str(secrets.get(KEYRING_USER))
+    return team_password(setting)
 
 
 def _verify(as_json: bool) -> int:

@@ -57,8 +57,8 @@ KEEPALIVES = {
 }
 STALE_PENDING_S = 3600  # as audit.log: an attempt older than any deadline is abandoned
 NEXT_STEP = (
-    " Nothing was sent: every action is recorded before it is sent. Check that the team "
-    "store's server is running and reachable (support-tool audit status), then try again."
+    " Nothing was sent: every action is recorded before it is sent. Try again once the "
+    "store is back (support-tool audit status says whether it is)."
 )
 _PENDING = (
     "SELECT a.seq, a.recorded_at, a.body, now() FROM support_tool.events a"

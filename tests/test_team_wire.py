@@ -68,8 +68,9 @@ def _desk(db: TeamDatabase) -> Desk:
     return Desk(login, url, db.server, db.name)
 
 
-@pytest.fixture
-def desk(team_database: TeamDatabase) -> Desk:
+@pytest.fixture(name="desk")
+def desk_fixture(team_database: TeamDatabase) -> Desk:
+    """A team store set up by init-db, and a desk login for it."""
     return _desk(team_database)
 
 

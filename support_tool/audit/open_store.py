@@ -16,6 +16,7 @@ from support_tool.errors import AuditUnavailable, ConfigurationError
 
 if TYPE_CHECKING:
     from support_tool.audit.store import AuditStore
+    from support_tool.audit.team_log import TeamLog
     from support_tool.config.team_settings import TeamStoreSetting
 
 UNREACHABLE_NEXT_STEP = (
@@ -35,7 +36,7 @@ def open_store(demo: bool) -> AuditStore:
     return AuditLog(paths.history_file(demo=demo))
 
 
-def open_team(setting: TeamStoreSetting) -> AuditStore:
+def open_team(setting: TeamStoreSetting) -> TeamLog:
     """The team store ``setting`` names, with its password from the keyring."""
     from support_tool.audit.team_log import TeamLog
 

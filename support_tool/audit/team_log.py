@@ -74,7 +74,7 @@ _TAIL = (
 
 
 @dataclass
-class _Link:
+class Link:
     """One pooled connection and the store over it."""
 
     conn: psycopg.Connection[tuple[Any, ...]]
@@ -113,7 +113,7 @@ class TeamLog:
         self.workstation = workstation_name()
         self.pid = os.getpid()
         self._size = max(1, connections) + 1  # one more for reads and the window's checks
-        self._idle: list[_Link] = []
+        self._idle: list[Link] = []
         self._open = 0
         self._cond = threading.Condition()
         self._queue: list[tuple[int, CloseResult]] = []
@@ -129,16 +129,16 @@ class TeamLog:
 
     # --- connections --------------------------------------------------------------------
 
-    def _connect(self, statement_timeout_ms: int = APPEND_TIMEOUT_MS) -> _Link:
+    def _connect(self, statement_timeout_ms: int = APPEND_TIMEOUT_MS) -> Link:
         conn = connect(
             self._conninfo,
             self._password,
             what=self._what,
             statement_timeout_ms=statement_timeout_ms,
         )
-        return _Link(conn, TeamStore(conn, self._what), self._what)
+        return Link(conn, TeamStore(conn, self._what), self._what)
 
-    def _acquire(self) -> _Link:
+    def _acquire(self) -> Link:
         """An idle connection, or a new one while fewer than the pool's size are open."""
         with self._cond:
             while not self._idle and self._open >= self._size:
@@ -159,7 +159,7 @@ class TeamLog:
             self._recover(link)
         return link
 
-    def _release(self, link: _Link) -> None:
+    def _release(self, link: Link) -> None:
         with self._cond:
             if link.broken or self._closed:
                 self._open -= 1
@@ -168,7 +168,11 @@ class TeamLog:
                 self._idle.append(link)
             self._cond.notify()
 
-    def _use(self, work: Callable[[_Link], T]) -> T:
+    def run(self, work: Callable[[Link], T]) -> T:
+        """Run ``work`` on one of the store's connections (``audit import``)."""
+        return self._use(work)
+
+    def _use(self, work: Callable[[Link], T]) -> T:
         """Run ``work`` on a pooled connection; a connection that broke is dropped, and
         the store counts as lost until a new one connects."""
         link = self._acquire()
@@ -195,7 +199,7 @@ class TeamLog:
         recovers) when the connection was lost: the window calls it on a worker."""
         for _ in range(2):  # a connection the server dropped while idle, then a new one
             try:
-                self._use(lambda link: _select(link, "SELECT 1", ()))
+                self._use(lambda link: select(link, "SELECT 1", ()))
                 return None
             except AuditUnavailable as exc:
                 reason = _sentence(exc)
@@ -219,7 +223,7 @@ class TeamLog:
         transaction; returns the last event's seq (0 when there was none). Answers that
         were not stored are kept for recovery."""
 
-        def work(link: _Link) -> int:
+        def work(link: Link) -> int:
             seq = 0
             with link.store.transaction() as appender:
                 for action, result in answers:
@@ -310,13 +314,13 @@ class TeamLog:
 
     # --- recovery -----------------------------------------------------------------------
 
-    def _recover(self, link: _Link) -> None:
+    def _recover(self, link: Link) -> None:
         """Append *unknown* for this desk's attempts left without an answer: by a process
         that died, too old to be in flight, or this process's own answers that could not
         be stored. Never stops the store from opening (an auditor's login may not append):
         what cannot be closed now is closed at the next chance."""
         try:
-            found = _select(link, _PENDING, (self.workstation,))
+            found = select(link, _PENDING, (self.workstation,))
         except AuditUnavailable as exc:
             log.warning("recovery in %s did not run: %s", self.where, exc)
             return
@@ -344,10 +348,10 @@ class TeamLog:
         dead = isinstance(pid, int) and pid != os.getpid() and not process_alive(pid)
         return dead or (now - started).total_seconds() > STALE_PENDING_S
 
-    def _sealed(self, link: _Link, seq: int) -> bool:
+    def _sealed(self, link: Link, seq: int) -> bool:
         """Whether attempt ``seq`` still matches its seal: only what the server sealed is
         closed, never a row planted past the append function."""
-        rows = _select(link, _TAIL, (seq,))
+        rows = select(link, _TAIL, (seq,))
         if not rows:
             return False
         seal, before, kind, action, at, origin, body = rows[0]
@@ -398,7 +402,7 @@ class TeamLog:
         link = self._connect(VERIFY_TIMEOUT_MS)
         try:
             report = link.store.check_chain()
-            at = _select(
+            at = select(
                 link,
                 "SELECT recorded_at FROM support_tool.events WHERE seq = %s",
                 (report.head_seq,),
@@ -418,7 +422,7 @@ class TeamLog:
         if not report.ok:
             return report
         rows = self._use(
-            lambda link: _select(
+            lambda link: select(
                 link,
                 "SELECT recorded_at, encode(seal, 'hex') FROM support_tool.events WHERE seq = %s",
                 (anchor.events,),
@@ -435,7 +439,7 @@ class TeamLog:
         return self.verify().anchor()
 
 
-def _select(link: _Link, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+def select(link: Link, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Rows of a read of this module's own, with the server's words on failure."""
     pg = driver()
     try:

@@ -145,7 +145,7 @@ def test_init_db_twice_creates_then_only_finds_everything(team_database: TeamDat
         "table support_tool.events",
         "table support_tool.head",
         "view support_tool.actions",
-        "index support_tool.events_text",
+        "index support_tool.events_search_text",
         "function support_tool.append_event(text, bigint, text)",
         "trigger events_no_update_delete on support_tool.events",
     ):
@@ -372,6 +372,16 @@ def _superuser_edit(team: TeamStoreSetUp, statement: str) -> None:
             "UPDATE support_tool.events SET action = 3 WHERE seq = 4",
             "event 4 (answer) points at 3",
             ["seal of 4"],
+        ),
+        (
+            "UPDATE support_tool.events SET action = 4 WHERE seq = 4",
+            "event 4 (answer) points at 4",
+            ["seal of 4"],
+        ),
+        (
+            "UPDATE support_tool.events SET action = 1 WHERE seq = 2",
+            "event 2 (attempt) points at 1",
+            ["seal of 2"],
         ),
     ],
 )

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 DEFAULT_DESK_ROLE = "support_tool_desk"
 DEFAULT_AUDITOR_ROLE = "support_tool_auditor"
 MAX_ROLE_CHARS = 63  # PostgreSQL's identifier limit
-INIT_STATEMENT_TIMEOUT_MS = 120_000
+# Bounded, but long enough to add a column or build an index over millions of events
+# when init-db brings an existing store up to date.
+INIT_STATEMENT_TIMEOUT_MS = 30 * 60_000
 
 # Every object init-db owns, as (kind and name, fingerprint of its definition).
 _INVENTORY = """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from support_tool.audit.records import COLUMNS, AuditFilter
+from support_tool.audit.records import COLUMNS, MIN_INDEXED_SEARCH, AuditFilter
 
 if TYPE_CHECKING:
     from psycopg import sql
@@ -75,12 +75,19 @@ def _conditions(flt: AuditFilter) -> tuple[list[str], list[Any]]:
     text = flt.text.strip()
     if text:
         # Login and game are in the attempt, the description in its closing event: an
-        # action matches when any of its events does (event_text has a trigram index).
-        clauses.append(
-            "EXISTS (SELECT 1 FROM support_tool.events t WHERE t.action = a.seq"
-            " AND support_tool.event_text(t.body) LIKE lower(%s))"
+        # action matches when any of its events does (search_text has a trigram index).
+        # Under three characters there is no trigram to look up, and the index would be
+        # read whole: strpos, which it cannot serve, reads actions newest first instead.
+        match = (
+            "t.search_text LIKE lower(%s)"
+            if len(text) >= MIN_INDEXED_SEARCH
+            else "strpos(t.search_text, lower(%s)) > 0"
         )
-        params.append(like_pattern(text))
+        clauses.append(
+            "EXISTS (SELECT 1 FROM support_tool.events t WHERE t.action = a.seq"  # noqa: S608
+            f" AND {match})"
+        )
+        params.append(like_pattern(text) if len(text) >= MIN_INDEXED_SEARCH else text)
     return clauses, params
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 SCHEMA = "support_tool"
 CONNECT_TIMEOUT_S = 5  # a server that has not answered by then is not reachable
 STATEMENT_TIMEOUT_MS = 15_000  # no append or read waits longer than a request's deadline
+VERIFY_TIMEOUT_MS = 10 * 60_000  # checking every event: ~4 s a million, bounded all the same
 INSTALL_HINT = (
     "The team audit store needs PostgreSQL support, which is not installed: "
     "pip install 'support-tool[team]'"
@@ -186,19 +187,25 @@ class TeamStore:
         with self.transaction() as appender:
             return appender.append(kind, action, body)
 
-    def _read(self, query: Any, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """The connection, inside one transaction, with the server's errors in words."""
         pg = driver()
         with self._lock:
             try:
                 with self._conn.transaction():
-                    # Never a prepared (generic) plan: which index serves a filter depends
-                    # on its values (a common login is read in seq order, a rare one
-                    # from its index), so each read is planned with its own.
-                    return self._conn.execute(query, params, prepare=False).fetchall()
+                    yield self._conn
             except pg.Error as exc:
                 raise AuditUnavailable(
                     f"The team audit store {self._what} cannot be read: {server_message(exc)}"
                 ) from None
+
+    def _read(self, query: Any, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._reading() as conn:
+            # Never a prepared (generic) plan: which index serves a filter depends on its
+            # values (a common text is read newest first, a rare one from its index), so
+            # each read is planned with its own.
+            return conn.execute(query, params, prepare=False).fetchall()
 
     def actions(
         self,
@@ -247,18 +254,22 @@ class TeamStore:
         return int(rows[0][0]) if rows else 0
 
     def check_chain(self) -> ChainReport:
-        """docs/audit-trail.md's checks 1-4, computed by the server over the stored rows."""
-        problems = self._read("SELECT seq, problem FROM support_tool.chain_problems()")
-        head = self._read(
-            "SELECT h.seq, h.seal, (SELECT count(*) FROM support_tool.events)"
-            " FROM support_tool.head h"
-        )
-        seq, seal, count = head[0] if head else (0, b"\0" * 32, 0)
+        """docs/audit-trail.md's checks 1-4, computed by the server over the stored rows.
+        One snapshot for the check and the head, so appends meanwhile cannot make them
+        disagree; a longer statement limit, as a trail of millions takes seconds."""
+        with self._reading() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            conn.execute(f"SET LOCAL statement_timeout = {int(VERIFY_TIMEOUT_MS)}")
+            problems = conn.execute("SELECT seq, problem FROM support_tool.chain_problems()")
+            found = tuple((int(s), str(p)) for s, p in problems.fetchall())
+            head = conn.execute("SELECT seq, seal FROM support_tool.head").fetchone()
+            seq, seal = head if head else (0, bytes(32))
+            count = seq  # with no problem, seq runs 1..head without a gap
+            if found:
+                counted = conn.execute("SELECT count(*) FROM support_tool.events").fetchone()
+                count = counted[0] if counted else 0
         return ChainReport(
-            events=int(count),
-            head_seq=int(seq),
-            head_seal=bytes(seal).hex(),
-            problems=tuple((int(s), str(p)) for s, p in problems),
+            events=int(count), head_seq=int(seq), head_seal=bytes(seal).hex(), problems=found
         )
 
 

@@ -328,3 +328,25 @@ def test_three_desks_running_batches_at_once_make_one_valid_chain(
         " WHERE outcome = 'success' GROUP BY operator ORDER BY operator"
     )
     assert by_operator == [("anna", 60, 1), ("ben", 60, 1), ("chloe", 60, 1)]
+
+
+def test_history_verify_names_an_event_a_superuser_edited(
+    cli_process: CliProcessRunner, sandbox_profile: str, desk: Desk
+) -> None:
+    env = desk.env()
+    for login in ("terminal-0001", "terminal-0002"):
+        assert cli_process("close", login, "--profile", sandbox_profile, env=env).status == 0
+    anchor = cli_process("history", "anchor", env=env).out.strip()
+    with desk.server.admin(desk.dbname) as conn:
+        conn.execute("SET session_replication_role = replica")  # past the triggers
+        conn.execute(
+            "UPDATE support_tool.events SET body = replace(body, 'terminal-0002', 'x')"
+            " WHERE seq = 3"
+        )
+    for args in (("history", "verify"), ("history", "verify", "--anchor", anchor)):
+        result = cli_process(*args, env=env)
+        assert result.status == 5, result.text
+        assert "The audit history was altered outside support-tool: event 3" in result.err
+        assert "(2 events before it verified.)" in result.err
+    as_json = json.loads(cli_process("history", "verify", "--json", env=env).out)
+    assert (as_json["ok"], as_json["record_id"]) == (False, 3)

@@ -31,6 +31,7 @@ from support_tool.audit.bodies import ABANDONED, UNSTORED, attempt_body, closing
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
 from support_tool.audit.records import AuditFilter, AuditRecord
 from support_tool.audit.team_pool import Link, Pool, select
+from support_tool.audit.team_store import ChainReport
 from support_tool.errors import AuditUnavailable
 from support_tool.provider import contract
 from support_tool.provider.outcome import CloseResult
@@ -38,7 +39,6 @@ from support_tool.provider.outcome import CloseResult
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-VERIFY_TIMEOUT_MS = 300_000  # checking every seal of a large trail is one long statement
 STALE_PENDING_S = 3600  # as audit.log: an attempt older than any deadline is abandoned
 NEXT_STEP = (
     " Nothing was sent: every action is recorded before it is sent. Try again once the "
@@ -291,18 +291,15 @@ class TeamLog:
     # --- verifying ----------------------------------------------------------------------
 
     def verify(self) -> events.ChainReport:
-        """The server's check of every event (docs/audit-trail.md, checks 1-4), on its own
-        connection with a long statement timeout, as the embedded file reports it."""
-        link = self._pool.connect(VERIFY_TIMEOUT_MS)
-        try:
+        """The server's check of every event (docs/audit-trail.md, checks 1-4, in one
+        snapshot with its own time limit), reported as the embedded file reports it."""
+
+        def check(link: Link) -> tuple[ChainReport, list[tuple[Any, ...]]]:
             report = link.store.check_chain()
-            at = select(
-                link,
-                "SELECT recorded_at FROM support_tool.events WHERE seq = %s",
-                (report.head_seq,),
-            )
-        finally:
-            link.conn.close()
+            newest = "SELECT recorded_at FROM support_tool.events WHERE seq = %s"
+            return report, select(link, newest, (report.head_seq,))
+
+        report, at = self._pool.use(check)
         if report.ok:
             return events.ChainReport(
                 True, report.events, report.head_seal, head_at=str(at[0][0]) if at else ""

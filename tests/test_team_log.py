@@ -154,3 +154,33 @@ def test_without_a_team_store_the_command_line_never_loads_the_driver(home: Path
         env={**os.environ, "SUPPORT_TOOL_HOME": str(home)},
     )
     assert result.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_the_window_opens_on_a_store_that_is_down_and_sends_nothing(
+    own_server: Desk, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support_tool.audit.team_log import TeamLog as Opened
+    from support_tool.config import team_settings
+    from support_tool.ops.runtime import open_runtime
+
+    desk = own_server
+    monkeypatch.setenv(team_settings.URL_ENV, desk.url)
+    monkeypatch.setenv("PGPASSWORD", DESK_PASSWORD)
+    desk.server.halt()
+    with (
+        pytest.raises(AuditUnavailable, match="Could not connect to the team audit store"),
+        open_runtime(),
+    ):
+        pass  # the command line: exit 4 before anything else
+    with open_runtime(store_may_be_down=True) as runtime:
+        assert isinstance(runtime.history, Opened)
+        assert runtime.where == f"the team audit store {desk.url}"
+        problem = runtime.history.problem()
+        assert problem is not None
+        assert "Reconnecting" in problem
+        with pytest.raises(AuditUnavailable, match="Nothing was sent"):
+            runtime.history.begin(
+                profile="p", api_host="h", login="t", game_id=None, clear_history=False
+            )
+        desk.server.resume()
+        assert runtime.history.problem() is None

@@ -25,23 +25,26 @@ UNREACHABLE_NEXT_STEP = (
 )
 
 
-def open_store(demo: bool) -> AuditStore:
+def open_store(demo: bool, *, may_be_down: bool = False) -> AuditStore:
     """The configured store, opened (and recovered); raises :class:`AuditUnavailable`
-    (exit 4) naming the store and the reason when it cannot be opened."""
+    (exit 4) naming the store and the reason when it cannot be opened. ``may_be_down``:
+    a team store that cannot be reached yet is returned anyway, its ``problem()`` saying
+    why (the window opens, shows it and reconnects; nothing is sent meanwhile)."""
     setting = None if demo else team_settings.load()
     if setting is not None:
-        return open_team(setting)
+        return open_team(setting, may_be_down=may_be_down)
     from support_tool.audit.log import AuditLog
 
     return AuditLog(paths.history_file(demo=demo))
 
 
-def open_team(setting: TeamStoreSetting) -> TeamLog:
+def open_team(setting: TeamStoreSetting, *, may_be_down: bool = False) -> TeamLog:
     """The team store ``setting`` names, with its password from the keyring."""
     from support_tool.audit.team_log import TeamLog
 
     try:
-        return TeamLog(setting.url, team_password(setting), setting.display_url)
+        password = team_password(setting)
+        return TeamLog(setting.url, password, setting.display_url, may_be_down=may_be_down)
     except AuditUnavailable as exc:
         text = str(exc).rstrip()
         raise AuditUnavailable(

@@ -67,7 +67,11 @@ class TeamLog:
         what: str,
         *,
         connections: int = contract.MAX_BATCH_CONCURRENCY,
+        may_be_down: bool = False,
     ) -> None:
+        """Connect and recover now; an unreachable store raises :class:`AuditUnavailable`,
+        unless ``may_be_down`` (the window: it opens anyway, and :meth:`problem` says why
+        nothing can be sent until the store is back)."""
         self._what = what
         self.operator = operator_name()
         self.workstation = workstation_name()
@@ -78,7 +82,11 @@ class TeamLog:
         self._queue: list[tuple[int, CloseResult]] = []
         self._queue_lock = threading.Lock()
         self._unstored: dict[int, str] = {}  # attempts whose answer could not be stored
-        self._pool.use(self._recover)  # connects first: an unreachable store fails here
+        try:
+            self._pool.use(self._recover)
+        except AuditUnavailable:
+            if not may_be_down:
+                raise  # the lost store is recovered when it is back (Pool.on_back)
 
     @property
     def where(self) -> str:

@@ -120,7 +120,8 @@ def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
         app.setApplicationDisplayName("support-tool")
         app.setDesktopFileName(APP_NAME)
         app.setWindowIcon(app_icon())
-        with open_runtime(demo=demo) as runtime:
+        # A team store that cannot be reached yet: the window opens and says so.
+        with open_runtime(demo=demo, store_may_be_down=True) as runtime:
             window = MainWindow(runtime)
             window.show()
             return app.exec()

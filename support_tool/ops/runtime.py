@@ -58,13 +58,17 @@ class Runtime:
 
 @contextmanager
 def open_runtime(
-    demo: bool = False, pool_size: int = contract.MAX_BATCH_CONCURRENCY
+    demo: bool = False,
+    pool_size: int = contract.MAX_BATCH_CONCURRENCY,
+    *,
+    store_may_be_down: bool = False,
 ) -> Iterator[Runtime]:
     """Open the configured audit store (``audit.open_store``: a team store, or the
     embedded file; demo: its own file), and for ``demo`` start the sandbox; close both
-    afterwards."""
+    afterwards. The command line stops at once (exit 4) when the store cannot be reached;
+    the window passes ``store_may_be_down`` and shows the store's ``problem()`` instead."""
     history_path = paths.history_file(demo=demo)
-    history = open_store(demo)
+    history = open_store(demo, may_be_down=store_may_be_down)
     sandbox: SandboxServer | None = None
     try:
         profiles: ProfileSource

@@ -227,7 +227,7 @@ class TeamLog:
             log.warning("recovery in %s did not run: %s", self.where, exc)
             return
         pending = {int(row[0]) for row in found}
-        todo = [(seq, UNSTORED) for seq in self._unstored if seq in pending]
+        todo = [(seq, UNSTORED) for seq in list(self._unstored) if seq in pending]
         todo += [(int(row[0]), ABANDONED) for row in found if self._abandoned(row)]
         for seq, text in todo:
             try:

@@ -19,6 +19,7 @@ from support_tool.audit.team_log import TeamLog
 from support_tool.audit.team_pool import select
 from support_tool.errors import AuditUnavailable
 from support_tool.provider.outcome import CloseResult, Outcome
+from tests.postgres_server import TeamDatabase
 from tests.test_team_wire import (  # noqa: F401 - fixtures
     DESK_PASSWORD,
     Desk,
@@ -184,3 +185,22 @@ def test_the_window_opens_on_a_store_that_is_down_and_sends_nothing(
             )
         desk.server.resume()
         assert runtime.history.problem() is None
+
+
+def test_an_auditor_login_is_told_it_cannot_record(team_database: TeamDatabase) -> None:
+    from support_tool.audit import team_admin
+
+    db = team_database
+    team_admin.init_db(db.owner_url, db.owner_password, db.desk_role, db.auditor_role)
+    login, url = db.login(db.auditor_role, "auditor-Pw-9!")
+    team = TeamLog(url, "auditor-Pw-9!", url)
+    try:
+        problem = team.problem()
+        assert problem == (
+            f"The team audit store {url} does not let this login ({login}) record actions: it "
+            "may only read the trail. Nothing can be sent from this desk until IT grants the "
+            "login the desk role."
+        )
+        assert team.verify().ok  # reading is what an auditor may do
+    finally:
+        team.close()

@@ -50,6 +50,10 @@ _PENDING = (
     " AND NOT EXISTS (SELECT 1 FROM support_tool.events c"
     " WHERE c.action = a.seq AND c.kind IN ('answer', 'unknown'))"
 )
+_MAY_APPEND = (
+    "SELECT has_function_privilege('support_tool.append_event(text,bigint,text)', 'EXECUTE'),"
+    " session_user"
+)
 _TAIL = (
     "SELECT e.seal, p.seal, e.kind, e.action, e.recorded_at, e.origin, e.body"
     " FROM support_tool.events e LEFT JOIN support_tool.events p ON p.seq = e.seq - 1"
@@ -103,10 +107,17 @@ class TeamLog:
         recovers) when the connection was lost: the window calls it on a worker."""
         for _ in range(2):  # a connection the server dropped while idle, then a new one
             try:
-                self._pool.use(lambda link: select(link, "SELECT 1", ()))
-                return None
+                rows = self._pool.use(lambda link: select(link, _MAY_APPEND))
             except AuditUnavailable as exc:
                 reason = _sentence(exc)
+                continue
+            if rows and rows[0][0]:
+                return None
+            return (
+                f"The team audit store {self._what} does not let this login ({rows[0][1]}) "
+                "record actions: it may only read the trail. Nothing can be sent from this "
+                "desk until IT grants the login the desk role."
+            )
         return f"{reason} Reconnecting: nothing can be sent until the store is back."
 
     def close(self) -> None:

@@ -178,6 +178,16 @@ def test_an_unreachable_store_at_start_sends_nothing(
     assert sandbox.request_count == 0
 
 
+def test_demo_keeps_its_own_file_whatever_store_is_configured(
+    cli_process: CliProcessRunner, home: Path
+) -> None:
+    env = {team_settings.URL_ENV: "postgresql://desk07@/audit?host=/nonexistent-socket-dir"}
+    closed = cli_process("--demo", "close", "terminal-0001", env=env)
+    assert closed.status == 0, closed.text
+    assert (home / "demo-history.sqlite3").exists()
+    assert cli_process("--demo", "history", "verify", env=env).status == 0
+
+
 # --- faults --------------------------------------------------------------------------------
 
 

@@ -11,7 +11,15 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks import bench_app, bench_batch, bench_cli, bench_gui, bench_lists, bench_request
+from benchmarks import (
+    bench_app,
+    bench_batch,
+    bench_cli,
+    bench_gui,
+    bench_lists,
+    bench_request,
+    bench_team,
+)
 from benchmarks.common import Figure
 
 
@@ -56,6 +64,12 @@ def main() -> int:
     figures += bench_lists.run()
     figures += bench_gui.in_process(rows=100_000 if args.quick else bench_gui.HISTORY_ROWS)
     figures += bench_app.run(runs=3 if args.quick else bench_app.RUNS)  # none without a bundle
+    # None (and a line saying why) without a PostgreSQL server installed.
+    figures += bench_team.run(
+        runs=3 if args.quick else 5,
+        actions=100_000 if args.quick else bench_team.ACTIONS,
+        batch_runs=1 if args.quick else 3,
+    )
     print(table(figures))
     for f in figures:
         if f.note:

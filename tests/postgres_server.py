@@ -73,6 +73,8 @@ class PostgresServer:
         self._group: int | None = None  # pg_ctl's process group
         self._postmaster: int | None = None
         self._names = itertools.count(1)
+        self._durable = False
+        self._settings: dict[str, str] = {}
         if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
         self.root.chmod(0o700)
@@ -102,7 +104,12 @@ class PostgresServer:
             start_new_session=True,
         )
 
-    def start(self) -> None:
+    def start(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
+        """Create and start the cluster. Tests skip fsync (they keep nothing); a benchmark
+        comparing the team store with SQLite's ``synchronous=FULL`` asks for ``durable``
+        commits, as a real server makes, and may add server ``settings``."""
+        self._durable = durable
+        self._settings = dict(settings or {})
         self._run(
             str(self.bindir / "initdb"),
             "-D",
@@ -123,10 +130,11 @@ class PostgresServer:
         self._launch()
 
     def _launch(self) -> None:
-        options = (
-            f"-c listen_addresses='' -c unix_socket_directories='{self.root}' -p {PORT} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+        options = f"-c listen_addresses='' -c unix_socket_directories='{self.root}' -p {PORT}"
+        if not self._durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        for name, value in self._settings.items():
+            options += f" -c {name}={value}"
         starter = subprocess.Popen(
             self._as_server_user(
                 str(self.bindir / "pg_ctl"),

@@ -146,6 +146,9 @@ def test_init_db_twice_creates_then_only_finds_everything(team_database: TeamDat
         "table support_tool.head",
         "view support_tool.actions",
         "index support_tool.events_search_text",
+        "index support_tool.events_login_seq",
+        "index support_tool.events_outcome_action",
+        "statistics support_tool.events_outcome_stats",
         "function support_tool.append_event(text, bigint, text)",
         "trigger events_no_update_delete on support_tool.events",
     ):

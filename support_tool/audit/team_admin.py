@@ -50,6 +50,10 @@ SELECT 'function support_tool.' || p.proname
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'support_tool'
 UNION ALL
+SELECT 'statistics support_tool.' || s.stxname, pg_catalog.pg_get_statisticsobjdef(s.oid)
+  FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+ WHERE n.nspname = 'support_tool'
+UNION ALL
 SELECT 'trigger ' || t.tgname || ' on support_tool.' || c.relname,
        pg_catalog.pg_get_triggerdef(t.oid)
   FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
@@ -238,7 +242,7 @@ def _run_step(conn: psycopg.Connection[tuple[Any, ...]], name: str, statement: s
         ) from None
 
 
-_ORDER = ("extension", "schema", "table", "view", "index", "function", "trigger")
+_ORDER = ("extension", "schema", "table", "view", "index", "statistics", "function", "trigger")
 
 
 def _display_order(name: str) -> tuple[int, str]:

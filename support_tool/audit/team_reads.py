@@ -41,8 +41,10 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(flt: AuditFilter) -> tuple[list[str], list[Any]]:
-    """WHERE clauses over the action's event ``a`` (constants only) and their parameters."""
+def _conditions(flt: AuditFilter) -> tuple[str, list[str], list[Any]]:
+    """The FROM items and WHERE clauses over the action's event ``a`` (constants only) and
+    their parameters."""
+    source = "support_tool.events a"
     clauses = [_ACTION_KINDS]
     params: list[Any] = []
     for name, key in _ATTEMPT_KEYS:
@@ -65,13 +67,13 @@ def _conditions(flt: AuditFilter) -> tuple[list[str], list[Any]]:
         )
     elif flt.outcome is not None:
         # A refusal is its own closing event (its action is its seq), so one index on
-        # (outcome, action) over closing and refused events answers both.
-        outcome = _field("outcome", "r")
-        clauses.append(
-            "EXISTS (SELECT 1 FROM support_tool.events r WHERE r.action = a.seq"  # noqa: S608
-            f" AND r.kind IN ('answer', 'unknown', 'refused') AND {outcome} = %s)"
+        # (outcome, action) over closing and refused events answers both; as a join, that
+        # index can also give the order, and a rare outcome is read from it directly.
+        source += (
+            " JOIN support_tool.events r ON r.action = a.seq"
+            f" AND r.kind IN ('answer', 'unknown', 'refused') AND {_field('outcome', 'r')} = %s"
         )
-        params.append(flt.outcome)
+        params.insert(0, flt.outcome)
     text = flt.text.strip()
     if text:
         # Login and game are in the attempt, the description in its closing event: an
@@ -88,7 +90,7 @@ def _conditions(flt: AuditFilter) -> tuple[list[str], list[Any]]:
             f" AND {match})"
         )
         params.append(like_pattern(text) if len(text) >= MIN_INDEXED_SEARCH else text)
-    return clauses, params
+    return source, clauses, params
 
 
 def action_query(
@@ -103,7 +105,7 @@ def action_query(
     at most ``limit`` of them: the statement and its parameters."""
     from psycopg import sql
 
-    clauses, params = _conditions(flt)
+    source, clauses, params = _conditions(flt)
     if before_id is not None:
         clauses.append("a.seq < %s")
         params.append(int(before_id))
@@ -111,8 +113,15 @@ def action_query(
         clauses.append("a.seq > %s")
         params.append(int(after_id))
     # Built from constants only; every value is a bound parameter.
-    ids = "SELECT a.seq FROM support_tool.events a WHERE " + " AND ".join(clauses)  # noqa: S608
-    ids += " ORDER BY a.seq DESC"
+    matching = f"SELECT a.seq FROM {source} WHERE " + " AND ".join(clauses)  # noqa: S608
+    if flt.batch_id is not None or flt.outcome == "pending":
+        # A batch sits somewhere in the trail, and pending attempts are few: the planner,
+        # expecting matches spread evenly, would read the trail newest first looking for
+        # them (seconds). So the whole matching set comes first, from the batch's index
+        # or one merge of the attempt and closing indexes, and only then the page.
+        ids = f"SELECT m.seq FROM ({matching} OFFSET 0) m ORDER BY m.seq DESC"  # noqa: S608
+    else:
+        ids = matching + " ORDER BY a.seq DESC"
     if limit is not None and limit > 0:
         ids += " LIMIT %s"
         params.append(int(limit))

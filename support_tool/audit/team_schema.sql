@@ -73,6 +73,24 @@ CREATE INDEX IF NOT EXISTS events_batch_seq
 CREATE INDEX IF NOT EXISTS events_outcome_action
     ON support_tool.events (((body::jsonb) ->> 'outcome'), action)
     WHERE kind IN ('answer', 'unknown', 'refused');
+-- The planner takes no statistics from a partial index's expressions, so it would guess
+-- that every value is rare (0.5%) and, for a rare outcome and a login together, read the
+-- wrong index. Statistics on the expressions themselves (PostgreSQL 14 or newer) say how
+-- common each login, operator, outcome... is.
+DO $$
+DECLARE
+    key text;
+BEGIN
+    IF pg_catalog.current_setting('server_version_num')::int >= 140000 THEN
+        FOREACH key IN ARRAY ARRAY['login', 'operator', 'workstation', 'profile', 'batch_id',
+                                   'outcome'] LOOP
+            EXECUTE pg_catalog.format(
+                'CREATE STATISTICS IF NOT EXISTS support_tool.%I ON ((body::jsonb) ->> %L) '
+                'FROM support_tool.events', 'events_' || key || '_stats', key);
+        END LOOP;
+    END IF;
+END
+$$;
 
 -- step: seal function
 -- docs/audit-trail.md's formula, in one place for the append function and the checks.

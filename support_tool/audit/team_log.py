@@ -23,6 +23,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -61,6 +62,19 @@ _TAIL = (
 )
 
 
+@dataclass
+class _Write:
+    """One event waiting for a group commit, and what became of it (``kind`` "" is a
+    flush: it appends nothing but waits for everything queued before it)."""
+
+    kind: str
+    body: str = ""
+    action: int | None = None  # an answer's attempt
+    done: bool = False
+    seq: int = 0
+    error: AuditUnavailable | None = None
+
+
 class TeamLog:
     """This desk's view of the team store: append attempts and answers, read actions."""
 
@@ -83,8 +97,10 @@ class TeamLog:
         # One connection per batch worker, and one more for reads and the window's checks;
         # the store, back after a loss, first closes what the loss left open.
         self._pool = Pool(conninfo, password, what, connections + 1, on_back=self._recover)
-        self._queue: list[tuple[int, CloseResult]] = []
+        self._writer = threading.Lock()  # one group commit at a time
+        self._queue: list[_Write] = []
         self._queue_lock = threading.Lock()
+        self._deferred: AuditUnavailable | None = None  # a queued answer's failure, for flush
         self._unstored: dict[int, str] = {}  # attempts whose answer could not be stored
         try:
             self._pool.use(self._recover)
@@ -131,31 +147,43 @@ class TeamLog:
 
     # --- writing ------------------------------------------------------------------------
 
-    def _append(self, answers: list[tuple[int, CloseResult]], kind: str, bodies: list[str]) -> int:
-        """Append queued ``answers``, then events of ``kind`` with ``bodies``, in one
-        transaction; returns the last event's seq (0 when there was none). Answers that
-        were not stored are kept for recovery."""
+    def _write(self, writes: list[_Write], *, wait: bool = True) -> None:
+        """Queue ``writes``; unless ``wait`` is False, return once they are committed (or
+        have failed: see each one's ``error``).
 
-        def work(link: Link) -> int:
-            seq = 0
+        Group commit, as the embedded file does: whichever thread next holds the writer
+        lock commits everything queued in one transaction. The server holds the head's
+        lock until a commit is flushed to disk, so one flush per group instead of one per
+        event is what lets eight batch workers keep up.
+        """
+        with self._queue_lock:
+            self._queue.extend(writes)
+        if not wait:
+            return
+        with self._writer:
+            if not all(w.done for w in writes):
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+
+    def _commit(self, group: list[_Write]) -> None:
+        def work(link: Link) -> None:
             with link.store.transaction() as appender:
-                for action, result in answers:
-                    body = events.canonical_body(closing_body(result))
-                    appender.append(events.ANSWER, action, body)
-                for body in bodies:
-                    seq = appender.append(kind, None, body).seq
-            return seq
+                for w in group:
+                    if w.kind:
+                        w.seq = appender.append(w.kind, w.action, w.body).seq
 
         try:
-            return self._pool.use(work)
+            self._pool.use(work)
         except AuditUnavailable as exc:
-            self._unstored.update((action, str(exc)) for action, _ in answers)
-            raise
-
-    def _taken(self, extra: tuple[int, CloseResult] | None = None) -> list[tuple[int, CloseResult]]:
-        with self._queue_lock:
-            queued, self._queue = self._queue, []
-        return [*queued, extra] if extra else queued
+            for w in group:
+                w.error = exc
+                if w.kind == events.ANSWER and w.action is not None:
+                    self._unstored[w.action] = str(exc)  # recovery closes it as unknown
+                    self._deferred = exc
+        finally:
+            for w in group:
+                w.done = True
 
     def _attempt(self, row: dict[str, Any]) -> dict[str, object]:
         return attempt_body(row, operator=self.operator, workstation=self.workstation, pid=self.pid)
@@ -182,48 +210,60 @@ class TeamLog:
             "reason": reason,
             "batch_id": batch_id,
         }
-        body = events.canonical_body(self._attempt(row))
-        try:
-            return self._append(self._taken(), events.ATTEMPT, [body])
-        except AuditUnavailable as exc:
-            raise AuditUnavailable(f"{_sentence(exc)}{NEXT_STEP}") from None
+        mine = _Write(events.ATTEMPT, events.canonical_body(self._attempt(row)))
+        self._write([mine])
+        if mine.error is not None:
+            raise AuditUnavailable(f"{_sentence(mine.error)}{NEXT_STEP}") from None
+        return mine.seq
 
     def finish(self, row_id: int, result: CloseResult, *, wait: bool = True) -> None:
         """Append the *answer* to attempt ``row_id``; ``wait=False`` queues it for the next
         commit (a batch's next attempt, or ``flush``)."""
-        if not wait:
-            with self._queue_lock:
-                self._queue.append((row_id, result))
-            return
-        self._answers(self._taken((row_id, result)))
+        mine = _Write(events.ANSWER, events.canonical_body(closing_body(result)), row_id)
+        self._write([mine], wait=wait)
+        if wait and mine.error is not None:
+            self._raise_unrecorded(mine.error)
 
     def flush(self) -> None:
-        """Commit the queued answers now; raises :class:`AuditUnavailable` if it fails."""
-        self._answers(self._taken())
+        """Commit the queued answers now; raises :class:`AuditUnavailable` if any queued
+        answer could not be recorded."""
+        with self._queue_lock:
+            queued = bool(self._queue)
+        if queued:
+            self._write([_Write("")])
+        self._raise_unrecorded(None)
 
-    def _answers(self, answers: list[tuple[int, CloseResult]]) -> None:
-        if not answers:
-            return
-        try:
-            self._append(answers, events.ANSWER, [])
-        except AuditUnavailable as exc:
+    def _raise_unrecorded(self, error: AuditUnavailable | None) -> None:
+        """Say that an answer (this one, or else a queued one) could not be recorded."""
+        error = error or self._deferred
+        self._deferred = None
+        if error is not None:
             raise AuditUnavailable(
-                f"{_sentence(exc)} The provider's answer could not be recorded; the attempt is on "
-                "record and is marked unknown once the store is back."
+                f"{_sentence(error)} The provider's answer could not be recorded; the attempt "
+                "is on record and is marked unknown once the store is back."
             ) from None
 
     def record(self, result: CloseResult, **row: Any) -> int:
         """Record an action that ended before sending as one *refused* event."""
         body = events.canonical_body({**self._attempt(row), **closing_body(result)})
-        return self._append(self._taken(), events.REFUSED, [body])
+        return self._refused([body])
 
     def record_many(self, entries: list[tuple[str, CloseResult]], **row: Any) -> None:
         """Record many refused actions (a batch's invalid lines) in one transaction."""
-        bodies = [
-            events.canonical_body({**self._attempt({**row, "login": login}), **closing_body(r)})
-            for login, r in entries
-        ]
-        self._append(self._taken(), events.REFUSED, bodies)
+        self._refused(
+            [
+                events.canonical_body({**self._attempt({**row, "login": login}), **closing_body(r)})
+                for login, r in entries
+            ]
+        )
+
+    def _refused(self, bodies: list[str]) -> int:
+        writes = [_Write(events.REFUSED, body) for body in bodies]
+        self._write(writes)
+        for w in writes:
+            if w.error is not None:
+                raise w.error
+        return writes[-1].seq if writes else 0
 
     # --- recovery -----------------------------------------------------------------------
 

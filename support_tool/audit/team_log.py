@@ -8,10 +8,11 @@ through this class exactly as they do the embedded file: the same bodies
 * an attempt is committed before ``begin`` returns, so nothing is sent unrecorded; if the
   store cannot be reached or refuses it, ``begin`` raises :class:`AuditUnavailable`
   (fail closed) with the store, the reason and the next step;
-* batches (``finish(wait=False)``) queue answers to ride in the next attempt's
-  transaction: one commit per row instead of two;
-* a few connections (one per batch worker at most) let workers overlap their round trips;
-  the server's lock on the head still orders every append into one chain;
+* events are group-committed: whatever batch workers queued meanwhile (attempts, and
+  answers queued by ``finish(wait=False)``) goes in one transaction, one flush on the
+  server, which holds the head's lock until the flush is done;
+* reads run on connections of their own (a small pool), so History never waits behind a
+  batch's appends;
 * an answer that cannot be stored is reported to the operator by the close; its attempt
   gets an *unknown* event when the store is back (on reconnect, or at the next start, as
   the embedded file recovers an attempt whose process died).
@@ -94,7 +95,7 @@ class TeamLog:
         self.operator = operator_name()
         self.workstation = workstation_name()
         self.pid = os.getpid()
-        # One connection per batch worker, and one more for reads and the window's checks;
+        # Connections for the writer, readers and the window's checks, opened as needed;
         # the store, back after a loss, first closes what the loss left open.
         self._pool = Pool(conninfo, password, what, connections + 1, on_back=self._recover)
         self._writer = threading.Lock()  # one group commit at a time

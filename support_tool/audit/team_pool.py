@@ -1,8 +1,8 @@
 """A desk's few connections to the team store, and noticing when the store is lost.
 
-Batch workers each take a connection for an append, so their round trips overlap instead
-of queueing behind one connection (the server's lock on the head still orders the appends
-into one chain). A connection that breaks means the server went away: the idle ones are
+The writer (one group commit at a time) and readers (History pages, the window's checks)
+each take a connection, so a read never queues behind a batch's appends. A connection
+that breaks means the server went away: the idle ones are
 dropped with it, and the store counts as lost until a new connection succeeds, when
 ``on_back`` runs first (recovery of what the loss left open).
 """

@@ -204,3 +204,26 @@ def test_an_auditor_login_is_told_it_cannot_record(team_database: TeamDatabase) 
         assert team.verify().ok  # reading is what an auditor may do
     finally:
         team.close()
+
+
+def test_attempts_queued_meanwhile_are_committed_together(team: TeamLog, desk: Desk) -> None:
+    """Group commit: while one commit is under way (the writer held here), the attempts
+    other workers queue go to the server in one transaction, one flush."""
+    import threading
+
+    from tests.polling import poll_until
+
+    seqs: list[int] = []
+    with team._writer:
+        workers = [
+            threading.Thread(target=lambda: seqs.append(team.begin(**ASKED)))  # type: ignore[arg-type]
+            for _ in range(4)
+        ]
+        for worker in workers:
+            worker.start()
+        poll_until(lambda: len(team._queue) == 4, 10, "four attempts queued")
+    for worker in workers:
+        worker.join(timeout=30)
+    assert sorted(seqs) == [1, 2, 3, 4]
+    transactions = desk.rows("SELECT count(DISTINCT xmin::text) FROM support_tool.events")
+    assert transactions == [(1,)]

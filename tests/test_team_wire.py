@@ -360,3 +360,23 @@ def test_history_verify_names_an_event_a_superuser_edited(
         assert "(2 events before it verified.)" in result.err
     as_json = json.loads(cli_process("history", "verify", "--json", env=env).out)
     assert (as_json["ok"], as_json["record_id"]) == (False, 3)
+
+
+def test_a_desk_set_up_with_audit_use_records_with_its_keyring_password(
+    cli_process: CliProcessRunner, sandbox_profile: str, desk: Desk
+) -> None:
+    from support_tool.config.secret_store import KeyringSecrets
+
+    try:
+        used = cli_process("audit", "use", desk.url, stdin=DESK_PASSWORD + "\n")
+        assert used.status == 0, used.text
+        closed = cli_process("close", "terminal-0003", "--profile", sandbox_profile)
+        assert closed.status == 0, closed.text
+        assert desk.attempted_logins() == ["terminal-0003"]
+        KeyringSecrets().delete(team_settings.KEYRING_USER)
+        gone = cli_process("close", "terminal-0004", "--profile", sandbox_profile)
+        assert gone.status == 4, gone.text
+        assert "password is not in this desk's keyring any more" in gone.err
+        assert desk.attempted_logins() == ["terminal-0003"]
+    finally:
+        KeyringSecrets().delete(team_settings.KEYRING_USER)

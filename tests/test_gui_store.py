@@ -86,7 +86,7 @@ def test_a_read_only_history_at_start_stops_sending_until_it_is_writable_again(
         with window_for(qtbot, runtime) as window:
             banner = window.store_watch.banner
             qtbot.waitUntil(banner.isVisible)
-            assert "Close session: profile “sandbox”" in banner.text()
+            assert "Close session (profile “sandbox”)" in banner.text()
             assert f"{path} cannot be written (its folder is read-only)" in banner.text()
             assert "nothing can be sent" in banner.text()
             assert not window.form.button.isEnabled()
@@ -102,7 +102,7 @@ def test_a_read_only_history_at_start_stops_sending_until_it_is_writable_again(
             paste(qtbot, tab, "terminal-0002\nterminal-0003")
             assert not tab.start_button.isEnabled()
             assert "read-only" in tab.start_button.toolTip()
-            assert "Terminals: profile “sandbox”" in banner.text()
+            assert "Terminals (profile “sandbox”)" in banner.text()
             tab.confirm_start()
             assert tab.confirmation is None
             assert sandbox.request_count == 0
@@ -182,7 +182,7 @@ def test_a_batch_the_store_cannot_record_disables_close_too(
         confirm(qtbot, tab).accept()
         qtbot.waitUntil(lambda: not tab.running and window.store_watch.down, timeout=30_000)
         assert window.tabs.currentIndex() == TERMINALS_TAB
-        assert "Terminals: profile “sandbox”" in window.store_watch.banner.text()
+        assert "Terminals (profile “sandbox”)" in window.store_watch.banner.text()
         assert not tab.start_button.isEnabled()
         assert not window.form.button.isEnabled()
     assert sandbox.request_count == 0

@@ -13,6 +13,7 @@ always runs on a worker, never on the GUI thread.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -49,13 +50,19 @@ def blocked_text(where: str, reason: str) -> str:
     return f"Disabled: nothing can be sent while {where} cannot record it. {reason}"
 
 
+def first_sentence(text: str) -> str:
+    """The reason's first sentence: the banner shares the window with two others, and the
+    whole reason is one hover (the disabled button) or one close (the answer) away."""
+    found = re.search(r"[.!?]\)?\s+(?=[A-Z])", text)
+    return text[: found.end()].rstrip() if found else text
+
+
 def banner_text(where: str, reason: str, place: str, profile: str | None) -> str:
     """The banner, naming the tab and its profile as the production banner does."""
-    tab = f"{place}: profile “{profile}”" if profile else place
+    tab = f"{place} (profile “{profile}”)" if profile else place
     return (
-        f"AUDIT STORE UNAVAILABLE — {tab}: nothing can be sent until every attempt can be "
-        f"recorded. {naming_store(where, reason)} Trying again in the background; sending "
-        "comes back by itself when the store answers."
+        f"AUDIT STORE UNAVAILABLE — {tab}: nothing can be sent. "
+        f"{first_sentence(naming_store(where, reason))} Retrying in the background."
     )
 
 

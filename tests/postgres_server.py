@@ -120,6 +120,9 @@ class PostgresServer:
         # pg_hba.conf (from initdb) asks every other role for its password.
         hba = self.data / "pg_hba.conf"
         hba.write_text(f"local all {SUPERUSER} trust\n" + hba.read_text())
+        self._launch()
+
+    def _launch(self) -> None:
         options = (
             f"-c listen_addresses='' -c unix_socket_directories='{self.root}' -p {PORT} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -152,6 +155,15 @@ class PostgresServer:
         if starter.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"pg_ctl start failed:\n{out}\n{log}")
+
+    def halt(self) -> None:
+        """Stop the server as an administrator would (``pg_ctl stop``, fast: sessions are
+        cut off), keeping its data for :meth:`resume`."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the halted server again on the same data and socket."""
+        self._launch()
 
     def stop(self) -> None:
         """Stop at once (tests keep nothing), then make sure no server process is left."""

@@ -17,6 +17,7 @@ import pytest
 
 from support_tool.audit import team_admin
 from support_tool.audit.log import COLUMNS as EMBEDDED_COLUMNS
+from support_tool.audit.records import AuditFilter, AuditRecord
 from support_tool.audit.team_store import ACTION_COLUMNS, TeamStore
 from support_tool.errors import AuditUnavailable, ConfigurationError
 from tests.polling import poll_until
@@ -493,3 +494,183 @@ def _fail_while_running(server: PostgresServer, pid_file_lost: bool, seen: list[
         raise RuntimeError("a test failed")
     finally:
         server.stop()
+
+
+# --- paging and filtering, as the History view reads ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A small trail with every kind of action the filters must tell apart."""
+
+    ids: dict[str, int]  # name -> action id
+
+
+def _seed_history(store: TeamStore) -> Seeded:
+    ids: dict[str, int] = {}
+
+    def attempt(name: str, outcome: str | None, description: str = "", **fields: Any) -> None:
+        event = store.append("attempt", None, attempt_body(**fields))
+        ids[name] = event.seq
+        if outcome is not None:
+            kind = "unknown" if outcome == "unknown" else "answer"
+            store.append(kind, event.seq, answer_body(outcome, description))
+
+    attempt("anna-live", "success", "Session closed", login="Terminal-0001")
+    attempt(
+        "bob-test",
+        "failed",
+        "Player 50% OFF limits",
+        login="terminal-0002",
+        operator="bob",
+        workstation="desk-02",
+        profile="test",
+    )
+    attempt("batch", "success", "ok", login="terminal-0003", batch_id="b1")
+    attempt(
+        "retry", "success", "ok", login="terminal-0003", batch_id="b1.r081512-a3", retry_of="b1"
+    )
+    attempt("other-batch", "success", "ok", login="terminal-0003", batch_id="b10")
+    attempt("dotted-batch", "success", "ok", login="terminal-0003", batch_id="b1.x")
+    ids["refused"] = store.append(
+        "refused",
+        None,
+        canonical(
+            {
+                "login": "bad login",
+                "operator": "bob",
+                "outcome": "invalid_input",
+                "description": "Logins have no spaces",
+            }
+        ),
+    ).seq
+    attempt("unknown", "unknown", "check with the provider", login="terminal-0004")
+    attempt("pending", None, login="terminal-0005", game_id="VS20_OLYMP")
+    attempt("no-login", "success", "ok", login="")
+    return Seeded(ids)
+
+
+def _matches(flt: AuditFilter, row: dict[str, Any]) -> bool:
+    """records.AuditFilter's meaning, in Python, over the view's rows."""
+    for name in ("login", "profile", "outcome", "operator", "workstation"):
+        wanted = getattr(flt, name)
+        if wanted is not None and row[name] != wanted:
+            return False
+    if flt.batch_id is not None and not (
+        row["batch_id"] == flt.batch_id
+        or re.fullmatch(re.escape(flt.batch_id) + r"\.r\d{6}-[0-9a-f]{2}", row["batch_id"] or "")
+    ):
+        return False
+    text = flt.text.strip().lower()
+    return not text or any(text in str(row[c]).lower() for c in ("login", "game_id", "description"))
+
+
+FILTERS = [
+    AuditFilter(),
+    AuditFilter(login="terminal-0003"),
+    AuditFilter(login=""),
+    AuditFilter(login="TERMINAL-0003"),  # exact means exact
+    AuditFilter(profile="test"),
+    AuditFilter(operator="bob"),
+    AuditFilter(workstation="desk-02"),
+    AuditFilter(outcome="success"),
+    AuditFilter(outcome="failed"),
+    AuditFilter(outcome="unknown"),
+    AuditFilter(outcome="invalid_input"),
+    AuditFilter(outcome="pending"),
+    AuditFilter(batch_id="b1"),
+    AuditFilter(batch_id="b1.r081512-a3"),
+    AuditFilter(text="TERMINAL-000"),  # any case, over login
+    AuditFilter(text="  olymp "),  # over game, trimmed
+    AuditFilter(text="no spaces"),  # over a refusal's description
+    AuditFilter(text="50%"),  # a wildcard taken literally
+    AuditFilter(text="_"),  # likewise: only the game VS20_OLYMP has one
+    AuditFilter(text="vs20_"),
+    AuditFilter(text="ok", login="terminal-0003", outcome="success"),
+    AuditFilter(text="terminal", operator="anna", batch_id="b1"),
+]
+
+
+@pytest.mark.parametrize("flt", FILTERS, ids=repr)
+def test_page_filters_like_the_embedded_store(team: TeamStoreSetUp, flt: AuditFilter) -> None:
+    with team.desk_store() as store:
+        _seed_history(store)
+        rows = store.actions()
+        expected = [r["id"] for r in rows if _matches(flt, r)]
+        assert [r.id for r in store.page(flt)] == expected
+        by_id = {r["id"]: r for r in rows}
+        for record in store.page(flt):
+            assert isinstance(record, AuditRecord)
+            assert record.as_dict() == {c: by_id[record.id][c] for c in EMBEDDED_COLUMNS}
+
+
+def test_the_filters_find_what_they_should(team: TeamStoreSetUp) -> None:
+    """The reference above agrees with hand-written expectations (so it cannot drift)."""
+    with team.desk_store() as store:
+        ids = _seed_history(store).ids
+        page = store.page
+        assert [r.id for r in page(AuditFilter(batch_id="b1"))] == [ids["retry"], ids["batch"]]
+        assert [r.id for r in page(AuditFilter(outcome="pending"))] == [ids["pending"]]
+        assert [r.id for r in page(AuditFilter(text="50%"))] == [ids["bob-test"]]
+        assert [r.id for r in page(AuditFilter(text="_"))] == [ids["pending"]]
+        assert [r.id for r in page(AuditFilter(operator="bob"))] == [
+            ids["refused"],
+            ids["bob-test"],
+        ]
+        assert [r.id for r in page(AuditFilter(login=""))] == [ids["no-login"]]
+        assert [r.id for r in page(AuditFilter(text="terminal-0001"))] == [ids["anna-live"]]
+
+
+@pytest.mark.parametrize("flt", [AuditFilter(), AuditFilter(login="terminal-0003")], ids=repr)
+def test_pages_follow_each_other_without_gap_or_repeat(
+    team: TeamStoreSetUp, flt: AuditFilter
+) -> None:
+    with team.desk_store() as store:
+        _seed_history(store)
+        everything = [r.id for r in store.page(flt, limit=1000)]
+        for size in (1, 2, 3, len(everything), len(everything) + 1):
+            seen: list[int] = []
+            before: int | None = None
+            while page := store.page(flt, before, limit=size):
+                assert len(page) <= size
+                seen += [r.id for r in page]
+                before = page[-1].id
+            assert seen == everything
+        assert store.page(flt, before_id=min(everything)) == []
+        assert [r.id for r in store.page(flt, before_id=everything[0])] == everything[1:]
+        assert [r.id for r in store.page(flt, before_id=everything[0] + 1)] == everything
+
+
+def test_newer_returns_what_arrived_after_a_row(team: TeamStoreSetUp) -> None:
+    with team.desk_store() as store:
+        ids = _seed_history(store).ids
+        everything = [r.id for r in store.page(AuditFilter())]
+        assert [r.id for r in store.newer(AuditFilter(), ids["refused"])] == [
+            i for i in everything if i > ids["refused"]
+        ]
+        assert [r.id for r in store.newer(AuditFilter(), ids["refused"], limit=2)] == (
+            everything[:2]
+        )
+        assert store.newer(AuditFilter(), everything[0]) == []
+        later = store.append("attempt", None, attempt_body("terminal-0003"))
+        store.append("attempt", None, attempt_body("terminal-0009"))
+        flt = AuditFilter(login="terminal-0003")
+        assert [r.id for r in store.newer(flt, everything[0])] == [later.seq]
+
+
+def test_get_reads_one_action_and_nothing_else(team: TeamStoreSetUp) -> None:
+    with team.desk_store() as store:
+        ids = _seed_history(store).ids
+        record = store.get(ids["bob-test"])
+        assert record is not None
+        assert (record.operator, record.workstation, record.profile) == ("bob", "desk-02", "test")
+        assert record.outcome == "failed"
+        assert record.description == "Player 50% OFF limits"
+        assert record.finished_at is not None
+        assert record == store.page(AuditFilter(), before_id=ids["bob-test"] + 1, limit=1)[0]
+        pending = store.get(ids["pending"])
+        assert pending is not None
+        assert (pending.outcome, pending.finished_at) == ("pending", None)
+        assert store.get(ids["anna-live"] + 1) is None  # the answer event is not an action
+        assert store.get(10_000) is None
+        assert store.count_events() == store.check_chain().events

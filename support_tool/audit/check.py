@@ -357,14 +357,6 @@ def anchor_problem(db: sqlite3.Connection, anchor: events.Anchor) -> str:
         "SELECT recorded_at, seal FROM events WHERE seq = ?", (anchor.events,)
     ).fetchone()
     if row is None:
-        return (
-            f"the anchor names event {anchor.events:,}, but the trail now ends before it: "
-            "events were removed and the trail rewritten since the anchor was taken."
-        )
+        return events.anchor_mismatch(anchor, None)
     seal = row[1].hex() if isinstance(row[1], bytes) else ""
-    if (row[0], seal) != (anchor.at, anchor.seal):
-        return (
-            f"event {anchor.events:,} no longer has the anchored seal: the trail up to it "
-            "was rewritten (every seal recomputed) since the anchor was taken."
-        )
-    return ""
+    return events.anchor_mismatch(anchor, (row[0], seal))

@@ -139,6 +139,23 @@ def parse_anchor(line: str) -> Anchor:
     return Anchor(int(found["events"]), found["at"], found["seal"])
 
 
+def anchor_mismatch(anchor: Anchor, found: tuple[str, str] | None) -> str:
+    """'' when the anchored event, as the store now holds it (``found``: its recorded_at
+    and seal in hex, None if it is gone), still has the anchored time and seal; else what
+    changed, in words. Every store asks this after a full verification."""
+    if found is None:
+        return (
+            f"the anchor names event {anchor.events:,}, but the trail now ends before it: "
+            "events were removed and the trail rewritten since the anchor was taken."
+        )
+    if found != (anchor.at, anchor.seal):
+        return (
+            f"event {anchor.events:,} no longer has the anchored seal: the trail up to it "
+            "was rewritten (every seal recomputed) since the anchor was taken."
+        )
+    return ""
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """What verification found: ``ok``, how many events it checked, the head (seal in hex

@@ -26,16 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from support_tool.audit import events
+from support_tool.audit.bodies import attempt_body, unknown_body
+from support_tool.audit.bodies import closing_body as _closing_body
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
 from support_tool.audit.reading import AuditReads, is_damage
 from support_tool.audit.records import (
-    _RETRY_ID,
     _SELECT,
     COLUMNS,
     AuditFilter,
     AuditRecord,
-    _clip,
-    _text,
     utc_now,
 )
 from support_tool.audit.writing import (
@@ -43,7 +42,6 @@ from support_tool.audit.writing import (
     _ONE_EVENT,
     _SCHEMA,
     EVENTS_SCHEMA,
-    _closing_body,
     append,
     closed,
     read_head,
@@ -284,13 +282,7 @@ class AuditLog(AuditReads):
             if too_old or dead:
                 abandoned.append(row_id)
         if abandoned:
-            body = _closing_body(
-                CloseResult(
-                    Outcome.UNKNOWN,
-                    "The tool stopped before the provider's answer was recorded. "
-                    "Check with the provider whether the session was closed.",
-                )
-            )
+            body = unknown_body()
             group = [_Write(events.UNKNOWN, body, a, only_if_open=True) for a in abandoned]
             with self._lock:
                 self._commit(group)
@@ -371,22 +363,7 @@ class AuditLog(AuditReads):
                 write.done = True
 
     def _attempt_body(self, row: dict[str, Any]) -> dict[str, object]:
-        batch_id = row.get("batch_id")
-        batch = None if batch_id is None else _text(str(batch_id))
-        retry = _RETRY_ID.match(batch or "")
-        return {
-            "operator": self.operator,
-            "workstation": self.workstation,
-            "pid": self.pid,
-            "profile": _clip(str(row.get("profile", ""))),
-            "api_host": _text(str(row.get("api_host", ""))),
-            "login": _clip(str(row.get("login", ""))),
-            "game_id": _clip(str(row.get("game_id") or "")),
-            "clear_history": bool(row.get("clear_history")),
-            "reason": _clip(str(row.get("reason", ""))),
-            "batch_id": batch,
-            "retry_of": retry["parent"] if retry else None,
-        }
+        return attempt_body(row, operator=self.operator, workstation=self.workstation, pid=self.pid)
 
     def begin(
         self,

@@ -46,12 +46,29 @@ INSERT INTO support_tool.head (one, seq, seal)
 CREATE INDEX IF NOT EXISTS events_action ON support_tool.events (action);
 CREATE UNIQUE INDEX IF NOT EXISTS events_one_closing
     ON support_tool.events (action) WHERE kind IN ('answer', 'unknown');
--- The History view's exact filters.
-CREATE INDEX IF NOT EXISTS events_login
-    ON support_tool.events (((body::jsonb) ->> 'login')) WHERE kind IN ('attempt', 'refused');
-CREATE INDEX IF NOT EXISTS events_batch
-    ON support_tool.events (((body::jsonb) ->> 'batch_id'))
+-- The History view's exact filters, each on (value, seq): a filter reads one page of its
+-- index backwards from the page's keyset bound (support_tool/audit/team_reads.py spells the
+-- same expressions, or the planner would not use them). Outcomes live in the closing (or
+-- refused) event, indexed by the action they close.
+DROP INDEX IF EXISTS support_tool.events_login;
+DROP INDEX IF EXISTS support_tool.events_batch;
+CREATE INDEX IF NOT EXISTS events_login_seq
+    ON support_tool.events (((body::jsonb) ->> 'login'), seq) WHERE kind IN ('attempt', 'refused');
+CREATE INDEX IF NOT EXISTS events_operator_seq
+    ON support_tool.events (((body::jsonb) ->> 'operator'), seq)
+    WHERE kind IN ('attempt', 'refused');
+CREATE INDEX IF NOT EXISTS events_workstation_seq
+    ON support_tool.events (((body::jsonb) ->> 'workstation'), seq)
+    WHERE kind IN ('attempt', 'refused');
+CREATE INDEX IF NOT EXISTS events_profile_seq
+    ON support_tool.events (((body::jsonb) ->> 'profile'), seq)
+    WHERE kind IN ('attempt', 'refused');
+CREATE INDEX IF NOT EXISTS events_batch_seq
+    ON support_tool.events (((body::jsonb) ->> 'batch_id'), seq)
     WHERE kind IN ('attempt', 'refused') AND (body::jsonb) ->> 'batch_id' IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_outcome_action
+    ON support_tool.events (((body::jsonb) ->> 'outcome'), action)
+    WHERE kind IN ('answer', 'unknown', 'refused');
 
 -- step: seal function
 -- docs/audit-trail.md's formula, in one place for the append function and the checks.

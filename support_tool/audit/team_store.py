@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from support_tool.audit.records import COLUMNS
+from support_tool.audit import team_reads
+from support_tool.audit.records import COLUMNS, AuditFilter, AuditRecord, _record
 from support_tool.errors import AuditUnavailable, ConfigurationError
 
 if TYPE_CHECKING:
@@ -190,7 +191,10 @@ class TeamStore:
         with self._lock:
             try:
                 with self._conn.transaction():
-                    return self._conn.execute(query, params).fetchall()
+                    # Never a prepared (generic) plan: which index serves a filter depends
+                    # on its values (a common login is read in seq order, a rare one
+                    # from its index), so each read is planned with its own.
+                    return self._conn.execute(query, params, prepare=False).fetchall()
             except pg.Error as exc:
                 raise AuditUnavailable(
                     f"The team audit store {self._what} cannot be read: {server_message(exc)}"
@@ -206,39 +210,41 @@ class TeamStore:
         batch_id: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Actions, newest first, as the History view filters them (``text``: substring of
-        login, game or description, any case)."""
-        from psycopg import sql
-
-        clauses: list[sql.Composable] = [sql.SQL("true")]
-        params: list[Any] = []
-        for column, value in (
-            ("login", login),
-            ("profile", profile),
-            ("outcome", outcome),
-            ("batch_id", batch_id),
-        ):
-            if value is not None:
-                clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-                params.append(value)
-        if text.strip():
-            escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%")
-            clauses.append(
-                sql.SQL(
-                    "id IN (SELECT e.action FROM support_tool.events e "
-                    "WHERE support_tool.event_text(e.body) LIKE %s)"
-                )
-            )
-            params.append("%" + escaped.replace("_", "\\_") + "%")
-        query = sql.SQL("SELECT {} FROM support_tool.actions WHERE {} ORDER BY id DESC").format(
-            sql.SQL(", ").join(sql.Identifier(c) for c in ACTION_COLUMNS),
-            sql.SQL(" AND ").join(clauses),
-        )
-        if limit:
-            query = sql.SQL("{} LIMIT {}").format(query, sql.Literal(int(limit)))
+        """Actions with the team store's own columns too (pid, retry_of, origin), newest
+        first, as :meth:`page` filters them."""
+        flt = AuditFilter(text, login, profile, outcome, batch_id)
+        query, params = team_reads.action_query(flt, ACTION_COLUMNS, limit=limit)
         return [
             dict(zip(ACTION_COLUMNS, row, strict=True)) for row in self._read(query, tuple(params))
         ]
+
+    def page(
+        self, flt: AuditFilter, before_id: int | None = None, limit: int = 256
+    ) -> list[AuditRecord]:
+        """Up to ``limit`` actions older than ``before_id``, newest first (keyset paging:
+        a page deep in a million actions costs what the first one does)."""
+        query, params = team_reads.action_query(flt, before_id=before_id, limit=limit)
+        return [_record(row) for row in self._read(query, tuple(params))]
+
+    def newer(self, flt: AuditFilter, after_id: int, limit: int = 256) -> list[AuditRecord]:
+        """Actions newer than ``after_id`` matching ``flt``, newest first."""
+        query, params = team_reads.action_query(flt, after_id=after_id, limit=limit)
+        return [_record(row) for row in self._read(query, tuple(params))]
+
+    def get(self, row_id: int) -> AuditRecord | None:
+        """One action by id (its attempt's seq), or None."""
+        from psycopg import sql
+
+        query = sql.SQL("SELECT {} FROM support_tool.actions v WHERE v.id = %s").format(
+            sql.SQL(", ").join(sql.Identifier("v", c) for c in COLUMNS)
+        )
+        rows = self._read(query, (int(row_id),))
+        return _record(rows[0]) if rows else None
+
+    def count_events(self) -> int:
+        """How many events the trail holds, from the head row (no count over the table)."""
+        rows = self._read("SELECT seq FROM support_tool.head")
+        return int(rows[0][0]) if rows else 0
 
     def check_chain(self) -> ChainReport:
         """docs/audit-trail.md's checks 1-4, computed by the server over the stored rows."""

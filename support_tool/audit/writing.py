@@ -10,8 +10,8 @@ import sqlite3
 from typing import Any
 
 from support_tool.audit import check, events
-from support_tool.audit.records import _text, utc_now
-from support_tool.provider.outcome import CloseResult, Outcome
+from support_tool.audit.records import utc_now
+from support_tool.provider.outcome import Outcome
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
@@ -193,14 +193,3 @@ def closed(db: sqlite3.Connection, attempt: int) -> bool:
         (attempt,),
     ).fetchone()
     return found is not None
-
-
-def _closing_body(result: CloseResult) -> dict[str, object]:
-    return {
-        "outcome": result.outcome.value,
-        "error_code": result.error_code,
-        "description": _text(result.description),
-        "http_status": result.http_status,
-        "elapsed_ms": result.elapsed_ms,
-        "attempts": result.attempts,
-    }

@@ -4,7 +4,9 @@
 * ``audit use URL`` points this desk at it (the password goes to the keyring), and
   ``audit use --embedded`` returns to the embedded file;
 * ``audit status`` says which store is in use and whether a team store can be reached;
-* ``audit verify`` has the team store's server check its chain (docs/audit-trail.md).
+* ``audit verify`` has the team store's server check its chain (docs/audit-trail.md);
+* ``audit import [FILE]`` verifies a desk's embedded history and appends its events to the
+  team store, marked imported, once.
 
 Exit status: 0 ok; 2 invalid input; 4 configuration (store unreachable, not set up, the
 ``team`` extra missing); 5 the team trail failed verification. Module-level imports stay
@@ -20,11 +22,12 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from support_tool.errors import ConfigurationError, InvalidInput
+from support_tool.exit_status import ExitStatus
 
 if TYPE_CHECKING:
     from support_tool.config.team_settings import TeamStoreSetting
 
-EXIT_OK, EXIT_CONFIG, EXIT_TAMPERED = 0, 4, 5
+EXIT_OK, EXIT_CONFIG, EXIT_TAMPERED = ExitStatus.OK, ExitStatus.CONFIG, ExitStatus.TAMPERED
 
 
 def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
@@ -63,6 +66,14 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
         "verify", help="check the team store's chain of seals: exit 5 if anything was altered"
     )
     verify.add_argument("--json", action="store_true")
+    imported = actions.add_parser(
+        "import",
+        help="verify a desk's own history file, then append its events to the team store "
+        "(once: running it again imports nothing new)",
+    )
+    imported.add_argument(
+        "file", nargs="?", metavar="FILE", help="history file (default: this desk's own)"
+    )
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -76,6 +87,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return _use_team(args.url, sys.stdin)
     if args.action == "verify":
         return _verify(args.json)
+    if args.action == "import":
+        return _import(args.file)
     return _status(args.demo)
 
 
@@ -201,18 +214,9 @@ def _status(demo: bool) -> int:
 
 
 def _password(setting: TeamStoreSetting) -> str | None:
-    """The team store's password from the keyring, when the setting says one is there."""
-    from support_tool.config.team_settings import KEYRING_USER
+    from support_tool.audit.open_store import team_password
 
-    if not setting.password_in_keyring:
-        return None
-    secrets = _keyring()
-    if not secrets.has(KEYRING_USER):
-        raise ConfigurationError(
-            "The team store's password is not in this desk's keyring any more. Store it "
-            "again: support-tool audit use URL (the password is read from standard input)."
-        )
-    return str(secrets.get(KEYRING_USER))
+    return team_password(setting)
 
 
 def _verify(as_json: bool) -> int:
@@ -288,3 +292,43 @@ def _check_team(setting: TeamStoreSetting) -> str:
         f"this login {rights}."
     )
     return ""
+
+
+def _import(file: str | None) -> int:
+    """``audit import``: verify the file (exit 5, nothing imported, if it does not), then
+    append what the team store lacks and say what was imported."""
+    import contextlib
+    from pathlib import Path
+
+    from support_tool.audit import events, team_import
+    from support_tool.audit.log import AuditLog
+    from support_tool.audit.open_store import open_team
+    from support_tool.config import paths, team_settings
+
+    setting = team_settings.load()
+    if setting is None:
+        raise ConfigurationError(
+            "This desk keeps its audit trail in the embedded file: there is no team store to "
+            "import into. Point the desk at one first: support-tool audit use URL"
+        )
+    path = Path(file) if file else paths.history_file()
+    if not path.is_file():
+        message = f"There is no audit history at {path}."
+        if file:
+            raise InvalidInput(message)
+        raise ConfigurationError(message + " Nothing to import.")
+    try:
+        with AuditLog(path) as local:
+            verified = local.verify()
+    except ConfigurationError as exc:  # damaged, newer or unreadable
+        verified = events.unreadable(str(exc))
+    if not verified.ok:
+        _err(verified.describe())
+        _err("Nothing was imported: a history that does not verify is never copied.")
+        return ExitStatus.TAMPERED
+    report = team_import.ImportReport(path, verified.checked)
+    found = team_import.file_events(path, verified.checked)
+    with contextlib.closing(open_team(setting)) as team:
+        team.run(lambda link: team_import.import_events(link, report, found))
+        print(report.describe(team.where))
+    return ExitStatus.OK

@@ -10,6 +10,7 @@ lines or was refused as a whole (over a bound); else 0 (all closed, or nothing t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from support_tool.provider.validation import (
 )
 
 if TYPE_CHECKING:
-    from support_tool.audit.log import AuditRecord
+    from support_tool.audit.records import AuditRecord
     from support_tool.config.groups import GroupSource
     from support_tool.ops.batch import BatchRun
     from support_tool.ops.batch_summary import BatchSummary
@@ -182,19 +183,19 @@ class RetrySource:
     reason: str
 
 
-def _retry_list(history_path: Path, batch_id: str, include_refused: bool) -> RetrySource:
+def _retry_list(demo: bool, batch_id: str, include_refused: bool) -> RetrySource:
     """Rows of an earlier batch whose latest attempt (across the batch and its retries)
     may close on a second try; permanent refusals only with ``include_refused``. Says on
     standard error what is left out and why, counted by reason."""
     from collections import Counter
 
-    from support_tool.audit.log import AuditLog
+    from support_tool.audit.open_store import open_store
     from support_tool.ops.batch_summary import left_out_text, retry_verdict
     from support_tool.ops.terminals import Terminal
 
     latest: dict[Terminal, tuple[bool, str]] = {}
     origin: AuditRecord | None = None
-    with AuditLog(history_path) as store:
+    with contextlib.closing(open_store(demo)) as store:  # the configured store, team or file
         for r in store.query(batch_id=batch_id):  # newest first: the first row is the latest
             terminal = Terminal(r.login, r.game_id or None)
             if terminal not in latest:
@@ -302,9 +303,7 @@ def _read_batch_list(args: argparse.Namespace, batch_id: str) -> TerminalList:
             raise
     if args.group:
         return TerminalList(_with_game(_find_group(_groups(args.demo), args.group), args.game))
-    from support_tool.config import paths
-
-    retry = _retry_list(paths.history_file(args.demo), args.retry_failed, args.include_refused)
+    retry = _retry_list(args.demo, args.retry_failed, args.include_refused)
     _as_the_batch_ran(args, retry)
     return TerminalList(retry.terminals)
 

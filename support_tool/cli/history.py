@@ -17,7 +17,9 @@ from support_tool.exit_status import ExitStatus
 from support_tool.provider.outcome import Outcome
 
 if TYPE_CHECKING:
-    from support_tool.audit.log import AuditLog, AuditRecord
+    from support_tool.audit.events import Anchor, ChainReport
+    from support_tool.audit.records import AuditRecord
+    from support_tool.audit.store import AuditStore
 
 MAX_HISTORY_LIMIT = 1_000_000_000
 
@@ -61,7 +63,7 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
     )
 
 
-def _history_rows(args: argparse.Namespace, store: AuditLog) -> Iterator[AuditRecord]:
+def _history_rows(args: argparse.Namespace, store: AuditStore) -> Iterator[AuditRecord]:
     limit = args.limit if args.limit is not None else (None if args.json or args.csv else 50)
     return store.query(
         login=args.login,
@@ -74,8 +76,7 @@ def _history_rows(args: argparse.Namespace, store: AuditLog) -> Iterator[AuditRe
 
 def cmd_history(args: argparse.Namespace) -> int:
     from support_tool.audit.export import write_history_csv
-    from support_tool.audit.log import AuditLog
-    from support_tool.config import paths
+    from support_tool.audit.open_store import open_store
     from support_tool.ops.batch_summary import outcome_shown
 
     if args.limit is not None and not 0 <= args.limit <= MAX_HISTORY_LIMIT:
@@ -83,12 +84,12 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.history_action in ("verify", "anchor"):
         anchor = getattr(args, "anchor", None)
         return _verify_history(
-            paths.history_file(demo=args.demo),
+            args.demo,
             getattr(args, "verify_json", False),
             anchor=anchor,
             print_anchor=args.history_action == "anchor",
         )
-    with AuditLog(paths.history_file(demo=args.demo)) as store:
+    with contextlib.closing(open_store(args.demo)) as store:
         rows = _history_rows(args, store)
         if args.json:
             for record in rows:
@@ -123,12 +124,11 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _verify_history(
-    path: Path, as_json: bool, *, anchor: str | None = None, print_anchor: bool = False
+    demo: bool, as_json: bool, *, anchor: str | None = None, print_anchor: bool = False
 ) -> int:
-    """``history verify`` (and ``--anchor``) and ``history anchor``: every event checked
-    first; the anchor line is printed only for a trail that verifies."""
+    """``history verify`` (and ``--anchor``) and ``history anchor``, of the store in use:
+    every event checked first; the anchor line is printed only for a trail that verifies."""
     from support_tool.audit import events
-    from support_tool.audit.log import AuditLog
 
     wanted = None
     if anchor is not None:
@@ -136,13 +136,7 @@ def _verify_history(
             wanted = events.parse_anchor(anchor)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from exc
-    if not path.exists():
-        raise ConfigurationError(f"There is no audit history at {path} yet.")
-    try:
-        with AuditLog(path) as store:
-            report = store.verify() if wanted is None else store.verify_anchor(wanted)
-    except AuditUnavailable as exc:  # damaged, newer or unreadable: it cannot be verified
-        report = events.unreadable(str(exc))
+    where, report = _checked(demo, wanted)
     if as_json:
         fields = {
             "ok": report.ok,
@@ -151,15 +145,40 @@ def _verify_history(
             "anchor": report.anchor(),
             "problem": report.problem,
             "record_id": report.record_id,
-            "path": str(path),
+            "path": str(where) if isinstance(where, Path) else None,
+            "store": f"the audit history at {where}" if isinstance(where, Path) else where,
         }
         print(json.dumps(fields))
     elif print_anchor and report.ok:
         if not report.anchor():
-            raise ConfigurationError(f"The audit history at {path} is empty: nothing to anchor.")
+            shown = f"The audit history at {where}" if isinstance(where, Path) else where
+            raise ConfigurationError(f"{shown[:1].upper()}{shown[1:]} is empty: nothing to anchor.")
         print(report.anchor())
     else:
         print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
         if report.ok and report.anchor():
             print(f"Anchor: {report.anchor()}")
     return ExitStatus.OK if report.ok else ExitStatus.TAMPERED
+
+
+def _checked(demo: bool, wanted: Anchor | None) -> tuple[Path | str, ChainReport]:
+    """Where the trail is (the embedded file's path, or the team store in words) and what
+    verifying it found. An embedded file that cannot be opened fails verification (exit
+    5); a team store that cannot be reached is a configuration problem (exit 4)."""
+    from support_tool.audit import events
+    from support_tool.audit.log import AuditLog
+    from support_tool.audit.open_store import open_team
+    from support_tool.config import paths, team_settings
+
+    setting = None if demo else team_settings.load()
+    if setting is not None:
+        with contextlib.closing(open_team(setting)) as team:
+            return team.where, team.verify() if wanted is None else team.verify_anchor(wanted)
+    path = paths.history_file(demo=demo)
+    if not path.exists():
+        raise ConfigurationError(f"There is no audit history at {path} yet.")
+    try:
+        with AuditLog(path) as store:
+            return path, store.verify() if wanted is None else store.verify_anchor(wanted)
+    except AuditUnavailable as exc:  # damaged, newer or unreadable: it cannot be verified
+        return path, events.unreadable(str(exc))

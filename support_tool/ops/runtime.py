@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from support_tool.audit.log import AuditLog
+from support_tool.audit.open_store import open_store
+from support_tool.audit.store import AuditStore
 from support_tool.config import paths
 from support_tool.config.groups import GroupSource, GroupStore, MemoryGroups, demo_groups
 from support_tool.config.profiles import (
@@ -40,19 +41,30 @@ class Runtime:
     service: CloseService
     profiles: ProfileSource
     secrets: KeyringSecrets | MemorySecrets
-    history_path: Path
+    history_path: Path  # this desk's embedded file (the store only when no team store is set)
     demo: bool
     sandbox: SandboxServer | None = None
     groups: GroupSource = field(default_factory=GroupStore)
+
+    @property
+    def history(self) -> AuditStore:
+        return self.service.history
+
+    @property
+    def where(self) -> str:
+        """The audit store in use, in words (About box, Verify dialog, messages)."""
+        return self.service.history.where
 
 
 @contextmanager
 def open_runtime(
     demo: bool = False, pool_size: int = contract.MAX_BATCH_CONCURRENCY
 ) -> Iterator[Runtime]:
-    """Open the history, and for ``demo`` start the sandbox; close both afterwards."""
+    """Open the configured audit store (``audit.open_store``: a team store, or the
+    embedded file; demo: its own file), and for ``demo`` start the sandbox; close both
+    afterwards."""
     history_path = paths.history_file(demo=demo)
-    history = AuditLog(history_path)
+    history = open_store(demo)
     sandbox: SandboxServer | None = None
     try:
         profiles: ProfileSource

@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
     def show_verify_result(self, report: ChainReport) -> None:
         from support_tool.gui.verify_dialog import VerifyDialog
 
-        dialog = VerifyDialog(report, str(self.runtime.history_path), self)
+        dialog = VerifyDialog(report, self.runtime.where, self)
         self.verify_dialog = dialog
         dialog.open()
 

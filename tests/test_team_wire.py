@@ -74,8 +74,8 @@ def desk_fixture(team_database: TeamDatabase) -> Desk:
     return _desk(team_database)
 
 
-@pytest.fixture
-def own_server(postgres_server: PostgresServer) -> Iterator[Desk]:
+@pytest.fixture(name="own_server")
+def own_server_fixture(postgres_server: PostgresServer) -> Iterator[Desk]:
     """A team store on a server of its own, which a test may stop and start again."""
     bindir = postgres_bindir()
     assert bindir is not None  # postgres_server would have skipped

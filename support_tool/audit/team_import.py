@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from support_tool.audit import events
-from support_tool.audit.team_log import Link, select
+from support_tool.audit.team_pool import Link, select
 
 CHUNK = 500  # events per transaction: an interrupted import keeps what it committed
 _IMPORTED = (

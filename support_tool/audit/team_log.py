@@ -23,38 +23,22 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from support_tool.audit import events
 from support_tool.audit.bodies import ABANDONED, UNSTORED, attempt_body, closing_body, unknown_body
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
 from support_tool.audit.records import AuditFilter, AuditRecord
-from support_tool.audit.team_store import TeamStore, connect, driver, server_message
+from support_tool.audit.team_pool import Link, Pool, select
 from support_tool.errors import AuditUnavailable
 from support_tool.provider import contract
 from support_tool.provider.outcome import CloseResult
 
-if TYPE_CHECKING:
-    import psycopg
-
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# An append waits at most this long on the server (the head's lock included): with the
-# 5 s connect bound, recording an attempt never outlasts a close's default deadline (15 s).
-APPEND_TIMEOUT_MS = 5_000
 VERIFY_TIMEOUT_MS = 300_000  # checking every seal of a large trail is one long statement
-# A server that vanishes without closing the connection (power, network) is noticed by TCP
-# keepalives within ~10 s instead of never (statement_timeout is the server's own clock).
-KEEPALIVES = {
-    "keepalives": "1",
-    "keepalives_idle": "5",
-    "keepalives_interval": "2",
-    "keepalives_count": "3",
-    "tcp_user_timeout": "10000",
-}
 STALE_PENDING_S = 3600  # as audit.log: an attempt older than any deadline is abandoned
 NEXT_STEP = (
     " Nothing was sent: every action is recorded before it is sent. Try again once the "
@@ -73,27 +57,6 @@ _TAIL = (
 )
 
 
-@dataclass
-class Link:
-    """One pooled connection and the store over it."""
-
-    conn: psycopg.Connection[tuple[Any, ...]]
-    store: TeamStore
-    what: str
-
-    @property
-    def broken(self) -> bool:
-        return bool(self.conn.closed or self.conn.broken)
-
-
-def with_keepalives(conninfo: str) -> str:
-    """The URL with TCP keepalive settings added, unless it sets them itself."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    given = conninfo_to_dict(conninfo)
-    return make_conninfo(conninfo, **{k: v for k, v in KEEPALIVES.items() if k not in given})
-
-
 class TeamLog:
     """This desk's view of the team store: append attempts and answers, read actions."""
 
@@ -105,110 +68,41 @@ class TeamLog:
         *,
         connections: int = contract.MAX_BATCH_CONCURRENCY,
     ) -> None:
-        driver()
-        self._conninfo = with_keepalives(conninfo)
-        self._password = password
         self._what = what
         self.operator = operator_name()
         self.workstation = workstation_name()
         self.pid = os.getpid()
-        self._size = max(1, connections) + 1  # one more for reads and the window's checks
-        self._idle: list[Link] = []
-        self._open = 0
-        self._cond = threading.Condition()
+        # One connection per batch worker, and one more for reads and the window's checks;
+        # the store, back after a loss, first closes what the loss left open.
+        self._pool = Pool(conninfo, password, what, connections + 1, on_back=self._recover)
         self._queue: list[tuple[int, CloseResult]] = []
         self._queue_lock = threading.Lock()
         self._unstored: dict[int, str] = {}  # attempts whose answer could not be stored
-        self._lost: str | None = None
-        self._closed = False
-        self._use(self._recover)  # connects first: an unreachable store fails here
+        self._pool.use(self._recover)  # connects first: an unreachable store fails here
 
     @property
     def where(self) -> str:
         return f"the team audit store {self._what}"
 
-    # --- connections --------------------------------------------------------------------
-
-    def _connect(self, statement_timeout_ms: int = APPEND_TIMEOUT_MS) -> Link:
-        conn = connect(
-            self._conninfo,
-            self._password,
-            what=self._what,
-            statement_timeout_ms=statement_timeout_ms,
-        )
-        return Link(conn, TeamStore(conn, self._what), self._what)
-
-    def _acquire(self) -> Link:
-        """An idle connection, or a new one while fewer than the pool's size are open."""
-        with self._cond:
-            while not self._idle and self._open >= self._size:
-                self._cond.wait()
-            if self._idle:
-                return self._idle.pop()
-            self._open += 1
-        try:
-            link = self._connect()
-        except AuditUnavailable as exc:
-            with self._cond:
-                self._open -= 1
-                self._cond.notify()
-            self._lost = str(exc)
-            raise
-        if self._lost is not None:  # the store is back: close what the loss left open
-            self._lost = None
-            self._recover(link)
-        return link
-
-    def _release(self, link: Link) -> None:
-        with self._cond:
-            if link.broken or self._closed:
-                self._open -= 1
-                link.conn.close()
-            else:
-                self._idle.append(link)
-            self._cond.notify()
+    # --- the connection ----------------------------------------------------------------
 
     def run(self, work: Callable[[Link], T]) -> T:
         """Run ``work`` on one of the store's connections (``audit import``)."""
-        return self._use(work)
-
-    def _use(self, work: Callable[[Link], T]) -> T:
-        """Run ``work`` on a pooled connection; a connection that broke is dropped, and
-        the store counts as lost until a new one connects."""
-        link = self._acquire()
-        try:
-            return work(link)
-        except AuditUnavailable as exc:
-            if link.broken:
-                self._lost = str(exc)
-                self._drop_idle()  # they lost the same server
-            raise
-        finally:
-            self._release(link)
-
-    def _drop_idle(self) -> None:
-        with self._cond:
-            idle, self._idle = self._idle, []
-            self._open -= len(idle)
-            self._cond.notify_all()
-        for link in idle:
-            link.conn.close()
+        return self._pool.use(work)
 
     def problem(self) -> str | None:
         """None when an attempt can be recorded now; else why not. Reconnects (and then
         recovers) when the connection was lost: the window calls it on a worker."""
         for _ in range(2):  # a connection the server dropped while idle, then a new one
             try:
-                self._use(lambda link: select(link, "SELECT 1", ()))
+                self._pool.use(lambda link: select(link, "SELECT 1", ()))
                 return None
             except AuditUnavailable as exc:
                 reason = _sentence(exc)
         return f"{reason} Reconnecting: nothing can be sent until the store is back."
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-        self._drop_idle()
+        self._pool.close()
 
     def __enter__(self) -> TeamLog:
         return self
@@ -234,7 +128,7 @@ class TeamLog:
             return seq
 
         try:
-            return self._use(work)
+            return self._pool.use(work)
         except AuditUnavailable as exc:
             self._unstored.update((action, str(exc)) for action, _ in answers)
             raise
@@ -362,15 +256,15 @@ class TeamLog:
     # --- reading ------------------------------------------------------------------------
 
     def get(self, row_id: int) -> AuditRecord | None:
-        return self._use(lambda link: link.store.get(row_id))
+        return self._pool.use(lambda link: link.store.get(row_id))
 
     def page(
         self, flt: AuditFilter, before_id: int | None = None, limit: int = 256
     ) -> list[AuditRecord]:
-        return self._use(lambda link: link.store.page(flt, before_id, limit))
+        return self._pool.use(lambda link: link.store.page(flt, before_id, limit))
 
     def newer(self, flt: AuditFilter, after_id: int, limit: int = 256) -> list[AuditRecord]:
-        return self._use(lambda link: link.store.newer(flt, after_id, limit))
+        return self._pool.use(lambda link: link.store.newer(flt, after_id, limit))
 
     def query(
         self,
@@ -399,7 +293,7 @@ class TeamLog:
     def verify(self) -> events.ChainReport:
         """The server's check of every event (docs/audit-trail.md, checks 1-4), on its own
         connection with a long statement timeout, as the embedded file reports it."""
-        link = self._connect(VERIFY_TIMEOUT_MS)
+        link = self._pool.connect(VERIFY_TIMEOUT_MS)
         try:
             report = link.store.check_chain()
             at = select(
@@ -421,7 +315,7 @@ class TeamLog:
         report = self.verify()
         if not report.ok:
             return report
-        rows = self._use(
+        rows = self._pool.use(
             lambda link: select(
                 link,
                 "SELECT recorded_at, encode(seal, 'hex') FROM support_tool.events WHERE seq = %s",
@@ -437,18 +331,6 @@ class TeamLog:
 
     def anchor(self) -> str:
         return self.verify().anchor()
-
-
-def select(link: Link, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows of a read of this module's own, with the server's words on failure."""
-    pg = driver()
-    try:
-        with link.conn.transaction():
-            return link.conn.execute(query, params).fetchall()
-    except pg.Error as exc:
-        raise AuditUnavailable(
-            f"The team audit store {link.what} cannot be read: {server_message(exc)}"
-        ) from None
 
 
 def _sentence(exc: BaseException) -> str:

@@ -160,8 +160,9 @@ def test_a_close_the_store_cannot_record_says_nothing_was_sent_and_fails_closed(
         window.form.submit()
         wait_answer(qtbot, window)
         said = window.answer.description.text()
-        assert said.startswith(f"Nothing was sent: the audit history at {path} could not record")
-        assert "is damaged" in said
+        assert f"The audit history at {path} is damaged" in said
+        assert "Nothing was sent" in said
+        assert said.count(str(path)) == 1  # the store named once
         assert "red banner" in window.answer.next_step.text()
         assert window.store_watch.banner.isVisible()
         assert "is damaged" in window.store_watch.banner.text()
@@ -223,3 +224,13 @@ def test_the_store_is_asked_again_with_a_growing_pause_then_not_at_all(
         qtbot.waitUntil(lambda: asked[0] == seen + 1 and not jobs.pending)
         assert not watch._timer.isActive()
     jobs.shutdown()
+
+
+def test_a_refusal_says_once_that_nothing_was_sent_and_names_the_store() -> None:
+    where = "the team audit store postgresql://audit/db"
+    assert store_watch.refusal_text(where, "connection refused.") == (
+        "Nothing was sent: the attempt could not be recorded. "
+        "The team audit store postgresql://audit/db: connection refused."
+    )
+    own = "The team audit store postgresql://audit/db is down. Nothing was sent: retry."
+    assert store_watch.refusal_text(where, own) == own

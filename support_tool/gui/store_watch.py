@@ -38,11 +38,12 @@ def naming_store(where: str, reason: str) -> str:
 
 
 def refusal_text(where: str, reason: str) -> str:
-    """What a close refused for want of an audit record says: nothing went out, and why."""
-    return (
-        f"Nothing was sent: {where} could not record the attempt, and nothing is sent "
-        f"unrecorded. {naming_store(where, reason)}"
-    )
+    """What a close refused for want of an audit record says: nothing went out, and why
+    (once: the stores' own reasons may already say that nothing was sent)."""
+    named = naming_store(where, reason)
+    if "nothing was sent" in named.lower():
+        return named
+    return f"Nothing was sent: the attempt could not be recorded. {named}"
 
 
 def blocked_text(where: str, reason: str) -> str:

@@ -171,6 +171,7 @@ def test_record_dialog_speaks_in_words(qtbot: QtBot, home: Path) -> None:
         assert fields["Outcome"] == "Refused by provider"
         assert "Started (UTC)" in fields
         assert "Started (local time)" in fields
+        assert fields["Operator"] and fields["Workstation"]  # who acted, at which desk
         text = view.dialog.text
         assert "False" not in text
         assert "Http status" not in text

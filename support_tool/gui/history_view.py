@@ -189,6 +189,8 @@ class HistoryView(QWidget):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         edit.setCompleter(completer)
+        # The placeholder whole, "(exact)" included, at any scale (plus the clear button).
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(placeholder) + 40)
         return edit
 
     def _build_table(self) -> None:

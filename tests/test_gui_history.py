@@ -11,6 +11,7 @@ from PySide6.QtCore import QModelIndex, QStringListModel, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from support_tool.audit.identity import operator_name, workstation_name
 from support_tool.audit.log import AuditFilter, AuditLog
 from support_tool.gui.column_model import column_of
 from support_tool.gui.history_model import COLUMNS, PAGE_SIZE, HistoryModel
@@ -171,7 +172,8 @@ def test_record_dialog_speaks_in_words(qtbot: QtBot, home: Path) -> None:
         assert fields["Outcome"] == "Refused by provider"
         assert "Started (UTC)" in fields
         assert "Started (local time)" in fields
-        assert fields["Operator"] and fields["Workstation"]  # who acted, at which desk
+        assert fields["Operator"] == operator_name()  # who acted, at which desk
+        assert fields["Workstation"] == workstation_name()
         text = view.dialog.text
         assert "False" not in text
         assert "Http status" not in text
@@ -300,3 +302,20 @@ def logins(view: HistoryView) -> list[str]:
 
 OK = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
 ROW = {"profile": "live", "api_host": "api.example.com", "game_id": None, "clear_history": False}
+
+
+def test_exact_filters_show_their_whole_placeholder_at_the_minimum_size(
+    qtbot: QtBot, home: Path
+) -> None:
+    """At 200% the window's 880 logical pixels cut 'Workstation (exact)' to 'Workstation (e…'."""
+    from support_tool.gui.main_window import HISTORY_TAB, MINIMUM_SIZE
+
+    with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
+        window.resize(*MINIMUM_SIZE)
+        window.tabs.setCurrentIndex(HISTORY_TAB)
+        view = window.history_view()
+        qtbot.waitUntil(lambda: view.isVisible() and window.size().toTuple() == MINIMUM_SIZE)
+        for edit in (view.operator, view.workstation):
+            text = edit.placeholderText()
+            assert "(exact)" in text
+            assert edit.width() >= edit.fontMetrics().horizontalAdvance(text) + 20, text

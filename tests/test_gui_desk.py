@@ -367,6 +367,11 @@ def test_nothing_is_clipped_at_the_minimum_size_which_fits_a_small_screen(
             "your supervisor."
         )
         window.tamper_banner.setVisible(True)
+        window.store_watch.reason = (  # as a team store's does, its reason names it
+            "The team audit store postgresql://audit.casino.example/support cannot be "
+            "reached: connection refused (is the server running?)."
+        )
+        window._show_profile_state()
         window.resize(100, 100)
         qtbot.waitUntil(lambda: window.size().toTuple() == MINIMUM_SIZE)
         qtbot.waitUntil(lambda: window.terminals is not None and window.history is not None)
@@ -374,6 +379,7 @@ def test_nothing_is_clipped_at_the_minimum_size_which_fits_a_small_screen(
             window.tabs.setCurrentIndex(index)
             qtbot.waitUntil(lambda: window.tabs.currentWidget().isVisible())
             QGuiApplication.processEvents()  # let the layouts settle
+            assert window.store_watch.banner.isVisible()
             problems = clipped_texts(window)
             assert not problems, f"tab {window.tabs.tabText(index)}: {problems}"
 

@@ -15,7 +15,6 @@ from support_tool.audit import log as history_module
 from support_tool.gui.main_window import MainWindow
 from support_tool.sandbox import SandboxServer
 from tests.gui_fixtures import sandbox_window
-from tests.test_gui_close import wait_answer
 from tests.test_history_robust import filled, garbage_in_the_middle
 
 pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
@@ -68,7 +67,8 @@ def test_damage_found_in_the_background_shows_and_stops_sending(
     qtbot: QtBot, home: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A history too large for the check at open: the window's background check finds the
-    damage, says so in the red banner, and the next close is refused, nothing sent."""
+    damage, says so in the red banner, and Close is disabled (the store takes no more
+    attempts), so the next close is not sent."""
     path = filled(home / "history.sqlite3")
     garbage_in_the_middle(path)
     monkeypatch.setattr(history_module, "QUICK_CHECK_AT_OPEN_BYTES", 0)
@@ -76,8 +76,10 @@ def test_damage_found_in_the_background_shows_and_stops_sending(
         window.verify_history()
         qtbot.waitUntil(window.tamper_banner.isVisible, timeout=20_000)
         assert "damaged" in window.tamper_banner.text()
+        qtbot.waitUntil(window.store_watch.banner.isVisible)
+        assert "is damaged" in window.store_watch.banner.text()
         window.form.login.setText("terminal-0001")
+        assert not window.form.button.isEnabled()
         window.form.submit()
-        wait_answer(qtbot, window)
-        assert "is damaged" in window.answer.description.text()
+        assert not window.in_flight
     assert sandbox.request_count == 0

@@ -79,6 +79,7 @@ class CloseForm(QWidget):
         self._build_form()
         self._connect()
         self._busy = False
+        self._blocked = ""  # why nothing can be sent now (the audit store), or ""
         self._revalidate()
 
     def _build_fields(self) -> None:
@@ -185,6 +186,14 @@ class CloseForm(QWidget):
             widget.setEnabled(not busy)
         self._revalidate()
 
+    def set_blocked(self, reason: str) -> None:
+        """Disable *Close session* (and Enter) while ``reason`` says why nothing can be sent;
+        the fields stay usable, so the next login can be typed while the store is away."""
+        self._blocked = reason
+        self.button.setToolTip(reason)
+        self.button.setAccessibleDescription(reason)
+        self._revalidate()
+
     def fill(self, login: str, game_id: str, clear_history: bool, profile: str = "") -> None:
         """Re-fill from a history row (*Close again*)."""
         if profile and self.profile.findText(profile) >= 0:
@@ -225,12 +234,12 @@ class CloseForm(QWidget):
         ok = self._check(self._game_field, clean_game_id, show_empty=False) and ok
         ok = self._check(self._reason_field, clean_reason, show_empty=False) and ok
         ok = ok and bool(self.profile.currentText())
-        self.button.setEnabled(ok and not self._busy)
+        self.button.setEnabled(ok and not self._busy and not self._blocked)
         return ok
 
     def current_input(self) -> CloseInput | None:
         """The validated input, or None (with the reasons shown next to the fields)."""
-        if self._busy:
+        if self._busy or self._blocked:
             return None
         if not self._revalidate():
             self._check(self._login_field, clean_login, show_empty=True)

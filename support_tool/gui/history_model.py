@@ -45,6 +45,7 @@ def _elapsed(record: AuditRecord) -> str:
 COLUMNS: list[tuple[str, Any]] = [
     ("Time", lambda r: local_time(r.started_at)),
     ("Operator", lambda r: r.operator),
+    ("Workstation", lambda r: r.workstation),
     ("Profile", lambda r: r.profile),
     ("Login", lambda r: r.login),
     ("Game", lambda r: r.game_id or "all games"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -51,8 +53,21 @@ class ElideMiddle(QStyledItemDelegate):
 
 
 # Starting widths that show every column, Reason included, on a 1366-pixel screen; long
-# text is elided (the tooltip has it whole) and every column but Description can be dragged.
-COLUMN_WIDTHS = (135, 70, 75, 110, 95, 85, 110, 45, 0, 120, 65, 100)
+# text is elided (the tooltip has it whole) and every column but Description can be dragged
+# or hidden (the header's menu). Description takes what is left; Outcome is measured.
+COLUMN_WIDTHS = {
+    "Time": 135,
+    "Operator": 75,
+    "Workstation": 90,
+    "Profile": 70,
+    "Login": 105,
+    "Game": 90,
+    "Clear history": 85,
+    "Code": 45,
+    "Reason": 100,
+    "Elapsed": 65,
+    "Batch": 95,
+}
 
 # Stored field -> words for the record dialog; ``*_at`` are UTC times.
 FIELD_LABELS = {
@@ -143,7 +158,7 @@ class HistoryView(QWidget):
         self.apply_filter()
 
     def _build_filters(self) -> None:
-        """Free text, batch id and outcome: what narrows the rows."""
+        """Free text, batch id, outcome, operator and workstation: what narrows the rows."""
         self.search = QLineEdit()
         self.search.setAccessibleName("Filter history")
         self.search.setPlaceholderText("Filter by login, game or description")
@@ -157,6 +172,26 @@ class HistoryView(QWidget):
         self.outcome.addItem("All outcomes", None)
         for outcome in Outcome:
             self.outcome.addItem(outcome.label, outcome.value)
+        self.operator = self._exact_filter("Operator filter", "Operator (exact)")
+        self.workstation = self._exact_filter("Workstation filter", "Workstation (exact)")
+
+    @staticmethod
+    def _exact_filter(name: str, placeholder: str) -> QLineEdit:
+        """An exact-match filter that offers the values seen in the rows loaded so far: the
+        store cannot list a team's operators cheaply, and a list that would have to read
+        every row would slow the tab down on a million actions."""
+        edit = QLineEdit()
+        edit.setAccessibleName(name)
+        edit.setPlaceholderText(placeholder)
+        edit.setToolTip(f"{placeholder.split()[0]}: the whole name, as the History column shows it")
+        edit.setClearButtonEnabled(True)
+        completer = QCompleter(QStringListModel(edit), edit)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        edit.setCompleter(completer)
+        # The placeholder whole, "(exact)" included, at any scale (plus the clear button).
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(placeholder) + 40)
+        return edit
 
     def _build_table(self) -> None:
         """One fixed-height row per record, columns sized to fit a 1366-pixel screen."""
@@ -192,6 +227,8 @@ class HistoryView(QWidget):
         top.addWidget(self.search, 3)
         top.addWidget(self.batch, 1)
         top.addWidget(self.outcome, 1)
+        top.addWidget(self.operator, 1)
+        top.addWidget(self.workstation, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.count, 1)
         for button in (self.details, self.again, self.export, self.refresh):
@@ -208,7 +245,8 @@ class HistoryView(QWidget):
         self._debounce.setInterval(FILTER_DELAY_MS)
         self._debounce.timeout.connect(self.apply_filter)
         self.search.textChanged.connect(self._debounce.start)
-        self.batch.textChanged.connect(self._debounce.start)
+        for edit in (self.batch, self.operator, self.workstation):
+            edit.textChanged.connect(self._debounce.start)
         self.outcome.currentIndexChanged.connect(self.apply_filter)
         self.table.doubleClicked.connect(self._open)
         self.details.clicked.connect(lambda: self._open(self.table.currentIndex()))
@@ -216,20 +254,53 @@ class HistoryView(QWidget):
         self.export.clicked.connect(self.ask_export)
         self.refresh.clicked.connect(self.apply_filter)
         self.model.loaded.connect(self._update_count)
+        self.model.loaded.connect(self._offer_seen_values)
         self.model.modelReset.connect(self._update_count)
         self.model.load_failed.connect(self.message)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
     def _size_columns(self, header: QHeaderView) -> None:
-        for column, width in enumerate(COLUMN_WIDTHS):
-            if width:
-                self.table.setColumnWidth(column, width)
+        for name, width in COLUMN_WIDTHS.items():
+            self.table.setColumnWidth(column_of(COLUMNS, name), width)
         self.table.setColumnWidth(OUTCOME_COLUMN, self._outcome_width())
         # Batch ids share their date and time at the front; the tail tells them apart.
         self._batch_delegate = ElideMiddle(self.table)
         self.table.setItemDelegateForColumn(BATCH_COLUMN, self._batch_delegate)
         # The provider's words are what people read: that column takes the spare width.
         header.setSectionResizeMode(DESCRIPTION_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
+
+    def column_menu(self) -> QMenu:
+        """Show or hide columns (not Description): at 200 % a narrow screen shows fewer."""
+        menu = QMenu(self)
+        for column, (name, _) in enumerate(COLUMNS):
+            if column == DESCRIPTION_COLUMN:
+                continue
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(not self.table.isColumnHidden(column))
+            action.toggled.connect(lambda shown, c=column: self.table.setColumnHidden(c, not shown))
+        return menu
+
+    def _column_menu(self, at: QPoint) -> None:
+        self.menu = self.column_menu()
+        self.menu.popup(self.table.horizontalHeader().mapToGlobal(at))
+
+    def _offer_seen_values(self) -> None:
+        """The operators and workstations of the loaded rows, offered as their filters are
+        typed (the completion lists only grow: a narrower filter keeps the others)."""
+        records = [self.model.record(row) for row in range(self.model.rowCount())]
+        for edit, values in (
+            (self.operator, {r.operator for r in records}),
+            (self.workstation, {r.workstation for r in records}),
+        ):
+            completer = edit.completer()
+            model = completer.model() if completer else None
+            if isinstance(model, QStringListModel):
+                known = set(model.stringList())
+                if not values <= known:
+                    model.setStringList(sorted(known | values))
 
     def _outcome_width(self) -> int:
         """Wide enough for the longest outcome in words ('Could not reach provider')."""
@@ -242,11 +313,14 @@ class HistoryView(QWidget):
             text=self.search.text(),
             outcome=self.outcome.currentData(),
             batch_id=self.batch.text().strip() or None,
+            operator=self.operator.text().strip() or None,
+            workstation=self.workstation.text().strip() or None,
         )
 
     def show_batch(self, batch_id: str) -> None:
         """Only the rows of one batch (from the Terminals tab's *Show in history*)."""
-        self.search.clear()
+        for edit in (self.search, self.operator, self.workstation):
+            edit.clear()
         self.outcome.setCurrentIndex(0)
         self.batch.setText(batch_id)
         self.apply_filter()
@@ -289,10 +363,18 @@ class HistoryView(QWidget):
         """Write every row matching the current filter (not only those loaded) to ``path``."""
         flt, store = self.current_filter(), self._store
 
+        def wanted(record: AuditRecord) -> bool:
+            """``query`` has no operator or workstation argument: the export matches the
+            rows shown, so those two filters apply here."""
+            return flt.operator in (None, record.operator) and flt.workstation in (
+                None,
+                record.workstation,
+            )
+
         def work() -> int:
             with path.open("w", encoding="utf-8-sig", newline="") as out:
                 records = store.query(text=flt.text, outcome=flt.outcome, batch_id=flt.batch_id)
-                return write_history_csv(records, out)
+                return write_history_csv(filter(wanted, records), out)
 
         self.export.setEnabled(False)
         self._jobs.submit(work, lambda n: self._exported(path, n), self._export_failed)

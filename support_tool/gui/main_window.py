@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from support_tool.audit.log import AuditRecord
 from support_tool.config import paths
 from support_tool.config.profiles import Profile, ProfileSet
-from support_tool.errors import SupportToolError
+from support_tool.errors import AuditUnavailable, SupportToolError
 from support_tool.gui.answer_panel import AnswerPanel, Asked
 from support_tool.gui.banners import demo_banner, profile_state, warning_banner
 from support_tool.gui.busy_row import BusyRow
@@ -35,6 +35,7 @@ from support_tool.gui.history_view import HistoryView
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.profiles_dialog import ProfilesDialog
 from support_tool.gui.stop_batch import ask_stop_batch
+from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
 from support_tool.ops.close import CloseAttempt
 from support_tool.ops.runtime import Runtime
@@ -47,9 +48,9 @@ if TYPE_CHECKING:  # built after the first paint; its imports (batch runner) wai
 log = logging.getLogger(__name__)
 
 TERMINALS_TAB, HISTORY_TAB = 1, 2
-# Smallest size at which no text is clipped on any tab with every banner shown (checked by
-# tests/test_gui_desk.py); it fits a 1366×768 screen with a taskbar and title bar.
-MINIMUM_SIZE = (880, 640)
+# Smallest size at which no text is clipped on any tab with every banner shown, the audit
+# store's too (tests/test_gui_desk.py); it fits a 1366×768 screen, taskbar and title bar.
+MINIMUM_SIZE = (880, 680)
 VERIFY_DELAY_MS = 1500  # after start-up work, so that it never slows the first close
 
 
@@ -78,7 +79,9 @@ class MainWindow(QMainWindow):
         self.production_banner = warning_banner("Production warning")
         self.tamper_banner = warning_banner("Audit history warning", word_wrap=True)
         self.demo_banner = demo_banner(runtime.demo, runtime.sandbox is not None)
+        self.store_watch = StoreWatch(runtime.service.history, self.jobs, self)
         self.form = CloseForm()
+        self.store_watch.blocks(self.form.set_blocked)
         self.answer = AnswerPanel()
         # Built right after the first paint: hidden at start, so the window paints sooner.
         self.history: HistoryView | None = None
@@ -117,6 +120,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.tamper_banner)
+        layout.addWidget(self.store_watch.banner)
         layout.addWidget(self.production_banner)
         layout.addWidget(self.demo_banner)
         layout.addWidget(self.tabs, 1)
@@ -132,6 +136,7 @@ class MainWindow(QMainWindow):
         self.form.profile_changed.connect(self._profile_changed)
         self.form.edited.connect(lambda: self.answer.form_changed(self.form.shown_action()))
         self.tabs.currentChanged.connect(self._profile_changed)
+        self.store_watch.changed.connect(self._store_changed)
         focus = QShortcut(QKeySequence("Ctrl+L"), self)
         focus.activated.connect(self._focus_login)
 
@@ -158,6 +163,7 @@ class MainWindow(QMainWindow):
         self.history_view()
         self.terminals_view()
         self._warm_up()
+        self.store_watch.check()
         self._verify_timer.start(VERIFY_DELAY_MS)
 
     def verify_history(self, *, report_intact: bool = False) -> None:
@@ -169,6 +175,7 @@ class MainWindow(QMainWindow):
             self.tamper_banner.setVisible(not report.ok)
             if not report.ok:
                 self.tamper_banner.setText(report.describe())
+                self.store_watch.check()  # a damaged file takes no more attempts
                 log.error("audit history verification failed: %s", report.problem)
             if report_intact:  # asked for: the result stays up, with the seal to copy
                 self.statusBar().showMessage(report.describe(), 20_000)
@@ -179,7 +186,7 @@ class MainWindow(QMainWindow):
     def show_verify_result(self, report: ChainReport) -> None:
         from support_tool.gui.verify_dialog import VerifyDialog
 
-        dialog = VerifyDialog(report, str(self.runtime.history_path), self)
+        dialog = VerifyDialog(report, self.runtime.where, self)
         self.verify_dialog = dialog
         dialog.open()
 
@@ -212,6 +219,8 @@ class MainWindow(QMainWindow):
             tab.recorded.connect(lambda: self.history_view().model.refresh())
             tab.show_batch.connect(self.show_batch)
             tab.running_changed.connect(self._batch_running)
+            tab.audit_failed.connect(self.store_watch.report)
+            self.store_watch.blocks(tab.set_audit_block)
             self._install_tab(TERMINALS_TAB, tab, "&Terminals")
             self.terminals = tab
             tab.set_profiles(self.profile_set, self.form.profile.currentText())
@@ -294,7 +303,14 @@ class MainWindow(QMainWindow):
         self.production_banner.setVisible(state.production)
         if state.banner:
             self.production_banner.setText(state.banner)
+        self.store_watch.show_for(place, profile.name if profile else None)
         self.setWindowTitle(state.title)
+
+    def _store_changed(self) -> None:
+        """The banner follows the audit store; the status bar says when it is back."""
+        self._show_profile_state()
+        if not self.store_watch.down:
+            self.statusBar().showMessage(RECOVERED, 15_000)
 
     def open_profiles(self) -> None:
         dialog = ProfilesDialog(self.runtime, self.jobs, self)
@@ -371,6 +387,9 @@ class MainWindow(QMainWindow):
             self._settle()
             raise error  # unexpected: logged and shown by the application's error hook
         result = CloseResult(Outcome.CONFIGURATION, str(error), "Fix the problem and try again.")
+        if isinstance(error, AuditUnavailable):  # nothing went out: say so, and fail closed
+            self.store_watch.report(str(error))
+            result = self.store_watch.refusal(str(error))
         self.answer.show_result(CloseAttempt(result, None, self.current_profile(), None), asked)
         self._settle()
 
@@ -422,6 +441,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._verify_timer.stop()
+        self.store_watch.stop()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("last_profile", self.form.profile.currentText())
         self.settings.sync()

@@ -15,7 +15,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from support_tool.config.profiles import Profile, ProfileSet
-from support_tool.errors import SupportToolError
+from support_tool.errors import AuditUnavailable, SupportToolError
 from support_tool.gui.batch_controller import BatchController
 from support_tool.gui.batch_words import (
     changed_since,
@@ -49,6 +49,7 @@ class TerminalsTab(TerminalsWidgets):
     show_batch = Signal(str)
     recorded = Signal()  # rows reached the history: views may refresh
     running_changed = Signal(bool)
+    audit_failed = Signal(str)  # the audit store could not record: the window fails closed
 
     def __init__(self, runtime: Runtime, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)  # builds the widgets: see TerminalsWidgets
@@ -62,6 +63,7 @@ class TerminalsTab(TerminalsWidgets):
         # After a batch, the next action is its follow-up (retry, export), not the same list
         # again: starting needs the list to change first.
         self._list_fresh = True
+        self._audit_block = ""  # why no batch may start now (the audit store), or ""
         self.batches = BatchController(runtime.service, self.model, self)
         self._connect()
         self._update_buttons()
@@ -178,12 +180,20 @@ class TerminalsTab(TerminalsWidgets):
     def summary(self) -> BatchSummary | None:
         return self.batches.summary
 
+    def set_audit_block(self, reason: str) -> None:
+        """No batch or retry starts while the audit store cannot record (``reason``)."""
+        self._audit_block = reason
+        self.start_button.setToolTip(reason or "Ctrl+Enter")
+        self.retry_button.setToolTip(reason)
+        self._update_buttons()
+
     def _update_buttons(self) -> None:
         """Enable what can be done now, and make exactly one enabled button the default:
         the obvious next action (start, cancel, retry what may close, or export)."""
         running = self.running
         count = len(self.parsed.terminals) if self.parsed else 0
         ready = self.checked and count > 0 and self.current_profile() is not None
+        ready = ready and not self._audit_block
         self.start_button.setEnabled(
             ready and not running and self.confirmation is None and self._list_fresh
         )
@@ -192,7 +202,7 @@ class TerminalsTab(TerminalsWidgets):
         )
         self.cancel_button.setEnabled(running and not self.batches.cancel_asked)
         retry, refused = self.batches.plan.again, self.batches.plan.refused
-        self.retry_button.setEnabled(bool(retry or refused) and not running)
+        self.retry_button.setEnabled(bool(retry or refused) and not (running or self._audit_block))
         self.retry_button.setText(f"Retry failed ({len(retry):,})" if retry else "Retry failed")
         has_rows = self.model.rowCount() > 0
         self.export_results.setEnabled(has_rows and not running)
@@ -280,7 +290,7 @@ class TerminalsTab(TerminalsWidgets):
         """Confirm sending again what may close on a second try; the rows refused for good
         are named with their reasons and sent only if the operator ticks them in."""
         plan, summary = self.batches.plan, self.summary
-        if summary is None or self.running or self.confirmation is not None:
+        if summary is None or self.running or self.confirmation is not None or self._audit_block:
             return
         if not (plan.again or plan.refused):
             return
@@ -371,6 +381,8 @@ class TerminalsTab(TerminalsWidgets):
         self.message.emit(text)
         self.recorded.emit()
         self.running_changed.emit(False)
+        if summary.history_failed:
+            self.audit_failed.emit(summary.stop_reason)
         self._update_buttons()
         if self.next_action is not None:
             self.next_action.setFocus()  # Enter or Space takes the one obvious next step
@@ -381,6 +393,8 @@ class TerminalsTab(TerminalsWidgets):
         self._update_buttons()
         if not isinstance(error, SupportToolError):
             raise error  # unexpected: the application's error hook shows and logs it
+        if isinstance(error, AuditUnavailable):
+            self.audit_failed.emit(str(error))
         self.progress_label.setText(f"The batch did not start: {error}")
         self.message.emit(str(error))
 

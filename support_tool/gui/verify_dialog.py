@@ -29,10 +29,11 @@ COPIED_FEEDBACK_MS = 2000
 
 
 def verify_text(report: ChainReport, history: str, at: datetime) -> str:
-    """What *Copy* puts on the clipboard: enough for a ticket on its own."""
+    """What *Copy* puts on the clipboard: enough for a ticket on its own. ``history`` is
+    the store in words (the embedded file, or the team store)."""
     verdict = "intact" if report.ok else "ALTERED"
     lines = [
-        f"Audit history: {history}",
+        f"Audit store: {history}",
         f"Verified at: {at:%Y-%m-%d %H:%M:%S} UTC ({at.astimezone():%Y-%m-%d %H:%M:%S} local time)",
         f"Result: {verdict}",
         f"Sealed events verified: {report.checked:,}",
@@ -66,7 +67,7 @@ class VerifyDialog(QDialog):
         self.count = QLabel(f"{report.checked:,}")
         self.count.setAccessibleName("Sealed events verified")
         form = QFormLayout()
-        form.addRow("History file", _selectable(history))
+        form.addRow("Audit store", _selectable(history))
         form.addRow("Sealed events verified", self.count)
         form.addRow("Chain head seal", self.seal)
         form.addRow("Anchor line", self.anchor)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
@@ -38,19 +37,20 @@ def build_menus(window: MainWindow) -> None:
         lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
     )
     about = QAction("&About", window)
-    about.triggered.connect(lambda: show_about(window, window.runtime.history_path))
+    about.triggered.connect(lambda: show_about(window, window.runtime.where))
     help_menu.addAction(logs)
     help_menu.addAction(about)
 
 
-def show_about(parent: QWidget, history_path: Path) -> None:
-    """The version and where the history and logs are (what support asks for first)."""
+def show_about(parent: QWidget, where: str) -> None:
+    """The version, the audit store in use (the embedded file or the team store) and the
+    logs: what support asks for first."""
     from support_tool import __version__
 
     QMessageBox.about(
         parent,
         "About support-tool",
         f"support-tool {__version__}\nCloses stuck player game sessions through the "
-        f"provider's Close Session API.\n\nHistory: {history_path}\n"
+        f"provider's Close Session API.\n\nAudit trail: {where}\n"
         f"Logs: {paths.log_dir()}",
     )

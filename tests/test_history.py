@@ -185,9 +185,8 @@ def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> N
         assert _ids(store, "Player not", outcome="success") == []
     with sqlite3.connect(path) as db:  # make it look like a file from before the index
         db.executescript(
-            "DROP TABLE actions_text; DROP TRIGGER IF EXISTS actions_text_insert;"
-            "DROP TRIGGER IF EXISTS actions_text_delete;"
-            "DROP TRIGGER IF EXISTS actions_text_update;"
+            "DROP TABLE actions_text; DROP TRIGGER actions_text_own;"
+            "DROP TRIGGER actions_text_closing;"
         )
     with AuditLog(path) as store:
         assert store.text_index

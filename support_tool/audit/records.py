@@ -80,25 +80,35 @@ def attempt_field(key: str, alias: str = "e.") -> str:
     return body_field(key, f"{alias}body")
 
 
+def _text_or(sql: str, default: str = "''") -> str:
+    return f"coalesce(CAST({sql} AS TEXT), {default})"
+
+
+def _number(sql: str) -> str:
+    return f"CAST({sql} AS INTEGER)"
+
+
 # Every column of a history line, from its events (``e`` its own, ``c`` its closing one).
-# Names come from the dataclass above and constants, never from input.
+# Names come from the dataclass above and constants, never from input. Each column has
+# the type the record promises whatever an event holds (an event support-tool did not
+# write is verify's to name; the views must still show it, not stop on it).
 ROW = {
     "id": "e.seq",
-    "started_at": "e.recorded_at",
-    "finished_at": "iif(e.kind = 'refused', e.recorded_at, c.recorded_at)",
+    "started_at": "CAST(e.recorded_at AS TEXT)",
+    "finished_at": "CAST(iif(e.kind = 'refused', e.recorded_at, c.recorded_at) AS TEXT)",
     **{
-        name: attempt_field(name)
+        name: _text_or(attempt_field(name))
         for name in ("operator", "workstation", "profile", "api_host", "login", "game_id")
     },
-    "clear_history": attempt_field("clear_history"),
-    "reason": attempt_field("reason"),
-    "batch_id": attempt_field("batch_id"),
-    "outcome": f"coalesce({body_field('outcome', _CLOSED)}, 'pending')",
-    "error_code": body_field("error_code", _CLOSED),
-    "description": f"coalesce({body_field('description', _CLOSED)}, '')",
-    "http_status": body_field("http_status", _CLOSED),
-    "elapsed_ms": body_field("elapsed_ms", _CLOSED),
-    "attempts": f"coalesce({body_field('attempts', _CLOSED)}, 0)",
+    "clear_history": f"coalesce({_number(attempt_field('clear_history'))}, 0)",
+    "reason": _text_or(attempt_field("reason")),
+    "batch_id": f"CAST({attempt_field('batch_id')} AS TEXT)",
+    "outcome": _text_or(body_field("outcome", _CLOSED), "'pending'"),
+    "error_code": _number(body_field("error_code", _CLOSED)),
+    "description": _text_or(body_field("description", _CLOSED)),
+    "http_status": _number(body_field("http_status", _CLOSED)),
+    "elapsed_ms": _number(body_field("elapsed_ms", _CLOSED)),
+    "attempts": f"coalesce({_number(body_field('attempts', _CLOSED))}, 0)",
 }
 assert tuple(ROW) == COLUMNS
 _FIELDS = ", ".join(f"{expression} AS {name}" for name, expression in ROW.items())
@@ -138,12 +148,12 @@ class AuditFilter:
             ("operator", self.operator),
             ("workstation", self.workstation),
         ):
-            if value is not None:
-                where.append((f"{ROW[column]} = ?", [value]))
+            if value is not None:  # on the indexed expression itself
+                where.append((f"{attempt_field(column)} = ?", [value]))
         if self.batch_id is not None:
             # A batch and its retries, whose ids extend it (batch.retry_batch_id:
             # "<id>.r081512-a3"): a range on the indexed expression, not a LIKE scan.
-            batch, given = ROW["batch_id"], self.batch_id
+            batch, given = attempt_field("batch_id"), self.batch_id
             where.append(
                 (
                     f"{batch} >= ? AND {batch} < ? AND ({batch} = ? OR {batch} > ?)",

@@ -265,3 +265,26 @@ def test_operator_and_workstation_filters_pick_one_desks_lines(tmp_path: Path) -
 
 
 OK_RESULT = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
+
+
+def test_a_close_makes_exactly_two_durable_commits_and_a_batch_shares_them(
+    tmp_path: Path,
+) -> None:
+    """The views, their indexes and the search index follow the events inside the same
+    transactions (triggers): deriving them adds no commit to the close path."""
+    statements: list[str] = []
+    ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "game_id": None}
+    with AuditLog(tmp_path / "h.sqlite3") as store:
+        store._db.set_trace_callback(statements.append)
+        store.finish(store.begin(login="t-1", clear_history=False, **row), ok)
+        single = sum(s.strip().upper() == "COMMIT" for s in statements)
+        statements.clear()
+        for n in range(10):  # as a batch's rows do: each answer rides with the next attempt
+            store.finish(store.begin(login=f"t-{n}", clear_history=False, **row), ok, wait=False)
+        store.flush()
+        batch = sum(s.strip().upper() == "COMMIT" for s in statements)
+        store._db.set_trace_callback(None)
+        assert [r.outcome for r in store.query(limit=11)] == ["success"] * 11
+    assert single == 2
+    assert batch == 11

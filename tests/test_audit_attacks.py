@@ -105,7 +105,9 @@ def test_rewrite_the_view_in_flight(in_flight, cli_process) -> None:  # type: ig
     """The line people read is a view over the sealed events: there is nothing else to
     rewrite, so the insider has to write the events (the next test)."""
     path, process = in_flight
-    with pytest.raises(sqlite3.OperationalError, match="cannot modify actions because it is a view"):
+    with pytest.raises(
+        sqlite3.OperationalError, match="cannot modify actions because it is a view"
+    ):
         sql(
             path,
             "UPDATE actions SET login = 'innocent-7', operator = 'alice', clear_history = 0,"

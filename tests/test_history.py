@@ -236,7 +236,7 @@ def test_each_filter_starts_from_its_index_not_a_scan_of_every_event(
 
     path = tmp_path / "h.sqlite3"
     with AuditLog(path) as store:
-        flt = AuditFilter(**given)  # type: ignore[arg-type]
+        flt = AuditFilter(**given)
         source, where, params, key = flt.source(store.text_index)
     db = sqlite3.connect(path)
     sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC LIMIT 256"  # noqa: S608

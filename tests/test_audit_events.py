@@ -349,3 +349,18 @@ def store_filter(**given: Any) -> Any:
     from support_tool.audit.records import AuditFilter
 
     return AuditFilter(**given)
+
+
+def test_the_seal_covers_every_byte_even_after_a_nul(tmp_path: Path) -> None:
+    """Bytes hidden after a NUL in a field are sealed like any others (the documented
+    concatenation keeps them; a printf-style shortcut would stop at the NUL and pass this)."""
+    path = filled(tmp_path / "h.sqlite3")
+    rows = read_events(path)
+    seq, kind, action, at, origin, body = rows[-1][:6]
+    rows[-1][5] = f"{body}\x00hidden"  # the seal and the head stay those of the bytes before
+    write_events(path, rows)
+    with AuditLog(path) as store:
+        found = store.verify()
+    assert not found.ok
+    assert found.record_id == seq
+    assert f"event {seq} was changed" in found.problem

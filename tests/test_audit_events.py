@@ -356,7 +356,7 @@ def test_the_seal_covers_every_byte_even_after_a_nul(tmp_path: Path) -> None:
     concatenation keeps them; a printf-style shortcut would stop at the NUL and pass this)."""
     path = filled(tmp_path / "h.sqlite3")
     rows = read_events(path)
-    seq, kind, action, at, origin, body = rows[-1][:6]
+    seq, body = rows[-1][0], rows[-1][5]
     rows[-1][5] = f"{body}\x00hidden"  # the seal and the head stay those of the bytes before
     write_events(path, rows)
     with AuditLog(path) as store:

@@ -125,6 +125,7 @@ def derive(db: sqlite3.Connection) -> bool:
     except sqlite3.OperationalError:
         for name in ("actions_text_own", "actions_text_closing"):
             db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        db.execute("DROP TABLE IF EXISTS actions_text")
         return False  # no FTS5 or no trigram tokenizer in this SQLite: LIKE it is
     db.execute("INSERT INTO actions_text (actions_text) VALUES ('rebuild')")  # from the view
     return True

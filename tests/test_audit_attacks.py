@@ -88,7 +88,6 @@ def test_erase_an_attempt_after_killing_the_tool(  # type: ignore[no-untyped-def
         path,
         *UNGUARDED,
         "DELETE FROM events WHERE kind = 'attempt'",
-        "DELETE FROM actions WHERE outcome = 'pending'",
     )
     status, err = verify(cli_process)
     assert status == 5, err
@@ -103,16 +102,20 @@ def test_the_delete_itself_is_refused_while_the_triggers_stand(in_flight) -> Non
 
 
 def test_rewrite_the_view_in_flight(in_flight, cli_process) -> None:  # type: ignore[no-untyped-def]
+    """The line people read is a view over the sealed events: there is nothing else to
+    rewrite, so the insider has to write the events (the next test)."""
     path, process = in_flight
-    sql(
-        path,
-        "UPDATE actions SET login = 'innocent-7', operator = 'alice', clear_history = 0,"
-        " reason = 'requested by player' WHERE outcome = 'pending'",
-    )
+    with pytest.raises(
+        sqlite3.OperationalError, match="cannot modify actions because it is a view"
+    ):
+        sql(
+            path,
+            "UPDATE actions SET login = 'innocent-7', operator = 'alice', clear_history = 0,"
+            " reason = 'requested by player' WHERE outcome = 'pending'",
+        )
     assert process.wait(timeout=30) == 0  # the tool closes the session and records it
     status, err = verify(cli_process)
-    assert status == 5, err
-    assert "history line #1 does not match its sealed events" in err
+    assert status == 0, err
     ((_, body),) = attempts(path)  # what was sealed before sending is what was sent
     assert json.loads(str(body))["login"] == "terminal-0001"
     assert json.loads(str(body))["clear_history"] is True
@@ -125,7 +128,6 @@ def test_rewrite_the_sealed_attempt_in_flight(in_flight, cli_process) -> None:  
         *UNGUARDED,
         "UPDATE events SET body = replace(replace(body, 'terminal-0001', 'innocent-7'),"
         " '\"clear_history\":true', '\"clear_history\":false') WHERE kind = 'attempt'",
-        "UPDATE actions SET login = 'innocent-7', clear_history = 0 WHERE id = 1",
     )
     assert process.wait(timeout=30) == 0
     status, err = verify(cli_process)
@@ -134,20 +136,15 @@ def test_rewrite_the_sealed_attempt_in_flight(in_flight, cli_process) -> None:  
 
 
 def test_plant_a_pending_line_for_bob(in_flight, cli_process) -> None:  # type: ignore[no-untyped-def]
+    """Planted where the tool looks for attempts to recover (derived from the events, not
+    evidence): recovery checks each against its sealed event and seals nothing for it."""
     path, process = in_flight
-    sql(
-        path,
-        "INSERT INTO actions (id, started_at, operator, workstation, pid, profile, api_host,"
-        " login, game_id, clear_history, reason, outcome, description, attempts)"
-        " VALUES (90, '2026-01-01T03:00:00.000Z', 'bob', 'desk-9', 999999, 'live',"
-        " 'api.example.com', 'victim-2', '', 1, '', 'pending', '', 0)",
-    )
+    sql(path, "INSERT INTO actions_open VALUES (90)")
     assert process.wait(timeout=30) == 0
     assert cli_process("history").status == 0  # the next command opens (and recovers)
     assert sql(path, "SELECT COUNT(*) FROM events WHERE action = 90") == [(0,)]  # not sealed
     status, err = verify(cli_process)
-    assert status == 5, err
-    assert "history line #90 does not match its sealed events" in err
+    assert status == 0, err  # the trail holds nothing of bob's: nothing to report
 
 
 def test_plant_an_attempt_event_for_bob(in_flight, cli_process) -> None:  # type: ignore[no-untyped-def]
@@ -162,10 +159,6 @@ def test_plant_an_attempt_event_for_bob(in_flight, cli_process) -> None:  # type
         path,
         "INSERT INTO events VALUES (3, 'attempt', 3, '2026-01-01T03:00:00.000Z', '',"  # noqa: S608
         f" '{body}', randomblob(32))",
-        "INSERT INTO actions (id, started_at, operator, workstation, pid, profile, api_host,"
-        " login, game_id, clear_history, reason, outcome, description, attempts)"
-        " VALUES (3, '2026-01-01T03:00:00.000Z', 'bob', 'desk-9', 999999, 'live',"
-        " 'api.example.com', 'victim-2', '', 1, '', 'pending', '', 0)",
         "UPDATE events_head SET seq = 3, seal = (SELECT seal FROM events WHERE seq = 3)",
     )
     assert cli_process("history").status == 0

@@ -198,13 +198,8 @@ def test_anchor_catches_a_rewrite_of_every_seal(cli, home: Path) -> None:  # typ
     rows = read_events(path)
     rows[3][5] = str(rows[3][5]).replace("terminal-0002", "terminal-0042")
     write_events(path, rows, reseal=True)  # the whole chain and its head recomputed
-    intact = cli("history", "verify")
-    assert intact.status == 5  # the view still says terminal-0002
-    db = sqlite3.connect(path)
-    with db:
-        db.execute("UPDATE actions SET login = 'terminal-0042' WHERE id = 4")
-    db.close()
     assert cli("history", "verify").status == 0  # the limit: the file alone cannot tell
+    assert "terminal-0042" in cli("history", "--login", "terminal-0042").out  # the view follows
     rewritten = cli("history", "verify", "--anchor", line)
     assert rewritten.status == 5
     assert "event 9 no longer has the anchored seal" in rewritten.err
@@ -315,3 +310,57 @@ def test_an_event_numbered_below_1_is_caught(tmp_path: Path) -> None:
     assert not report.ok
     assert report.record_id == 0
     assert "event 0 was inserted with a made-up number" in report.problem
+
+
+V4_FILE = Path(__file__).parent / "data" / "history_v4.sqlite3"  # made by the code of 44317df
+
+
+def test_a_file_of_sealed_events_with_a_hand_kept_view_is_converted_once(tmp_path: Path) -> None:
+    """Schema 4 kept an ``actions`` table beside the events (and updated it when an answer
+    came). Converting drops that copy and its search index; the events stay byte for byte
+    and the same lines come back, now derived from them."""
+    path = tmp_path / "history.sqlite3"
+    shutil.copy(V4_FILE, path)
+    before = read_events(path)
+    with AuditLog(path) as store:
+        assert store.verify().ok
+        lines = {r.id: (r.login, r.outcome, r.game_id, r.batch_id) for r in store.query()}
+        assert store.text_index
+        found = [r.id for r in store.page(store_filter(text="Round not"))]
+    assert read_events(path)[: len(before)] == before  # the evidence is untouched
+    assert lines[1] == ("terminal-0001", "success", "vs20olympgate", None)
+    assert lines[3] == ("terminal-0002", "refused", "", None)
+    assert lines[5] == ("terminal-0004", "refused", "", "b-20261130")
+    assert lines[4][0] == "terminal-0003"  # its process is gone: recovered as unknown
+    assert found == [5]
+    db = sqlite3.connect(path)
+    kinds = dict(db.execute("SELECT name, type FROM sqlite_master WHERE name LIKE 'actions%'"))
+    assert kinds["actions"] == "view"
+    assert not {"actions_login", "actions_text_insert", "actions_text_update"} & set(kinds)
+    assert db.execute("PRAGMA user_version").fetchone() == (5,)
+    with pytest.raises(sqlite3.OperationalError, match="cannot modify actions"):
+        db.execute("UPDATE actions SET login = 'x'")
+    db.close()
+    with AuditLog(path) as store:  # converted once: opening again changes nothing
+        assert store.verify().checked == len(read_events(path))
+
+
+def store_filter(**given: Any) -> Any:
+    from support_tool.audit.records import AuditFilter
+
+    return AuditFilter(**given)
+
+
+def test_the_seal_covers_every_byte_even_after_a_nul(tmp_path: Path) -> None:
+    """Bytes hidden after a NUL in a field are sealed like any others (the documented
+    concatenation keeps them; a printf-style shortcut would stop at the NUL and pass this)."""
+    path = filled(tmp_path / "h.sqlite3")
+    rows = read_events(path)
+    seq, body = rows[-1][0], rows[-1][5]
+    rows[-1][5] = f"{body}\x00hidden"  # the seal and the head stay those of the bytes before
+    write_events(path, rows)
+    with AuditLog(path) as store:
+        found = store.verify()
+    assert not found.ok
+    assert found.record_id == seq
+    assert f"event {seq} was changed" in found.problem

@@ -185,9 +185,8 @@ def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> N
         assert _ids(store, "Player not", outcome="success") == []
     with sqlite3.connect(path) as db:  # make it look like a file from before the index
         db.executescript(
-            "DROP TABLE actions_text; DROP TRIGGER IF EXISTS actions_text_insert;"
-            "DROP TRIGGER IF EXISTS actions_text_delete;"
-            "DROP TRIGGER IF EXISTS actions_text_update;"
+            "DROP TABLE actions_text; DROP TRIGGER actions_text_own;"
+            "DROP TRIGGER actions_text_closing;"
         )
     with AuditLog(path) as store:
         assert store.text_index
@@ -213,3 +212,79 @@ def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -
         assert record is not None
         assert record.outcome == "success"
         store.flush()  # nothing queued: a no-op
+
+
+@pytest.mark.parametrize(
+    ("given", "index"),
+    [
+        ({"login": "terminal-0001"}, "events_login"),
+        ({"profile": "p"}, "events_profile"),
+        ({"operator": "alice"}, "events_operator"),
+        ({"workstation": "desk-9"}, "events_workstation"),
+        ({"batch_id": "b-1"}, "events_batch_id"),
+        ({"outcome": "refused"}, "events_outcome"),
+        ({"outcome": "pending"}, "SCAN p"),  # actions_open: the few attempts still open
+        ({"text": "terminal"}, "actions_text"),
+    ],
+)
+def test_each_filter_starts_from_its_index_not_a_scan_of_every_event(
+    tmp_path: Path, given: dict[str, str], index: str
+) -> None:
+    """The history is a view over the events; each filter the window offers is answered
+    from an index on exactly the expression it compares (a million actions: milliseconds)."""
+    from support_tool.audit.records import _FIELDS, AuditFilter
+
+    path = tmp_path / "h.sqlite3"
+    with AuditLog(path) as store:
+        flt = AuditFilter(**given)
+        source, where, params, key = flt.source(store.text_index)
+    db = sqlite3.connect(path)
+    sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC LIMIT 256"  # noqa: S608
+    plan = [str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+    db.close()
+    assert index in plan[0], plan
+    assert not any(step.startswith("SCAN e") for step in plan), plan
+
+
+def test_operator_and_workstation_filters_pick_one_desks_lines(tmp_path: Path) -> None:
+    from support_tool.audit.records import AuditFilter
+
+    path = tmp_path / "h.sqlite3"
+    refused = CloseResult(Outcome.REFUSED, "Player not found", error_code=17)
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "game_id": None}
+    with AuditLog(path) as here, AuditLog(path) as there:
+        there.operator, there.workstation = "bob", "desk-9"
+        mine = here.record(refused, login="t-1", clear_history=False, **row)
+        there.finish(there.begin(login="t-2", clear_history=True, **row), OK_RESULT)
+        by_bob = [r.login for r in here.page(AuditFilter(operator="bob"))]
+        at_desk = [r.login for r in here.page(AuditFilter(workstation="desk-9", login="t-2"))]
+        others = [r.id for r in here.page(AuditFilter(operator=here.operator))]
+    assert by_bob == ["t-2"]
+    assert at_desk == ["t-2"]
+    assert others == [mine]
+
+
+OK_RESULT = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
+
+
+def test_a_close_makes_exactly_two_durable_commits_and_a_batch_shares_them(
+    tmp_path: Path,
+) -> None:
+    """The views, their indexes and the search index follow the events inside the same
+    transactions (triggers): deriving them adds no commit to the close path."""
+    statements: list[str] = []
+    ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "game_id": None}
+    with AuditLog(tmp_path / "h.sqlite3") as store:
+        store._db.set_trace_callback(statements.append)
+        store.finish(store.begin(login="t-1", clear_history=False, **row), ok)
+        single = sum(s.strip().upper() == "COMMIT" for s in statements)
+        statements.clear()
+        for n in range(10):  # as a batch's rows do: each answer rides with the next attempt
+            store.finish(store.begin(login=f"t-{n}", clear_history=False, **row), ok, wait=False)
+        store.flush()
+        batch = sum(s.strip().upper() == "COMMIT" for s in statements)
+        store._db.set_trace_callback(None)
+        assert [r.outcome for r in store.query(limit=11)] == ["success"] * 11
+    assert single == 2
+    assert batch == 11

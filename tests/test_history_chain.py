@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from support_tool.audit.log import AuditLog
+from support_tool.audit.log import AuditFilter, AuditLog
 from support_tool.audit.seals import ChainReport
 from support_tool.ops.runtime import open_runtime
 from support_tool.provider.outcome import CloseResult, Outcome
@@ -106,13 +106,6 @@ EDITS: dict[str, tuple[str, ...]] = {
     ),
     "body stored as raw bytes": ("UPDATE events SET body = CAST(body AS BLOB) WHERE seq = 2",),
     "head moved back": ("UPDATE events_head SET seq = 8",),
-    "line in the view edited": ("UPDATE actions SET login = 'someone-else' WHERE id = 4",),
-    "line in the view removed": ("DELETE FROM actions WHERE id = 3",),
-    "line planted in the view": (
-        "INSERT INTO actions (id, started_at, operator, workstation, pid, profile, api_host,"
-        " login, clear_history, outcome) VALUES (8, '2026-01-01T00:00:00.000Z', 'bob',"
-        " 'desk-9', 1, 'live', 'h', 'ghost', 0, 'pending')",
-    ),
 }
 
 
@@ -124,6 +117,37 @@ def test_changes_made_outside_the_tool_are_caught(tmp_path: Path, how: str) -> N
     assert not found.ok, how
     assert "altered outside support-tool" in found.describe()
     assert found.problem
+
+
+def test_the_history_lines_cannot_say_what_the_events_do_not(tmp_path: Path) -> None:
+    """The lines people read are a view over the events: there is no copy to edit, remove
+    or plant a line in, and what is derived beside them (the open attempts, the search
+    index) can only make a filter or search miss, never show a line the events lack."""
+    path = filled(tmp_path / "h.sqlite3")
+    db = sqlite3.connect(path)
+    for statement in (
+        "UPDATE actions SET login = 'someone-else' WHERE id = 4",
+        "DELETE FROM actions WHERE id = 3",
+        "INSERT INTO actions (id, login, outcome) VALUES (8, 'ghost', 'pending')",
+    ):
+        with pytest.raises(sqlite3.OperationalError, match="cannot modify actions"):
+            db.execute(statement)
+    with db:
+        db.execute("INSERT INTO actions_open VALUES (3), (8), (90)")  # planted open attempts
+        db.execute(
+            "INSERT INTO actions_text (rowid, login, game_id, description)"
+            " VALUES (90, 'ghost', '', ''), (8, 'ghost', '', '')"
+        )
+    db.close()
+    with AuditLog(path) as store:
+        assert [r.id for r in store.page(AuditFilter(outcome="pending"))] == []
+        assert [r.id for r in store.page(AuditFilter(text="ghost"))] == []
+        assert [r.login for r in store.page(AuditFilter(), limit=2)] == [
+            "terminal-0005",
+            "terminal-0004",
+        ]
+        assert store.verify().ok  # derived data is not evidence: the events are intact
+        assert store.count() == 6
 
 
 def test_the_first_event_at_fault_is_named(tmp_path: Path) -> None:

@@ -1,22 +1,29 @@
 """Verification of a desk's SQLite trail (docs/audit-trail.md, "What verify checks").
 
 Every event's seal is checked from its own fields and the *stored* seal before it, so the
-trail is split into seq ranges checked side by side in worker processes, each with its own
-read-only connection; SQLite builds the sealed bytes in C (``TAIL``, ``text_factory =
-bytes``). The structural checks (head, links between events, the view table) are SQL.
-Every check names the first event (or action) at fault; the smallest of them is reported.
+trail is split into seq ranges checked side by side (this process and spawned workers,
+each with its own read-only connection). The common case costs one pass per range in which
+SQLite builds the sealed bytes in C (``text_factory = bytes``) and checks each event's
+types and own link, and a loop that is C all the way down (``map`` over ``hashlib``, in
+arrays small enough to stay in the processor's cache: measured as fast as the plainest
+read-and-hash loop, ``benchmarks/verify_floor.py``);
+anything out of order is then looked at again, slowly, to name the first event at fault.
+The links between events are checked on the indexes alone. The ``actions`` view is derived
+from the events, so there is nothing else to compare.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from operator import add, itemgetter, methodcaller
 
 from support_tool.audit import events
 
@@ -24,22 +31,24 @@ TAIL = (
     "char(10)||seq||char(10)||kind||char(10)||action||char(10)||recorded_at"
     "||char(10)||origin||char(10)||body"
 )
-
-
-def _typed(t: str) -> str:
-    """True when the event (table alias ``t``) has the types support-tool writes."""
-    return (
-        f"typeof({t}kind) = 'text'"
-        f" AND {t}kind IN ('attempt', 'answer', 'unknown', 'refused', 'migrated')"
-        f" AND typeof({t}action) = 'integer' AND typeof({t}recorded_at) = 'text'"
-        f" AND typeof({t}origin) = 'text' AND typeof({t}body) = 'text' AND json_valid({t}body)"
-        f" AND typeof({t}seal) = 'blob' AND length({t}seal) = 32"
-    )
-
-
-_TYPED = _typed("")
+# What the seal does not cover: the storage class of each column (a BLOB holding the same
+# bytes as the text seals the same, but reads differently). The body's JSON is covered by
+# the seal (support-tool writes only canonical JSON); the views read a body that is not
+# JSON as empty fields, never as an error.
+_TYPED = (
+    "kind IN ('attempt', 'answer', 'unknown', 'refused', 'migrated')"
+    " AND typeof(recorded_at) = 'text' AND typeof(origin) = 'text'"
+    " AND typeof(body) = 'text' AND typeof(seal) = 'blob' AND length(seal) = 32"
+)
+# Each event belongs to itself or (answer, unknown) to an earlier event (which implies an
+# integer action); whether that is an attempt, answered once, is check_links'.
+_OWN_LINK = (
+    "iif(kind IN ('answer', 'unknown'), action < seq,"
+    " action = seq AND (kind <> 'migrated' OR seq = 1))"
+)
 PARALLEL_FROM = 200_000  # below this many events one process is quicker than starting more
 _RANGE = 250_000
+_BATCH = 256  # rows per fetch: few round trips into Python, arrays that stay in cache
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,6 @@ class Fault:
 
     seq: int
     problem: str
-    in_view: bool = False  # about a history line (the per-action view), not an event
 
 
 def connect(uri: str) -> sqlite3.Connection:
@@ -80,77 +88,82 @@ def check_pages(uri: str) -> Fault | None:
 
 
 _TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'events'"
-_UNLINKED_IF = (
-    "(e.kind IN ('attempt', 'refused', 'migrated') AND e.action IS NOT e.seq)"
-    " OR (e.kind = 'migrated' AND e.seq <> 1)"
-    " OR (e.kind IN ('answer', 'unknown') AND (a.kind IS NOT 'attempt' OR e.action >= e.seq))"
-)
-# One pass over a range in C: how many events, the first of a wrong type, the first that
-# belongs to an event that is not its own or its attempt (see check_links).
 _SCAN = (
-    "SELECT COUNT(*), MIN(CASE WHEN NOT (" + _typed("e.") + ") THEN e.seq END),"  # noqa: S608
-    " MIN(CASE WHEN " + _UNLINKED_IF + " THEN e.seq END)"
-    " FROM events e LEFT JOIN events a ON a.seq = e.action AND e.kind IN ('answer', 'unknown')"
-    " WHERE e.seq BETWEEN ? AND ?"
+    # TAIL itself, not an equivalent: printf-style formatting, a little cheaper, would stop
+    # at a NUL byte that the documented concatenation seals.
+    f"SELECT seal, iif({_TYPED} AND {_OWN_LINK}, {TAIL}, NULL)"  # noqa: S608
+    " FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
 )
 _UNLINKED = "event {:,} answers an event that is not its attempt."
+_SEAL = itemgetter(0)
+_SEALED_BYTES = itemgetter(1)
+_DIGEST = methodcaller("digest")
 
 
 def check_range(uri: str, lo: int, hi: int) -> Fault | None:
     """Check events ``lo``…``hi``: each present once, in order, of the right types,
-    belonging to itself or to its attempt, and each seal matching its own fields and the
-    stored seal before it. The common case (all well) costs one pass in SQL and one
-    SHA-256 per event; anything else is looked at again by :func:`_range_fault`, which
-    names the first event at fault."""
+    belonging to itself or to an earlier event, and each seal matching its own fields and
+    the stored seal before it. All well costs one pass; anything else is looked at again
+    by :func:`_range_fault`, which names the first event at fault."""
     db = connect(uri)
     try:
-        count, untyped, unlinked = db.execute(_SCAN, (lo, hi)).fetchone()
-        faults: list[Fault | None] = []
-        if count != hi - lo + 1 or untyped is not None or not _seals_hold(db, lo, hi):
-            faults.append(_range_fault(db, lo, hi))
-        if unlinked is not None:
-            faults.append(Fault(unlinked, _UNLINKED.format(unlinked)))
-        return min((f for f in faults if f), key=lambda f: f.seq, default=None)
+        if _seals_hold(db, lo, hi):
+            return None
+        return _range_fault(db, lo, hi)
     finally:
         db.close()
 
 
+def _previous_seal(db: sqlite3.Connection, lo: int) -> bytes | None:
+    if lo <= 1:
+        return events.GENESIS
+    row = db.execute("SELECT seal FROM events WHERE seq = ?", (lo - 1,)).fetchone()
+    return row[0] if row and isinstance(row[0], bytes) else None
+
+
 def _seals_hold(db: sqlite3.Connection, lo: int, hi: int) -> bool:
-    """Whether every seal in ``lo``…``hi`` matches, for a range already known to be
-    complete and well typed (the loop runs millions of times: nothing else in it)."""
-    previous = events.GENESIS
-    if lo > 1:
-        row = db.execute("SELECT seal FROM events WHERE seq = ?", (lo - 1,)).fetchone()
-        if row is None or not isinstance(row[0], bytes):
-            return False
-        previous = row[0]
-    sha256 = hashlib.sha256
-    for seal, tail in db.execute(_SEALED, (lo, hi)):
-        if sha256(previous + tail).digest() != seal:
-            return False
-        previous = seal
-    return True
+    """Whether ``lo``…``hi`` is complete, well typed and linked, and every seal matches.
+    SQLite hands over (stored seal, sealed bytes or NULL) in small arrays; each array is
+    hashed and compared with no Python code per event (TypeError: a NULL, a wrong type)."""
+    previous = _previous_seal(db, lo)
+    if previous is None:
+        return False
+    cursor = db.execute(_SCAN, (lo, hi))
+    count = 0
+    try:
+        while rows := cursor.fetchmany(_BATCH):
+            seals = list(map(_SEAL, rows))
+            sealed = map(add, itertools.chain((previous,), seals), map(_SEALED_BYTES, rows))
+            if b"".join(map(_DIGEST, map(hashlib.sha256, sealed))) != b"".join(seals):
+                return False
+            previous = seals[-1]
+            count += len(rows)
+    except TypeError:
+        return False
+    return count == hi - lo + 1
 
 
-_SEALED = f"SELECT seal, {TAIL} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"  # noqa: S608
+def _first_where(db: sqlite3.Connection, condition: str, lo: int, hi: int) -> int | None:
+    found = db.execute(
+        f"SELECT MIN(seq) FROM events WHERE seq BETWEEN ? AND ? AND ({condition}) IS NOT 1",  # noqa: S608
+        (lo, hi),
+    ).fetchone()[0]
+    return int(found) if found is not None else None
 
 
 def _range_fault(db: sqlite3.Connection, lo: int, hi: int) -> Fault | None:
-    """The first event in ``lo``…``hi`` that is missing, of a wrong type or sealed wrong."""
-    previous = events.GENESIS
-    if lo > 1:
-        row = db.execute("SELECT seal FROM events WHERE seq = ?", (lo - 1,)).fetchone()
-        if row is None or not isinstance(row[0], bytes):
-            return None  # the range before reports that event
-        previous = row[0]
+    """The first event in ``lo``…``hi`` that is missing, of a wrong type, linked wrong or
+    sealed wrong."""
+    previous = _previous_seal(db, lo)
+    if previous is None:
+        return None  # the range before reports that event
+    untyped = _first_where(db, f"{_TYPED} AND typeof(action) = 'integer'", lo, hi)
+    unlinked = _first_where(db, _OWN_LINK, lo, min(hi, untyped - 1) if untyped else hi)
+    end = min(x for x in (hi + 1, untyped or hi + 1, unlinked or hi + 1)) - 1
     expected = lo
-    untyped = db.execute(
-        f"SELECT MIN(seq) FROM events WHERE seq BETWEEN ? AND ? AND NOT ({_TYPED})",  # noqa: S608
-        (lo, hi),
-    ).fetchone()[0]
     cursor = db.execute(
         f"SELECT seq, seal, {TAIL} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",  # noqa: S608
-        (lo, min(hi, untyped - 1) if untyped else hi),
+        (lo, end),
     )
     for seq, seal, tail in cursor:
         if seq != expected:
@@ -161,116 +174,84 @@ def _range_fault(db: sqlite3.Connection, lo: int, hi: int) -> Fault | None:
         expected += 1
     if untyped and expected == untyped:
         return Fault(untyped, f"event {untyped:,} holds a value support-tool never writes.")
+    if unlinked and expected == unlinked:
+        return Fault(unlinked, _UNLINKED.format(unlinked))
     if expected <= hi:
         return Fault(expected, f"event {expected:,} is missing (deleted).")
     return None
 
 
-def check_links(uri: str) -> Fault | None:
-    """No attempt has two closing events (the partial index ``events_closing`` answers
-    this without reading the events; each event's own link is checked in check_range)."""
-    db = connect(uri)
-    try:
-        row = db.execute(
-            "SELECT MAX(seq), action FROM events WHERE kind IN ('answer', 'unknown')"
-            " GROUP BY action HAVING COUNT(*) > 1 ORDER BY 1 LIMIT 1"
-        ).fetchone()
-        if row:
-            return Fault(row[0], f"event {row[0]:,} answers attempt {row[1]:,} a second time.")
-        return None
-    finally:
-        db.close()
-
-
-def _field(source: str, key: str) -> str:
-    return f"json_extract({source}.body, '$.{key}')"
-
-
-_CLOSE_SRC = "(CASE WHEN e.kind = 'refused' THEN e.body ELSE c.body END)"
-_VIEW_MISMATCH = " OR ".join(
-    [
-        "e.seq IS NULL",
-        "e.kind NOT IN ('attempt', 'refused')",
-        "a.started_at IS NOT e.recorded_at",
-        *(
-            f"a.{key} IS NOT {_field('e', key)}"
-            for key in ("operator", "workstation", "pid", "profile", "api_host", "login")
-        ),
-        f"a.game_id IS NOT {_field('e', 'game_id')}",
-        f"a.clear_history IS NOT {_field('e', 'clear_history')}",
-        f"a.reason IS NOT {_field('e', 'reason')}",
-        f"a.batch_id IS NOT {_field('e', 'batch_id')}",
-        "a.finished_at IS NOT (CASE WHEN e.kind = 'refused' THEN e.recorded_at"
-        " ELSE c.recorded_at END)",
-        f"a.outcome IS NOT COALESCE(json_extract({_CLOSE_SRC}, '$.outcome'), 'pending')",
-        *(
-            f"a.{key} IS NOT json_extract({_CLOSE_SRC}, '$.{key}')"
-            for key in ("error_code", "http_status", "elapsed_ms")
-        ),
-        f"a.description IS NOT COALESCE(json_extract({_CLOSE_SRC}, '$.description'), '')",
-        f"a.attempts IS NOT COALESCE(json_extract({_CLOSE_SRC}, '$.attempts'), 0)",
-    ]
+# On the covering indexes alone, so no event is read: every closing event's action is an
+# attempt (a look-up in events_attempts per closing event; its being earlier is checked in
+# each range), and no attempt is answered twice (one pass over events_closing, in order).
+_NOT_AN_ATTEMPT = (
+    "SELECT MIN(c.seq) FROM events c INDEXED BY events_closing"
+    " LEFT JOIN events a INDEXED BY events_attempts ON a.kind = 'attempt' AND a.seq = c.action"
+    " WHERE c.kind IN ('answer', 'unknown') AND c.action BETWEEN ? AND ? AND a.seq IS NULL"
+)
+_TWICE = (
+    "SELECT action, MAX(seq) FROM events INDEXED BY events_closing"
+    " WHERE kind IN ('answer', 'unknown') AND action BETWEEN ? AND ?"
+    " GROUP BY action HAVING COUNT(*) > 1"
 )
 
 
-def check_view(uri: str, lo: int, hi: int) -> Fault | None:
-    """The ``actions`` rows with ids ``lo``…``hi`` say what their events say, and every
-    attempt or refused event in that range has its row: the views people read cannot
-    show something the trail does not."""
+def check_links(uri: str, lo: int = 1, hi: int = 1 << 62) -> Fault | None:
+    """The first closing event, among those answering ``lo``…``hi``, that answers an
+    event that is not an attempt, or an attempt a second time."""
     db = connect(uri)
     try:
-        return _view_fault(db, lo, hi)
-    except sqlite3.OperationalError:  # a body that is not JSON: check_range names it
-        return Fault(hi, f"an event between {lo:,} and {hi:,} is not what support-tool writes.")
+        found = [
+            Fault(last, f"event {last:,} answers attempt {action:,} a second time.")
+            for action, last in db.execute(_TWICE, (lo, hi))
+        ]
+        (stray,) = db.execute(_NOT_AN_ATTEMPT, (lo, hi)).fetchone()
+        if stray is not None:
+            found.append(Fault(stray, _UNLINKED.format(stray)))
+        return min(found, key=lambda f: f.seq, default=None)
     finally:
         db.close()
 
 
-def _view_fault(db: sqlite3.Connection, lo: int, hi: int) -> Fault | None:
-    """The first ``actions`` line in ``lo``…``hi`` its events do not bear out."""
-    row = db.execute(
-        "SELECT a.id FROM actions a LEFT JOIN events e ON e.seq = a.id"  # noqa: S608
-        " LEFT JOIN events c ON c.action = a.id AND c.kind IN ('answer', 'unknown')"
-        f" WHERE a.id BETWEEN ? AND ? AND ({_VIEW_MISMATCH}) ORDER BY a.id LIMIT 1",
-        (lo, hi),
-    ).fetchone()
-    if row:
-        return Fault(
-            row[0], f"the history line #{row[0]:,} does not match its sealed events.", True
-        )
-    row = db.execute(
-        "SELECT e.seq FROM events e LEFT JOIN actions a ON a.id = e.seq"
-        " WHERE e.seq BETWEEN ? AND ? AND e.kind IN ('attempt', 'refused')"
-        " AND a.id IS NULL ORDER BY e.seq LIMIT 1",
-        (lo, hi),
-    ).fetchone()
-    if row:
-        return Fault(row[0], f"the history line for event {row[0]:,} was removed.", True)
-    return None
+Task = tuple[Callable[..., Fault | None], tuple[object, ...]]
 
 
-def _tasks(uri: str, last: int) -> list[tuple[Callable[..., Fault | None], tuple[object, ...]]]:
-    size = max(1, min(_RANGE, -(-last // max(2, os.cpu_count() or 1))))
+def _tasks(uri: str, last: int, parts: int) -> list[Task]:
+    """The checks, independent of each other, to be shared between ``parts`` processes:
+    the links and the other tables' pages first, then the seal ranges (small enough that
+    the processes finish together)."""
+    size = max(1, min(_RANGE, -(-last // max(1, parts))))
     spans = [(lo, min(last, lo + size - 1)) for lo in range(1, last + 1, size)] or [(1, 0)]
+    half = last // 2
     return [
-        *((check_range, (uri, lo, hi)) for lo, hi in spans),
-        (check_links, (uri,)),
-        *((check_view, (uri, lo, hi)) for lo, hi in spans),
+        (check_links, (uri, 1, half)),
+        (check_links, (uri, half + 1, 1 << 62)),
         (check_pages, (uri,)),
+        *((check_range, (uri, lo, hi)) for lo, hi in spans),
     ]
 
 
+_WANTED = {
+    "events": {"seq", "kind", "action", "recorded_at", "origin", "body", "seal"},
+    "events_head": {"seq", "seal"},
+}
+_INDEXES = ("events_closing", "events_attempts")
+
+
 def structure(db: sqlite3.Connection) -> str:
-    """'' when the file has the tables verify reads, else what is wrong, in words."""
+    """'' when the file has the tables and indexes verify reads, else what is wrong."""
     db.text_factory = str
-    names = {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    missing = {"events", "events_head", "actions"} - names
+    names = {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master")}
+    missing = (set(_WANTED) | {"actions"}) - names
     if missing:
         return f"it has no {', '.join(sorted(missing))} table (not a history this version knows)."
-    columns = {str(r[1]) for r in db.execute("PRAGMA table_info(events)")}
-    wanted = {"seq", "kind", "action", "recorded_at", "origin", "body", "seal"}
-    if not wanted <= columns:
-        return "its events table lacks " + ", ".join(sorted(wanted - columns)) + "."
+    for table, wanted in _WANTED.items():
+        columns = {str(r[1]) for r in db.execute(f"PRAGMA table_info({table})")}
+        if not wanted <= columns:
+            return f"its {table} table lacks " + ", ".join(sorted(wanted - columns)) + "."
+    lost = [name for name in _INDEXES if name not in names]
+    if lost:
+        return f"its index {lost[0]} was removed (not a history this version knows)."
     return ""
 
 
@@ -289,20 +270,12 @@ def verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
 
 
 def _verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
-    last_row = db.execute("SELECT MAX(seq) FROM events").fetchone()
-    last = int(last_row[0] or 0)
-    tasks = _tasks(uri, last)
-    if last >= PARALLEL_FROM:
-        faults = _in_parallel(tasks)
+    last = int(db.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0)
+    cores = os.cpu_count() or 1
+    if last >= PARALLEL_FROM and cores > 1:
+        faults = _shared(_tasks(uri, last, cores), cores - 1)
     else:
-        faults = [f for f in map(_run, tasks) if f is not None]
-    stray = db.execute(
-        "SELECT MIN(id) FROM actions WHERE id NOT BETWEEN 1 AND ?", (last,)
-    ).fetchone()[0]
-    if stray is not None:
-        faults.append(
-            Fault(stray, f"the history line #{stray:,} does not match its sealed events.", True)
-        )
+        faults = [f for f in map(_run, _tasks(uri, last, 1)) if f is not None]
     before = db.execute("SELECT MIN(seq) FROM events WHERE seq < 1").fetchone()[0]
     if before is not None:  # outside every range checked above
         faults.append(Fault(before, f"event {before:,} was inserted with a made-up number."))
@@ -320,29 +293,31 @@ def _verify(db: sqlite3.Connection, uri: str) -> events.ChainReport:
             )
         )
     if faults:
-        # The events are the evidence: a fault in them is named before any history line it
-        # throws out of step (deleting an answer also leaves its line unsupported), so the
-        # report does not depend on how a batch interleaved its events.
-        first = min(faults, key=lambda f: (f.in_view, f.seq))
+        first = min(faults, key=lambda f: f.seq)
         verified = max(0, first.seq - 1)
         return events.ChainReport(False, verified, seal.hex(), first.problem, first.seq)
     return events.ChainReport(True, last, seal.hex(), head_at=at)
 
 
-def _in_parallel(
-    tasks: list[tuple[Callable[..., Fault | None], tuple[object, ...]]],
-) -> list[Fault]:
-    """Run ``tasks`` in worker processes; if workers cannot be started (a host that forbids
-    it, a main module without the ``__main__`` guard), check here instead: slower, same
-    answer."""
+def _shared(tasks: list[Task], workers: int) -> list[Fault]:
+    """Run ``tasks`` here and in ``workers`` worker processes at once: every task is
+    queued for the workers, and this process takes them from the back of the queue,
+    running each one no worker has started (so no core idles while the workers start).
+    If workers cannot be started (a host that forbids it, a main module without the
+    ``__main__`` guard), everything runs here: slower, same answer."""
     # spawn, not fork: the window calls this from a worker thread of a Qt process.
     context = multiprocessing.get_context("spawn")
-    workers = min(len(tasks), os.cpu_count() or 1)
+    found: list[Fault | None] = []
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            return [f for f in pool.map(_run, tasks) if f is not None]
+            queued: list[Future[Fault | None]] = [pool.submit(_run, task) for task in tasks]
+            for task, future in zip(reversed(tasks), reversed(queued), strict=True):
+                if future.cancel():
+                    found.append(_run(task))
+            found += [f.result() for f in queued if not f.cancelled()]
     except (BrokenProcessPool, OSError, RuntimeError):
-        return [f for f in map(_run, tasks) if f is not None]
+        found = list(map(_run, tasks))
+    return [f for f in found if f is not None]
 
 
 def _run(task: tuple[Callable[..., Fault | None], tuple[object, ...]]) -> Fault | None:

@@ -10,9 +10,10 @@ Rules that make it trustworthy (the format is docs/audit-trail.md, in ``events``
   and seal are assigned under SQLite's write lock, so every process extends one chain;
 * attempts left without an answer by a process that died get an *unknown* event on the
   next start (appended, never edited);
-* ``actions`` is the readable projection the views page and search (one row per action,
-  id = its attempt's seq), written in the same transaction as the events; it is not
-  evidence, and ``verify`` checks it against the events.
+* ``actions``, the line per action the views page and search (id = its attempt's seq),
+  is a view over the events: it cannot say anything the events do not, so nothing keeps
+  it in step and verify has nothing to compare. Its indexes, the search index and the
+  list of open attempts are derived by SQLite from the events (``writing.derive``).
 """
 
 from __future__ import annotations
@@ -31,25 +32,23 @@ from support_tool.audit.bodies import closing_body as _closing_body
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
 from support_tool.audit.reading import AuditReads, is_damage
 from support_tool.audit.records import (
-    _SELECT,
     COLUMNS,
     AuditFilter,
     AuditRecord,
     utc_now,
 )
 from support_tool.audit.writing import (
-    _CREATE_TEXT_INDEX,
     _ONE_EVENT,
-    _SCHEMA,
     EVENTS_SCHEMA,
     append,
     closed,
+    derive,
     read_head,
     save_head,
 )
 from support_tool.config import paths
 from support_tool.errors import AuditDamaged, AuditTooNew, AuditUnavailable
-from support_tool.provider.outcome import CloseResult, Outcome
+from support_tool.provider.outcome import CloseResult
 
 # Re-exported: callers and tests import these from here.
 __all__ = [
@@ -63,7 +62,9 @@ __all__ = [
     "utc_now",
 ]
 
-SCHEMA_VERSION = 4  # 4: sealed events (3: sealed rows, converted once by audit.migrate)
+# 5: the views derived from the events; 4: sealed events beside a hand-kept view table;
+# 3: sealed rows. Older files are converted once by audit.migrate.
+SCHEMA_VERSION = 5
 STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
 # PRAGMA quick_check at every open up to this size (~40 ms here; ~15,000 rows). Larger
 # files are checked by verify (every event read, every other table quick_checked), which
@@ -131,13 +132,13 @@ class AuditLog(AuditReads):
                     problem = migrate.older_file(self._db, version)
                     if problem:
                         raise self._unconvertible(problem)
-                for statement in (*_SCHEMA.split(";"), *EVENTS_SCHEMA):
-                    if statement.strip():
-                        self._db.execute(statement)
+                for statement in EVENTS_SCHEMA:
+                    self._db.execute(statement)
                 if version < SCHEMA_VERSION:
                     migrate.convert(self._db)
+                self.text_index = derive(self._db)
+                if version < SCHEMA_VERSION:
                     self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self.text_index = self._create_text_index()
             self._recover()
         except sqlite3.Error as exc:
             raise self._unopenable(exc) from exc
@@ -177,10 +178,9 @@ class AuditLog(AuditReads):
                 raise self._mark_damaged(problems[0])
             return
         self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'actions'").fetchone():
-            self._db.execute("SELECT MIN(id) FROM actions").fetchone()  # one each: O(log n)
-            self._db.execute("SELECT MAX(id) FROM actions").fetchone()
-            self._db.execute(f"{_SELECT} ORDER BY id DESC LIMIT 1").fetchone()
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():
+            self._db.execute("SELECT MIN(seq) FROM events").fetchone()  # one each: O(log n)
+            self._db.execute("SELECT * FROM events ORDER BY seq DESC LIMIT 1").fetchone()
 
     def integrity_problems(self, limit: int = 5) -> list[str]:
         """What ``PRAGMA quick_check`` finds wrong with the file (empty when intact)."""
@@ -237,30 +237,13 @@ class AuditLog(AuditReads):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _create_text_index(self) -> bool:
-        """Create (and for an older file, fill) the search index; False if unsupported."""
-        exists = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'actions_text'"
-        ).fetchone()
-        if exists:
-            return True
-        try:
-            self._db.executescript(_CREATE_TEXT_INDEX)
-        except sqlite3.OperationalError:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            return False  # no FTS5 or no trigram tokenizer in this SQLite: LIKE it is
-        return True
-
     def _recover(self) -> None:
         """Append an *unknown* event for each attempt whose process died (or that is older
         than any deadline) before its answer was recorded. The candidates come from the
-        view, but what is decided and sealed comes from the sealed attempt itself, so a
-        row planted in the view is never sealed as someone's action."""
+        derived list of open attempts, but what is decided and sealed comes from the sealed
+        attempt itself, so a number planted there is never sealed as someone's action."""
         here = workstation_name()
-        pending = self._db.execute(
-            "SELECT id FROM actions WHERE outcome = ?", (Outcome.PENDING.value,)
-        ).fetchall()
+        pending = self._db.execute("SELECT seq FROM actions_open").fetchall()
         now = datetime.now(UTC)
         abandoned = []
         for (row_id,) in pending:

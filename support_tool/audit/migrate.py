@@ -1,5 +1,10 @@
-"""Converting a history file from before sealed events (schema 3: sealed rows in
-``actions`` and ``chain_head``), once, inside the opening transaction.
+"""Converting an older history file once, inside the opening transaction.
+
+Schema 4 (sealed events beside a hand-kept ``actions`` table): the events are kept as they
+are; the table and its search index, which were only a copy, are dropped, and
+``writing.derive`` builds the view and indexes from the events.
+
+Schema 3 (sealed rows in ``actions`` and ``chain_head``), from before sealed events:
 
 The old chain is the evidence of everything before the conversion, so it is verified first:
 a broken one is never converted (that would seal the forgery). The old rows are kept, renamed
@@ -18,7 +23,7 @@ from typing import Any
 from support_tool.audit import events
 from support_tool.audit import seals as v3
 from support_tool.audit.records import _RETRY_ID, utc_now
-from support_tool.audit.writing import append, read_head, save_head
+from support_tool.audit.writing import V4_DROPS, append, has, read_head, save_head
 
 _V3_GUARDS = tuple(
     f"CREATE TRIGGER IF NOT EXISTS {table}_kept_{verb.lower()} BEFORE {verb} ON {table}"
@@ -45,16 +50,18 @@ _OLD_COLUMNS = (
 _CHUNK = 5000
 
 
-def _has(db: sqlite3.Connection, table: str) -> bool:
-    found = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone()
-    return found is not None
+_has = has
 
 
 def older_file(db: sqlite3.Connection, version: int) -> str:
     """Verify an older file's chain and set its rows aside for :func:`convert` (inside the
     opening transaction). Returns what is wrong with the old chain, or '' (also for a new,
-    empty file)."""
-    if not _has(db, "actions") or _has(db, "events"):
+    empty file, and for a file of sealed events, whose hand-kept copy is dropped here)."""
+    if _has(db, "events"):
+        for statement in V4_DROPS:
+            db.execute(statement)
+        return ""
+    if not _has(db, "actions"):
         return ""
     if version < 3:  # rows from before any seal: sealed once, as version 3 did on opening
         v3.add_columns(db)

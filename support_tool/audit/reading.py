@@ -14,7 +14,7 @@ from pathlib import Path
 
 from support_tool.audit import check, events
 from support_tool.audit.events import ChainReport
-from support_tool.audit.records import _FIELDS, _SELECT, AuditFilter, AuditRecord, _record
+from support_tool.audit.records import _FIELDS, _SELECT, OWN, AuditFilter, AuditRecord, _record
 from support_tool.errors import AuditDamaged, AuditUnavailable
 
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -169,4 +169,5 @@ class AuditReads:
 
     def count(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM actions").fetchone()[0])
+            found = self._db.execute(f"SELECT COUNT(*) FROM events e WHERE {OWN}").fetchone()  # noqa: S608
+            return int(found[0])

@@ -61,9 +61,64 @@ class AuditRecord:
 
 
 COLUMNS = tuple(f.name for f in fields(AuditRecord))
-# Column names come from the dataclass above, never from input.
-_FIELDS = ", ".join(f"actions.{name}" for name in COLUMNS)
-_SELECT = f"SELECT {_FIELDS} FROM actions"  # noqa: S608
+OWN = "e.kind IN ('attempt', 'refused')"  # an action's own event (its id is that seq)
+# The action's closing event, if any (a refused event is its own closing).
+CLOSING_JOIN = "LEFT JOIN events c ON c.action = e.seq AND c.kind IN ('answer', 'unknown')"
+_CLOSED = "iif(e.kind = 'refused', e.body, c.body)"
+
+
+def body_field(key: str, body: str) -> str:
+    """The SQL for field ``key`` of the JSON ``body``: NULL, not an error, for a body that
+    is not JSON (support-tool never writes one; verify names it), so one altered event
+    cannot stop the history, its indexes or the file from opening."""
+    return f"json_extract(iif(json_valid({body}), {body}, NULL), '$.{key}')"
+
+
+def attempt_field(key: str, alias: str = "e.") -> str:
+    """One field of an attempt (or refused) event's body; the partial indexes on
+    ``events`` are built on exactly these expressions, so a filter can use them."""
+    return body_field(key, f"{alias}body")
+
+
+def _text_or(sql: str, default: str = "''") -> str:
+    return f"coalesce(CAST({sql} AS TEXT), {default})"
+
+
+def _number(sql: str) -> str:
+    return f"CAST({sql} AS INTEGER)"
+
+
+# Every column of a history line, from its events (``e`` its own, ``c`` its closing one).
+# Names come from the dataclass above and constants, never from input. Each column has
+# the type the record promises whatever an event holds (an event support-tool did not
+# write is verify's to name; the views must still show it, not stop on it).
+ROW = {
+    "id": "e.seq",
+    "started_at": "CAST(e.recorded_at AS TEXT)",
+    "finished_at": "CAST(iif(e.kind = 'refused', e.recorded_at, c.recorded_at) AS TEXT)",
+    **{
+        name: _text_or(attempt_field(name))
+        for name in ("operator", "workstation", "profile", "api_host", "login", "game_id")
+    },
+    "clear_history": f"coalesce({_number(attempt_field('clear_history'))}, 0)",
+    "reason": _text_or(attempt_field("reason")),
+    "batch_id": f"CAST({attempt_field('batch_id')} AS TEXT)",
+    "outcome": _text_or(body_field("outcome", _CLOSED), "'pending'"),
+    "error_code": _number(body_field("error_code", _CLOSED)),
+    "description": _text_or(body_field("description", _CLOSED)),
+    "http_status": _number(body_field("http_status", _CLOSED)),
+    "elapsed_ms": _number(body_field("elapsed_ms", _CLOSED)),
+    "attempts": f"coalesce({_number(body_field('attempts', _CLOSED))}, 0)",
+}
+assert tuple(ROW) == COLUMNS
+_FIELDS = ", ".join(f"{expression} AS {name}" for name, expression in ROW.items())
+# The ``actions`` view: one line per action, derived from the events, so the history people
+# read cannot say anything the sealed events do not.
+VIEW = f"SELECT {_FIELDS} FROM events e {CLOSING_JOIN} WHERE {OWN}"  # noqa: S608
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM actions"  # noqa: S608
+# Which closing event states an outcome: the index ``events_outcome`` is built on it.
+OUTCOME_OF = body_field("outcome", "o.body")
+CLOSES = "o.kind IN ('answer', 'unknown', 'refused')"
 
 
 @dataclass(frozen=True)
@@ -81,42 +136,61 @@ class AuditFilter:
     workstation: str | None = None
 
     def source(self, text_index: bool) -> tuple[str, str, list[object], str]:
-        """FROM clause, WHERE clause, parameters, and the id column to order and page by."""
-        clauses: list[str] = []
-        params: list[object] = []
+        """FROM clause, WHERE clause, parameters, and the id column to order and page by.
+
+        Every condition is stated on the line's own columns (``ROW``), so what is shown
+        always matches the filter; an index only chooses which events are looked at first
+        (``_driver``): the search index, the pending attempts, or an outcome's events."""
+        where: list[tuple[str, list[object]]] = [(OWN, [])]
         for column, value in (
             ("login", self.login),
             ("profile", self.profile),
-            ("outcome", self.outcome),
             ("operator", self.operator),
             ("workstation", self.workstation),
         ):
-            if value is not None:
-                clauses.append(f"actions.{column} = ?")
-                params.append(value)
+            if value is not None:  # on the indexed expression itself
+                where.append((f"{attempt_field(column)} = ?", [value]))
         if self.batch_id is not None:
             # A batch and its retries, whose ids extend it (batch.retry_batch_id:
-            # "<id>.r081512-a3"): a range on the indexed column, not a LIKE scan.
-            clauses.append(
-                "(actions.batch_id = ? OR (actions.batch_id > ? AND actions.batch_id < ?))"
+            # "<id>.r081512-a3"): a range on the indexed expression, not a LIKE scan.
+            batch, given = attempt_field("batch_id"), self.batch_id
+            where.append(
+                (
+                    f"{batch} >= ? AND {batch} < ? AND ({batch} = ? OR {batch} > ?)",
+                    [given, given + ".s", given, given + ".r"],
+                )
             )
-            params += [self.batch_id, self.batch_id + ".r", self.batch_id + ".s"]
         text = self.text.strip()
-        if text and text_index and len(text) >= MIN_INDEXED_SEARCH:
-            # Driving the query from the index, in its rowid order, lets SQLite stop after
-            # one page however many rows match.
-            clauses.insert(0, "actions_text MATCH ?")
-            params.insert(0, '"' + text.replace('"', '""') + '"')
-            joined = "actions_text JOIN actions ON actions.id = actions_text.rowid"
-            return joined, " AND ".join(clauses), params, "actions_text.rowid"
         if text:
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append(
-                "(actions.login LIKE ? ESCAPE '\\' OR actions.game_id LIKE ? ESCAPE '\\'"
-                " OR actions.description LIKE ? ESCAPE '\\')"
+            likes = " OR ".join(
+                f"{ROW[name]} LIKE ? ESCAPE '\\'" for name in ("login", "game_id", "description")
             )
-            params += [pattern, pattern, pattern]
-        return "actions", " AND ".join(clauses) or "1", params, "actions.id"
+            where.append((f"({likes})", [pattern] * 3))
+        if self.outcome is not None:
+            where.append((f"{ROW['outcome']} = ?", [self.outcome]))
+        drive, key, first = self._driver(text if text_index else "")
+        where = first + where
+        clause = " AND ".join(sql for sql, _ in where)
+        return f"{drive} {CLOSING_JOIN}", clause, [p for _, ps in where for p in ps], key
+
+    def _driver(self, text: str) -> tuple[str, str, list[tuple[str, list[object]]]]:
+        """Where to start reading, the id column in that order, and its extra condition.
+        Driving from an index in id order lets SQLite stop after one page however many
+        lines match. The search index is derived data: a wrong entry can only make a
+        search miss, since every line found is checked against its own text as well."""
+        if len(text) >= MIN_INDEXED_SEARCH:
+            match = '"' + text.replace('"', '""') + '"'
+            drive = "actions_text JOIN events e ON e.seq = actions_text.rowid"
+            return drive, "actions_text.rowid", [("actions_text MATCH ?", [match])]
+        if self.outcome == "pending":
+            return "actions_open p JOIN events e ON e.seq = p.seq", "p.seq", []
+        if self.outcome is not None and self.login is None and self.batch_id is None:
+            drive = "events o JOIN events e ON e.seq = o.action"
+            return drive, "o.action", [(f"{CLOSES} AND {OUTCOME_OF} = ?", [self.outcome])]
+        if self.batch_id is not None:  # a few lines in a range: sorted, not a scan of all
+            return "events e INDEXED BY events_batch_id", "e.seq", []
+        return "events e", "e.seq", []
 
 
 def _record(row: tuple[object, ...]) -> AuditRecord:

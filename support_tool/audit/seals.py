@@ -1,5 +1,6 @@
-"""The hash chain of history files from before sealed events (schema 3), kept to verify
-such a file before it is converted (``migrate``) and for the auditor (``actions_v3``).
+"""The hash chain of history files from before sealed events (schema 3), kept to seal and
+verify such a file before it is converted (``migrate``) and for the auditor
+(``actions_v3``). Nothing writes rows this way any more: only what converting needs is here.
 
 As it was:
 
@@ -109,26 +110,6 @@ def _save_head(db: sqlite3.Connection, seq: int, seal: str) -> None:
         "ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, seal = excluded.seal",
         (seq, seal),
     )
-
-
-def seal_rows(db: sqlite3.Connection, ids: Sequence[int]) -> int:
-    """Seal the records this transaction finished (and only those: a record written by
-    anything else stays unsealed, which ``verify`` reports). Call inside the transaction."""
-    if not ids:
-        return 0
-    wanted = sorted(set(ids))
-    rows: list[tuple[object, ...]] = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        rows += db.execute(
-            f"SELECT {_FIELDS} FROM actions WHERE id IN ({marks}) "  # noqa: S608
-            "AND seq IS NULL AND outcome <> 'pending' ORDER BY id",
-            chunk,
-        ).fetchall()
-    if rows:
-        _save_head(db, *_seal(db, rows, head(db)))
-    return len(rows)
 
 
 def seal_existing(db: sqlite3.Connection) -> int:

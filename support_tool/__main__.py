@@ -2,7 +2,7 @@
 
 import sys
 
-from support_tool.cli.commands import main
+from support_tool.cli.commands import run
 
 if __name__ == "__main__":
     if getattr(sys, "frozen", False):
@@ -12,4 +12,4 @@ if __name__ == "__main__":
         import multiprocessing
 
         multiprocessing.freeze_support()
-    sys.exit(main())
+    run()

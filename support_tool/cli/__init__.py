@@ -1,5 +1,5 @@
 """The command line: argument parsing and printing only; the work is done in ``ops``."""
 
-from support_tool.cli.commands import main
+from support_tool.cli.commands import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -46,3 +46,37 @@ def test_a_login_typed_at_first_paint_lands_in_the_login_field(
         assert typist.seen == ["terminal-07", "QLineEdit"]
         assert window.form.login.isEnabled()
         window.close()
+
+
+_SCAN_PROBE = """
+import sys
+from support_tool.cli import commands
+commands._load_core_before_qt(demo=False)
+import support_tool.gui.app
+from shibokensupport import feature
+scanned = []
+scan = feature._mod_uses_pyside
+feature._mod_uses_pyside = lambda module: scanned.append(module.__name__) or scan(module)
+import support_tool.gui.main_window
+print("\\n".join(scanned))
+"""
+
+
+def test_qt_reads_the_source_of_no_module_but_the_windows_own() -> None:
+    """Loading the window's modules, PySide6's import hook reads only their own source:
+    not again that of each module they import (about 70, ~30 ms of the first paint)."""
+    import os
+    import subprocess
+    import sys
+
+    scanned = subprocess.run(
+        [sys.executable, "-c", _SCAN_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    ).stdout.split()
+    assert "support_tool.gui.close_form" in scanned  # the probe saw the hook at work
+    others = [m for m in scanned if not m.startswith(("PySide6", "support_tool.gui"))]
+    assert others == []

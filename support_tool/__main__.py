@@ -2,7 +2,7 @@
 
 import sys
 
-from support_tool.cli.commands import run
+from support_tool.cli.entry import run
 
 if __name__ == "__main__":
     if getattr(sys, "frozen", False):

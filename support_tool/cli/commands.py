@@ -12,7 +12,6 @@ window is wanted.
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import importlib
 import json
@@ -22,7 +21,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from support_tool import __version__
 from support_tool.cli.output import close_fields, close_subject, describe_close
@@ -390,23 +389,6 @@ def _log_thread_errors() -> None:
         threading.excepthook = hook
 
 
-def exit_without_teardown(status: int) -> NoReturn:
-    """End the command-line process as ``sys.exit(status)`` would, minus the interpreter's
-    teardown: what must happen at exit still does (threads that are not daemons are
-    waited for, ``atexit`` handlers run, which close the log, and standard output and error
-    are flushed); freeing every module and object one by one does not. That teardown cost a
-    ``close`` ~100 ms of CPU, a fifth of its whole run, for nothing the operator sees.
-    Everything the tool writes (history, profiles, reports) is closed explicitly before."""
-    shutdown = getattr(threading, "_shutdown", None)
-    if shutdown is not None:
-        shutdown()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # closed, or its reader went away
-            stream.flush()
-    os._exit(status)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from support_tool.config.logsetup import configure_logging
 
@@ -447,12 +429,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.OK
     except Exception as exc:  # noqa: BLE001 - the last line: a defect, reported, never a traceback
         return _report_bug(exc, arguments)
-
-
-def run() -> NoReturn:
-    """The ``support-tool`` command (and ``python -m support_tool``): ``main`` with this
-    process's arguments, then its exit."""
-    status = main()
-    if "PySide6" in sys.modules:
-        sys.exit(status)  # the window ran: Qt's objects are taken down in their own order
-    exit_without_teardown(status)

@@ -57,9 +57,9 @@ def main() -> int:
     _compile_like_an_install()
     figures: list[Figure] = []
     figures += bench_request.run(rounds=60 if args.quick else bench_request.ROUNDS)
-    figures += bench_cli.run(runs=3 if args.quick else bench_cli.RUNS)
+    figures += bench_cli.run(runs=5 if args.quick else bench_cli.RUNS)
     figures += bench_gui.cold_start(runs=3 if args.quick else bench_gui.STARTS)
-    figures += bench_batch.run(runs=1 if args.quick else 3)
+    figures += bench_batch.run(runs=2 if args.quick else bench_batch.RUNS)
     figures += bench_batch.memory(closes=8_000 if args.quick else 20_000)
     figures += bench_lists.run()
     figures += bench_gui.in_process(rows=100_000 if args.quick else bench_gui.HISTORY_ROWS)

@@ -88,3 +88,18 @@ def test_no_display_ends_with_a_message_not_a_core_dump(home: Path) -> None:
     assert done.returncode == 4
     assert "no graphical display" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_plugin_that_loads_is_not_listed_with_ldd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual desk: the plug-in loads, so no ``ldd`` process is started (it cost every
+    window start 30–60 ms); listing is only for a plug-in that does not load."""
+    from support_tool.gui import preflight
+
+    def no_listing(library: Path) -> list[str]:
+        raise AssertionError(f"ldd run for {library}, which loads")
+
+    monkeypatch.setattr(preflight, "missing_libraries", no_listing)
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert window_problem(["support-tool"]) == ""

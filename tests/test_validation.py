@@ -87,3 +87,35 @@ def test_reason_is_one_bounded_line() -> None:
     assert clean_reason("  TCK-1  \n  frozen ") == "TCK-1 frozen"
     with pytest.raises(InvalidInput, match="too long"):
         clean_reason("x" * 501)
+
+
+def test_the_ascii_shortcut_agrees_with_the_character_check() -> None:
+    """Printable ASCII without a space skips the per-character check (batch rows pay it
+    otherwise); for each of the 128 ASCII characters the shortcut must say what the
+    check says."""
+    from support_tool.provider.validation import _plain_ascii, _unreadable
+
+    for code in range(128):
+        ch = chr(code)
+        assert _plain_ascii(ch) == (not _unreadable(ch, "a")), repr(ch)
+        assert _plain_ascii(ch) == (not _unreadable(ch, "")), repr(ch)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "terminal-07",
+        "",
+        "caf\u00e9",
+        "\U0001f600",
+        chr(0xDC80) + "abc",  # a byte that was not UTF-8, as Python decodes it
+        "a" + chr(0xD83D) + chr(0xDE00),
+        chr(0xD800),
+        chr(0xDFFF),
+    ],
+)
+def test_undecodable_text_is_told_as_before(text: str) -> None:
+    """The C shortcut finds exactly the lone surrogates the character loop found."""
+    from support_tool.provider.validation import has_undecodable, is_undecodable
+
+    assert has_undecodable(text) == any(is_undecodable(ch) for ch in text)

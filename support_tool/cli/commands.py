@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -20,14 +21,9 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from support_tool import __version__
-from support_tool.cli import audit as cli_audit
-from support_tool.cli import batch as cli_batch
-from support_tool.cli import history as cli_history
-from support_tool.cli import profiles as cli_profiles
-from support_tool.cli import sandbox as cli_sandbox
 from support_tool.cli.output import close_fields, close_subject, describe_close
 from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
@@ -56,7 +52,41 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitStatus.USAGE, f"{self.prog}: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Each command's module (under ``support_tool.cli``), in the order ``--help`` lists them;
+# ``close`` lives here. A command imports only its own module (see build_parser).
+COMMAND_MODULES: dict[str, str] = {
+    "profile": "profiles",
+    "secret": "profiles",
+    "close": "",
+    "batch": "batch",
+    "group": "batch",
+    "audit": "audit",
+    "history": "history",
+    "sandbox": "sandbox",
+}
+
+
+def _cli_module(name: str) -> Any:
+    return importlib.import_module(f"support_tool.cli.{name}")
+
+
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs when that is plain to see without argparse: ``""`` for
+    none (the window), the command's name when only ``--demo`` comes before it; None
+    otherwise (``--help``, an abbreviated option, a mistyped command), which takes the
+    whole parser, so that help and error messages list every command."""
+    for arg in argv:
+        if arg == "--demo":
+            continue
+        return arg if arg in COMMAND_MODULES else None
+    return ""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for every command, or, given the command about to run (see
+    :func:`command_named`), for that one alone: building all of them costs ~20 ms and
+    imports every command's module, a third of what a ``close`` spends before its
+    request."""
     parser = _Parser(
         prog="support-tool",
         description="Close stuck player game sessions through the provider's Close Session API. "
@@ -69,8 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="use an embedded sandbox provider (no credentials needed; separate demo history)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if command is None:
+        modules = list(dict.fromkeys(COMMAND_MODULES.values()))
+    else:
+        modules = [COMMAND_MODULES[command]] if command else []
+    for module in modules:
+        if module:
+            _cli_module(module).add_parsers(commands)
+        else:
+            _add_close_parser(commands)
+    return parser
 
-    cli_profiles.add_parsers(commands)
+
+def _add_close_parser(commands: argparse._SubParsersAction[Any]) -> None:
     close = commands.add_parser("close", help="close a player's or terminal's session")
     close.add_argument("login")
     close.add_argument("--game", default=None, metavar="ID", help="close only this game's session")
@@ -87,13 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not ask to confirm clearing history on a production profile (scripts)",
     )
-
-    cli_batch.add_parsers(commands)
-    cli_audit.add_parsers(commands)
-    cli_history.add_parsers(commands)
-    cli_sandbox.add_parsers(commands)
-
-    return parser
 
 
 def _err(message: str) -> None:
@@ -216,6 +250,23 @@ def split_qt_arguments(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return ours, qt
 
 
+def _load_core_before_qt(demo: bool) -> None:
+    """Import the window's Qt-free modules before Qt itself. Once PySide6 is loaded, its
+    ``__feature__`` import hook reads the source of every module imported after it (looking
+    for the word PySide6): ~100 modules here (history, profiles, the close path, and the
+    sandbox's HTTP server in the demo), a fifth of the time to the first paint."""
+    import concurrent.futures.thread  # noqa: F401 - the window's worker threads
+
+    import support_tool.audit.migrate  # the history's open brings its schema up
+    import support_tool.ops.runtime  # history, profiles, keyring, close path
+
+    if demo:
+        import encodings.idna  # noqa: F401 - the sandbox's server names its host
+
+        import support_tool.ops.terminals  # the demo's groups
+        import support_tool.sandbox.server  # noqa: F401 - the embedded provider
+
+
 def _open_window(demo: bool, qt_arguments: Sequence[str] = ()) -> int:
     from support_tool.gui.preflight import window_problem
 
@@ -223,20 +274,31 @@ def _open_window(demo: bool, qt_arguments: Sequence[str] = ()) -> int:
     if problem:  # Qt would abort the process with a core dump instead
         _err(problem)
         return ExitStatus.CONFIG
+    _load_core_before_qt(demo)
     from support_tool.gui.app import run
 
     return run(demo=demo, qt_arguments=qt_arguments)
 
 
+def _handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command's function, its module imported when the command runs (not at start)."""
+
+    def run(args: argparse.Namespace) -> int:
+        result: int = getattr(_cli_module(module), name)(args)
+        return result
+
+    return run
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "profile": cli_profiles.cmd_profile,
-    "batch": cli_batch.cmd_batch,
-    "group": cli_batch.cmd_group,
-    "secret": cli_profiles.cmd_secret,
+    "profile": _handler("profiles", "cmd_profile"),
+    "batch": _handler("batch", "cmd_batch"),
+    "group": _handler("batch", "cmd_group"),
+    "secret": _handler("profiles", "cmd_secret"),
     "close": cmd_close,
-    "history": cli_history.cmd_history,
-    "sandbox": cli_sandbox.cmd_sandbox,
-    "audit": cli_audit.cmd_audit,
+    "history": _handler("history", "cmd_history"),
+    "sandbox": _handler("sandbox", "cmd_sandbox"),
+    "audit": _handler("audit", "cmd_audit"),
 }
 
 
@@ -335,9 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     ours, qt_arguments = split_qt_arguments(arguments)
     try:
-        args = build_parser().parse_args(ours)
+        args = build_parser(command_named(ours)).parse_args(ours)
         if args.command is not None and qt_arguments:
-            args = build_parser().parse_args(arguments)  # Qt's options only open a window
+            # Qt's options only open a window
+            args = build_parser(command_named(arguments)).parse_args(arguments)
         configure_logging()
         bad_argument = _undecodable_argument(args)
         if bad_argument is not None:

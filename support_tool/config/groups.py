@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from support_tool.config import paths
 from support_tool.config.atomic import write_text_atomically
 from support_tool.config.config_file import parse_toml, read_config_text
 from support_tool.config.profiles import clean_name
 from support_tool.errors import ConfigurationError, InvalidInput
-from support_tool.ops.terminals import Terminal, parse_terminals
+
+if TYPE_CHECKING:  # the list reader is imported when a group is read: a close needs none
+    from support_tool.ops.terminals import Terminal
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def groups_from_toml(text: str, source: str = "groups file") -> dict[str, Group]
         entries = fields.get("terminals") if isinstance(fields, dict) else None
         if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
             raise ConfigurationError(f"Group {name!r} in the {source} has no list of terminals.")
+        from support_tool.ops.terminals import parse_terminals
+
         parsed = parse_terminals("\n".join(entries))
         if parsed.invalid:
             bad = parsed.invalid[0]
@@ -114,6 +118,8 @@ def demo_groups() -> dict[str, Group]:
     """Groups over the sandbox's terminals, so the demo shows a batch with one click. Their
     names are what an operator types (``--group 'Demo bank A'``): counts are shown beside
     a name, never in it."""
+    from support_tool.ops.terminals import Terminal
+
     bank = make_group("Demo bank A", [Terminal(f"terminal-{n:04d}") for n in range(1, 41)])
     floor = make_group("Demo floor", [Terminal(f"terminal-{n:04d}") for n in range(1, 1001)])
     return {bank.name: bank, floor.name: floor}

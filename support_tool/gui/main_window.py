@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from support_tool.audit.log import AuditRecord
 from support_tool.config import paths
 from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import AuditUnavailable, SupportToolError
@@ -30,19 +29,21 @@ from support_tool.gui.answer_panel import AnswerPanel, Asked
 from support_tool.gui.banners import demo_banner, profile_state, warning_banner
 from support_tool.gui.busy_row import BusyRow
 from support_tool.gui.close_form import CloseForm, CloseInput
-from support_tool.gui.confirm import ConfirmClear
-from support_tool.gui.history_view import HistoryView
 from support_tool.gui.jobs import Jobs
-from support_tool.gui.profiles_dialog import ProfilesDialog
-from support_tool.gui.stop_batch import ask_stop_batch
 from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
 from support_tool.ops.close import CloseAttempt
 from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 
-if TYPE_CHECKING:  # built after the first paint; its imports (batch runner) wait too
+if TYPE_CHECKING:
+    # Built after the first paint (the tabs) or when asked for (the dialogs): their
+    # modules and what those import (CSV export, the batch runner) wait until then.
     from support_tool.audit.events import ChainReport
+    from support_tool.audit.records import AuditRecord
+    from support_tool.gui.confirm import ConfirmClear
+    from support_tool.gui.history_view import HistoryView
+    from support_tool.gui.profiles_dialog import ProfilesDialog
     from support_tool.gui.terminals_tab import TerminalsTab
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,8 @@ class MainWindow(QMainWindow):
     def history_view(self) -> HistoryView:
         """The History tab, built on first need."""
         if self.history is None:
+            from support_tool.gui.history_view import HistoryView
+
             view = HistoryView(self.runtime.service.history, self.jobs)
             view.close_again.connect(self.close_again)
             view.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
@@ -313,6 +316,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(RECOVERED, 15_000)
 
     def open_profiles(self) -> None:
+        from support_tool.gui.profiles_dialog import ProfilesDialog
+
         dialog = ProfilesDialog(self.runtime, self.jobs, self)
         dialog.changed.connect(lambda: self.load_profiles(self.form.profile.currentText()))
         self.profiles_dialog = dialog
@@ -330,6 +335,8 @@ class MainWindow(QMainWindow):
         if not request.clear_history:
             self.send(request)
             return
+        from support_tool.gui.confirm import ConfirmClear
+
         profile = self.current_profile()
         dialog = ConfirmClear(
             request.login,
@@ -406,6 +413,8 @@ class MainWindow(QMainWindow):
 
     def _ask_stop_batch(self) -> None:
         """Quitting mid-batch: ask, then cancel, let requests in flight be recorded, quit."""
+        from support_tool.gui.stop_batch import ask_stop_batch
+
         self.stop_question = ask_stop_batch(self, self._stop_answer)
 
     def _stop_answer(self, stop: bool) -> None:

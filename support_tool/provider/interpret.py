@@ -6,7 +6,6 @@ the provider sends, the result is a clean outcome and never an exception.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import replace
@@ -20,6 +19,8 @@ _SPACES = re.compile(r"\s+")
 
 def plain_snippet(body: bytes, limit: int = contract.BODY_SNIPPET_CHARS) -> str:
     """At most ``limit`` characters of a body as plain text: tags removed, spaces folded."""
+    import html  # only for a body that is not the contract's JSON (an HTML error page)
+
     text = body[: limit * 16].decode("utf-8", errors="replace")
     text = html.unescape(_TAGS.sub(" ", text))
     text = "".join(ch if ch.isprintable() else " " for ch in text)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -51,8 +52,10 @@ class SignedRequest:
     signed_string_redacted: str
     request: CloseRequest = field(repr=False)
 
-    @property
+    @functools.cached_property
     def body_bytes(self) -> bytes:
+        """The JSON body as sent; encoded once (the transport sends it and *Details* shows
+        it, on every row of a batch)."""
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
 
     @property

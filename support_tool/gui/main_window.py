@@ -7,20 +7,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtGui import (
-    QCloseEvent,
-    QKeySequence,
-    QPaintEvent,
-    QShortcut,
-)
-from PySide6.QtWidgets import (
-    QDialog,
-    QMainWindow,
-    QMessageBox,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent, QKeySequence, QPaintEvent, QShortcut
+from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from support_tool.config import paths
 from support_tool.config.profiles import Profile, ProfileSet

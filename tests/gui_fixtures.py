@@ -18,8 +18,11 @@ from tests.conftest import SANDBOX_SECRET
 
 @contextmanager
 def window_for(qtbot: QtBot, runtime: Runtime) -> Iterator[MainWindow]:
+    # Not handed to qtbot.addWidget: pytest-qt closes and deletes such widgets in its
+    # teardown hook, which runs *before* fixture finalizers, so a window still waiting for
+    # its work could be deleted under the wait below ("MainWindow already deleted"). This
+    # context manager closes it itself, once its work is done, and only then deletes it.
     window = MainWindow(runtime)
-    qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
     qtbot.waitUntil(lambda: window.form.profile.count() > 0 or not window.jobs.pending)
@@ -33,6 +36,7 @@ def window_for(qtbot: QtBot, runtime: Runtime) -> Iterator[MainWindow]:
         # Closing waits (responsively) for pending work such as the tabs built after the
         # first paint; the test ends when the window has really closed and saved its state.
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+        window.deleteLater()
 
 
 @contextmanager

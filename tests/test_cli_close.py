@@ -292,3 +292,12 @@ def test_a_refusal_names_the_login_and_json_says_what_was_asked(
         "clear_history": True,
         "profile": "sandbox",
     }
+
+
+def test_an_empty_login_is_named_as_such(cli: CliRunner, sandbox_profile: str) -> None:
+    """A refusal names its login; an empty one read "Invalid input for  (all games)"."""
+    run = cli("close", "")
+    assert run.status == 2, run.text
+    first = run.err.splitlines()[0]
+    assert " for an empty login (all games):" in first
+    assert "  " not in first

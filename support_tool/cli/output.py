@@ -75,7 +75,8 @@ def describe_close(closed: CloseAttempt, args: argparse.Namespace) -> str:
         lines.append(f"  Provider: {safe(result.description)}")
     else:
         subject = close_subject(closed, args)
-        about = f"{safe(str(subject['login']))}"
+        login = str(subject["login"])
+        about = safe(login) if login.strip() else "an empty login"
         about += f" in game {safe(str(subject['game_id']))}" if subject["game_id"] else ""
         about += " (all games)" if not subject["game_id"] else ""
         about += ", with clear history" if subject["clear_history"] else ""

@@ -219,6 +219,13 @@ def seed(
                     copy.write(chunk)
                     last_seal, last_seq, pending = seal, seq, None
             conn.execute("UPDATE support_tool.head SET seq = %s, seal = %s", (last_seq, last_seal))
+            # What append_event would have kept: the attempts still without a closing event.
+            conn.execute("DELETE FROM support_tool.open_attempts")
+            conn.execute(
+                "INSERT INTO support_tool.open_attempts SELECT a.seq FROM support_tool.events a"
+                " WHERE a.kind = 'attempt' AND NOT EXISTS (SELECT 1 FROM support_tool.events c"
+                " WHERE c.action = a.seq AND c.kind IN ('answer', 'unknown'))"
+            )
             conn.execute("SET session_replication_role = origin")
             built = time.perf_counter()
             copy_s += built - start

@@ -45,11 +45,12 @@ NEXT_STEP = (
     " Nothing was sent: every action is recorded before it is sent. Try again once the "
     "store is back (support-tool audit status says whether it is)."
 )
+# This workstation's attempts without a closing event, from the few rows append_event keeps
+# for them (what is closed next is still checked against its seal: see _sealed).
 _PENDING = (
-    "SELECT a.seq, a.recorded_at, a.body, now() FROM support_tool.events a"
+    "SELECT a.seq, a.recorded_at, a.body, now() FROM support_tool.open_attempts o"
+    " JOIN support_tool.events a ON a.seq = o.seq"
     " WHERE a.kind = 'attempt' AND (a.body::jsonb ->> 'workstation') = %s"
-    " AND NOT EXISTS (SELECT 1 FROM support_tool.events c"
-    " WHERE c.action = a.seq AND c.kind IN ('answer', 'unknown'))"
 )
 _MAY_APPEND = (
     "SELECT has_function_privilege('support_tool.append_event(text,bigint,text)', 'EXECUTE'),"

@@ -366,8 +366,12 @@ CREATE TRIGGER head_no_truncate
 CREATE OR REPLACE VIEW support_tool.actions AS
 SELECT
     a.seq                                          AS id,
-    a.recorded_at                                  AS started_at,
-    CASE WHEN a.kind = 'refused' THEN a.recorded_at ELSE c.recorded_at END AS finished_at,
+    -- An imported action shows when it happened on its desk (the body's imported
+    -- recorded_at), not when it was imported; the event's own recorded_at, which the seal
+    -- covers, stays the import time.
+    coalesce(ab.imported ->> 'recorded_at', a.recorded_at) AS started_at,
+    CASE WHEN a.kind = 'refused' THEN coalesce(ab.imported ->> 'recorded_at', a.recorded_at)
+         ELSE coalesce(r.imported ->> 'recorded_at', c.recorded_at) END AS finished_at,
     coalesce(ab.operator, '')                      AS operator,
     coalesce(ab.workstation, '')                   AS workstation,
     coalesce(ab.profile, '')                       AS profile,
@@ -393,13 +397,14 @@ LEFT JOIN support_tool.events c
 -- column parsed it once per column: ~100 us a row, 25 ms for one page of the History).
 LEFT JOIN LATERAL json_to_record(a.body::json) AS ab (
     operator text, workstation text, profile text, api_host text, login text, game_id text,
-    clear_history boolean, reason text, batch_id text, pid bigint, retry_of text
+    clear_history boolean, reason text, batch_id text, pid bigint, retry_of text,
+    imported json
 ) ON true
 LEFT JOIN LATERAL json_to_record(
     (CASE WHEN a.kind = 'refused' THEN a.body ELSE c.body END)::json
 ) AS r (
     outcome text, error_code bigint, description text, http_status integer,
-    elapsed_ms bigint, attempts integer
+    elapsed_ms bigint, attempts integer, imported json
 ) ON true
 WHERE a.kind IN ('attempt', 'refused');
 

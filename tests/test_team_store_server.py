@@ -451,11 +451,46 @@ def test_a_superuser_edit_breaks_the_chain_where_it_happened(
         assert store.check_chain().ok
         _superuser_edit(team, edit)
         report = store.check_chain()
+        found = store.recompute_chain()  # what history verify trusts: the desk's own pass
     assert not report.ok
     assert any(server_sees in problem for _, problem in report.problems), report.problems
+    assert found.problem is not None
+    assert found.problem[0] == report.problems[0][0]
     with team.connect(team.auditor_url, AUDITOR_PASSWORD) as conn:
         problems = reference_problems(*stored(conn))
     assert [p for p in problems if any(p.startswith(s) for s in python_sees)], problems
+
+
+def test_the_desk_finds_a_resealed_second_answer_to_one_attempt(team: TeamStoreSetUp) -> None:
+    """Seals recomputed after the change hold, but an attempt closed twice is still found
+    (the desk keeps the open attempts while it streams)."""
+    from support_tool.audit import events
+
+    trail = [("attempt", None, attempt_body()), ("answer", 1, answer_body())]
+    trail.append(("answer", 1, answer_body("failed", "Player has a round in play")))
+    previous, rows = events.GENESIS, []
+    for seq, (kind, action, body) in enumerate(trail, 1):
+        made = events.make_event(
+            previous, seq, kind, "2026-11-30T10:00:00.000Z", json.loads(body), action=action
+        )
+        rows.append((made.seq, made.kind, made.action, made.recorded_at, "", made.body, made.seal))
+        previous = made.seal
+    with team.db.admin() as conn:  # a superuser drops what stands in the way
+        conn.execute("DROP INDEX support_tool.events_one_closing_seq")
+        conn.execute("SET session_replication_role = replica")
+        for row in rows:
+            conn.execute(
+                "INSERT INTO support_tool.events (seq, kind, action, recorded_at,"
+                " origin, body, seal) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                row,
+            )
+        conn.execute("UPDATE support_tool.head SET seq = 3, seal = %s", (previous,))
+    with team.desk_store() as store:
+        found = store.recompute_chain()
+    assert found.problem is not None
+    assert found.problem[0] == 3
+    assert "event 3 (answer) points at 1, which is not an earlier attempt" in found.problem[1]
+    assert found.events == 2
 
 
 # --- many desks at once --------------------------------------------------------------------

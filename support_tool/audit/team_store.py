@@ -253,6 +253,10 @@ class TeamStore:
         rows = self._read("SELECT seq FROM support_tool.head")
         return int(rows[0][0]) if rows else 0
 
+    def backend_pid(self) -> int:
+        """The server process serving this connection (benchmarks read its CPU time)."""
+        return int(self._conn.info.backend_pid)
+
     def recompute_chain(self) -> team_verify.Recomputed:
         """Every seal and link recomputed on this side from the stored rows, in one
         read-only snapshot (audit/team_verify.py): what ``history verify`` trusts, since

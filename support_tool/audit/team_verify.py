@@ -14,8 +14,8 @@ code the embedded file uses (audit/events.py), and checks the structure while it
 * the head row names the newest event and its seal.
 
 Everything is read in one REPEATABLE READ, READ ONLY transaction (one snapshot: appends
-meanwhile are simply not part of it), in seq order, streamed by ``COPY ... TO STDOUT``
-in binary (the fastest of the ways measured, see benchmarks/bench_team.py), never whole.
+meanwhile are simply not part of it), in seq order, streamed through a server-side cursor
+in binary, 10,000 rows at a time (never whole).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 
 VERIFY_TIMEOUT_MS = 10 * 60_000  # a trail of millions streams for seconds; bounded all the same
 _ROWS = (
-    "COPY (SELECT seq, kind, action, recorded_at, origin, body, seal"
-    " FROM support_tool.events ORDER BY seq) TO STDOUT (FORMAT BINARY)"
+    "SELECT seq, kind, action, recorded_at, origin, body, seal"
+    " FROM support_tool.events ORDER BY seq"
 )
-_TYPES = ("int8", "text", "int8", "text", "text", "text", "bytea")
+BATCH_ROWS = 10_000  # rows per round trip of the server-side cursor: bounded memory
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,12 @@ def recompute(conn: psycopg.Connection[tuple[Any, ...]]) -> Recomputed:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(f"SET LOCAL statement_timeout = {int(VERIFY_TIMEOUT_MS)}")
-        with conn.cursor() as cur, cur.copy(_ROWS) as copy:
-            copy.set_types(list(_TYPES))
-            found = _walk(copy.rows())
-            for _rest in copy:  # after a problem: the server must finish sending
-                pass
+        # A server-side cursor in binary: of the ways measured (COPY in binary or text, a
+        # cursor in text), it cost the desk the least CPU (benchmarks/bench_team.py).
+        with conn.cursor(name="support_tool_verify", binary=True) as cur:
+            cur.itersize = BATCH_ROWS
+            cur.execute(_ROWS)
+            found = _walk(cur)
         head = conn.execute("SELECT seq, seal FROM support_tool.head").fetchone()
     count, seq, seal, at, problem = found
     head_seq, head_seal = (int(head[0]), bytes(head[1])) if head else (0, events.GENESIS)

@@ -77,6 +77,12 @@ def test_import_appends_a_verified_history_once_and_answers_follow_their_attempt
     assert "13 events were imported before and left as they are." in more.out
     shown = cli_process("history", "--json", env=desk.env())
     assert len(shown.out.splitlines()) == 8  # 7 closes and one refusal, as on the desk
+    # Each action shows when it happened on the desk, not when it was imported.
+    on_desk = cli_process("history", "--json")
+    times = ("login", "started_at", "finished_at")
+    assert [{k: json.loads(line)[k] for k in times} for line in shown.out.splitlines()] == [
+        {k: json.loads(line)[k] for k in times} for line in on_desk.out.splitlines()
+    ]
     assert cli_process("history", "verify", env=desk.env()).status == 0
 
 

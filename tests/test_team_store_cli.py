@@ -182,6 +182,41 @@ def test_an_auditor_verifies_the_team_trail_and_sees_a_superuser_edit(
     assert auditor
 
 
+@pytest.mark.postgres
+@pytest.mark.keyring
+@pytest.mark.usefixtures("forget_keyring_password")
+def test_history_verify_recomputes_the_seals_when_the_server_check_is_replaced(
+    cli_process: CliProcessRunner, team_database: TeamDatabase
+) -> None:
+    """A superuser who makes the server's own check always say "fine" and then edits an
+    event is still caught: the desk recomputes every seal itself."""
+    from support_tool.audit.team_store import TeamStore
+
+    db = team_database
+    _, desk_url = _initialised(db)
+    with TeamStore.open(desk_url, DESK_PASSWORD, "desk") as store:
+        for login in ("terminal-0007", "terminal-0008"):
+            attempt = store.append("attempt", None, f'{{"login":"{login}","reason":"TCK-1"}}')
+            store.append("answer", attempt.seq, '{"outcome":"success"}')
+    assert cli_process("audit", "use", desk_url, stdin=DESK_PASSWORD).status == 0
+    assert cli_process("history", "verify").status == 0
+    with db.admin() as conn:
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION support_tool.chain_problems()"
+            " RETURNS TABLE (seq bigint, problem text) LANGUAGE sql STABLE"
+            " AS $$ SELECT 1::bigint, 'x'::text WHERE false $$"
+        )
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "UPDATE support_tool.events SET body = replace(body, 'TCK-1', 'TCK-2') WHERE seq = 3"
+        )
+    with TeamStore.open(desk_url, DESK_PASSWORD, "desk") as store:
+        assert store.check_chain().ok  # the server's (replaced) check sees nothing wrong
+    altered = cli_process("history", "verify")
+    assert altered.status == 5, altered.text
+    assert "event 3 does not match its seal" in altered.text
+
+
 def test_demo_does_not_change_the_real_audit_store(cli: CliRunner, home: Path) -> None:
     result = cli("--demo", "audit", "use", "postgresql://desk07@db.example/audit")
     assert result.status == 2

@@ -144,6 +144,7 @@ def test_init_db_twice_creates_then_only_finds_everything(team_database: TeamDat
         "extension pg_trgm",
         "table support_tool.events",
         "table support_tool.head",
+        "table support_tool.open_attempts",
         "view support_tool.actions",
         "index support_tool.events_search_text",
         "index support_tool.events_login_seq",
@@ -204,6 +205,53 @@ def test_init_db_says_which_roles_it_needs_when_it_may_not_create_them(
         assert conn.execute("SELECT to_regnamespace('support_tool')").fetchone() == (None,)
 
 
+def _open_attempts(conn: Any) -> list[int]:
+    return [
+        int(r[0]) for r in conn.execute("SELECT seq FROM support_tool.open_attempts ORDER BY 1")
+    ]
+
+
+def test_init_db_fills_the_open_attempts_of_an_existing_store_once(team: TeamStoreSetUp) -> None:
+    """A store set up before the open attempts were kept gets them from its events once."""
+    with team.desk_store() as store:
+        for login in ("p-1", "p-2", "p-3"):
+            store.append("attempt", None, attempt_body(login))
+        store.append("answer", 1, answer_body())
+        store.append("unknown", 3, answer_body("unknown", "Check with the provider"))
+    with team.db.admin() as conn:  # as an older init-db left it: no table
+        assert _open_attempts(conn) == [2]
+        conn.execute("DROP TABLE support_tool.open_attempts")
+    db = team.db
+    args = (db.owner_url, db.owner_password, db.desk_role, db.auditor_role)
+    report = team_admin.describe(team_admin.init_db(*args), db.desk_role, db.auditor_role)
+    assert "created        table support_tool.open_attempts" in report
+    assert not team_admin.init_db(*args).anything_new
+    with team.desk_store() as store:
+        store.append("attempt", None, attempt_body("p-4"))
+        assert [r.id for r in store.page(AuditFilter(outcome="pending"))] == [6, 2]
+        store.append("answer", 2, answer_body())
+        assert [r.id for r in store.page(AuditFilter(outcome="pending"))] == [6]
+    with team.connect(team.desk_url, DESK_PASSWORD) as conn:
+        assert _open_attempts(conn) == [6]
+
+
+def test_the_pending_filter_follows_answers_and_unknowns(team: TeamStoreSetUp) -> None:
+    with team.desk_store() as store:
+        ids = [store.append("attempt", None, attempt_body(f"p-{n}")).seq for n in range(4)]
+        store.append("refused", None, attempt_body("p-r", outcome="invalid_input"))
+        pending = AuditFilter(outcome="pending")
+        assert [r.id for r in store.page(pending)] == ids[::-1]
+        store.append("answer", ids[1], answer_body())
+        store.append("unknown", ids[3], answer_body("unknown", "Check with the provider"))
+        assert [r.id for r in store.page(pending)] == [ids[2], ids[0]]
+        assert [r.id for r in store.page(pending, before_id=ids[2])] == [ids[0]]
+        assert [r.id for r in store.page(AuditFilter(outcome="pending", login="p-2"))] == [ids[2]]
+        with pytest.raises(AuditUnavailable, match="already has its closing event"):
+            store.append("answer", ids[1], answer_body())
+        assert [r.id for r in store.page(pending)] == [ids[2], ids[0]]
+        assert store.check_chain().ok
+
+
 # --- who may do what -----------------------------------------------------------------------
 
 WRITES = {
@@ -216,6 +264,10 @@ WRITES = {
     "UPDATE head": "UPDATE support_tool.head SET seq = 0",
     "DELETE head": "DELETE FROM support_tool.head",
     "TRUNCATE head": "TRUNCATE support_tool.head",
+    "INSERT open_attempts": "INSERT INTO support_tool.open_attempts VALUES (99)",
+    "UPDATE open_attempts": "UPDATE support_tool.open_attempts SET seq = 98",
+    "DELETE open_attempts": "DELETE FROM support_tool.open_attempts",
+    "TRUNCATE open_attempts": "TRUNCATE support_tool.open_attempts",
     "INSERT actions": "INSERT INTO support_tool.actions (id) VALUES (1)",
     "UPDATE actions": "UPDATE support_tool.actions SET login = 'x'",
     "DELETE actions": "DELETE FROM support_tool.actions",
@@ -399,11 +451,46 @@ def test_a_superuser_edit_breaks_the_chain_where_it_happened(
         assert store.check_chain().ok
         _superuser_edit(team, edit)
         report = store.check_chain()
+        found = store.recompute_chain()  # what history verify trusts: the desk's own pass
     assert not report.ok
     assert any(server_sees in problem for _, problem in report.problems), report.problems
+    assert found.problem is not None
+    assert found.problem[0] == report.problems[0][0]
     with team.connect(team.auditor_url, AUDITOR_PASSWORD) as conn:
         problems = reference_problems(*stored(conn))
     assert [p for p in problems if any(p.startswith(s) for s in python_sees)], problems
+
+
+def test_the_desk_finds_a_resealed_second_answer_to_one_attempt(team: TeamStoreSetUp) -> None:
+    """Seals recomputed after the change hold, but an attempt closed twice is still found
+    (the desk keeps the open attempts while it streams)."""
+    from support_tool.audit import events
+
+    trail = [("attempt", None, attempt_body()), ("answer", 1, answer_body())]
+    trail.append(("answer", 1, answer_body("failed", "Player has a round in play")))
+    previous, rows = events.GENESIS, []
+    for seq, (kind, action, body) in enumerate(trail, 1):
+        made = events.make_event(
+            previous, seq, kind, "2026-11-30T10:00:00.000Z", json.loads(body), action=action
+        )
+        rows.append((made.seq, made.kind, made.action, made.recorded_at, "", made.body, made.seal))
+        previous = made.seal
+    with team.db.admin() as conn:  # a superuser drops what stands in the way
+        conn.execute("DROP INDEX support_tool.events_one_closing_seq")
+        conn.execute("SET session_replication_role = replica")
+        for row in rows:
+            conn.execute(
+                "INSERT INTO support_tool.events (seq, kind, action, recorded_at,"
+                " origin, body, seal) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                row,
+            )
+        conn.execute("UPDATE support_tool.head SET seq = 3, seal = %s", (previous,))
+    with team.desk_store() as store:
+        found = store.recompute_chain()
+    assert found.problem is not None
+    assert found.problem[0] == 3
+    assert "event 3 (answer) points at 1, which is not an earlier attempt" in found.problem[1]
+    assert found.events == 2
 
 
 # --- many desks at once --------------------------------------------------------------------

@@ -69,7 +69,7 @@ SELECT coalesce(n.nspacl::text, '')
              FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid)
   FROM pg_catalog.pg_namespace n WHERE n.nspname = 'support_tool'
 """
-_TABLES = ("events", "head", "actions")
+_TABLES = ("events", "head", "open_attempts", "actions")
 
 
 @dataclass

@@ -143,6 +143,27 @@ BEGIN
 END
 $$;
 
+-- step: open attempts
+-- The attempts that have no closing event yet, kept by append_event (a row added with an
+-- attempt, removed with its answer or unknown) so the History's "In progress" filter and
+-- a desk's recovery read a handful of rows instead of anti-joining every attempt. It is
+-- derived, not evidence: verification never reads it, and it can always be rebuilt from
+-- the events. Created (and, for a store that already has events, filled from them) once.
+DO $$
+BEGIN
+    IF pg_catalog.to_regclass('support_tool.open_attempts') IS NULL THEN
+        CREATE TABLE support_tool.open_attempts (seq bigint PRIMARY KEY);
+        COMMENT ON TABLE support_tool.open_attempts IS
+            'support-tool: attempts without a closing event (derived from support_tool.events by append_event; not evidence).';
+        INSERT INTO support_tool.open_attempts (seq)
+            SELECT a.seq FROM support_tool.events a
+            WHERE a.kind = 'attempt' AND NOT EXISTS (
+                SELECT 1 FROM support_tool.events c
+                WHERE c.action = a.seq AND c.kind IN ('answer', 'unknown'));
+    END IF;
+END
+$$;
+
 -- step: append function
 -- The only way in. kind 'attempt', 'refused' or 'migrated' belongs to itself: the desk
 -- passes action NULL (it cannot know its seq beforehand); the same seq is also accepted.
@@ -220,6 +241,11 @@ BEGIN
     INSERT INTO support_tool.events AS e (seq, kind, action, recorded_at, origin, body, seal)
         VALUES (new_seq, append_event.kind, new_act, new_at, who, append_event.body, new_seal);
     UPDATE support_tool.head h SET seq = new_seq, seal = new_seal;
+    IF append_event.kind = 'attempt' THEN
+        INSERT INTO support_tool.open_attempts (seq) VALUES (new_seq);
+    ELSIF append_event.kind IN ('answer', 'unknown') THEN
+        DELETE FROM support_tool.open_attempts o WHERE o.seq = new_act;
+    END IF;
     seq := new_seq;
     recorded_at := new_at;
     seal := new_seal;
@@ -273,6 +299,23 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION support_tool.insert_through_append_only() FROM PUBLIC;
+-- The open attempts follow the events: rows come and go only inside append_event.
+CREATE OR REPLACE FUNCTION support_tool.open_attempts_through_append_only() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stack text;
+BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF pg_catalog.strpos(stack, 'function support_tool.append_event(text,bigint,text)') > 0 THEN
+        RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    RAISE EXCEPTION 'support-tool: the audit trail is append-only; its open attempts change only through support_tool.append_event (% refused)',
+        TG_OP USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+REVOKE ALL ON FUNCTION support_tool.open_attempts_through_append_only() FROM PUBLIC;
 REVOKE ALL ON FUNCTION support_tool.refuse_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION support_tool.head_forward_only() FROM PUBLIC;
 DROP TRIGGER IF EXISTS events_no_update_delete ON support_tool.events;
@@ -299,6 +342,18 @@ DROP TRIGGER IF EXISTS head_no_delete ON support_tool.head;
 CREATE TRIGGER head_no_delete
     BEFORE DELETE ON support_tool.head
     FOR EACH ROW EXECUTE FUNCTION support_tool.refuse_change();
+DROP TRIGGER IF EXISTS open_attempts_through_append ON support_tool.open_attempts;
+CREATE TRIGGER open_attempts_through_append
+    BEFORE INSERT OR DELETE ON support_tool.open_attempts
+    FOR EACH ROW EXECUTE FUNCTION support_tool.open_attempts_through_append_only();
+DROP TRIGGER IF EXISTS open_attempts_no_update ON support_tool.open_attempts;
+CREATE TRIGGER open_attempts_no_update
+    BEFORE UPDATE ON support_tool.open_attempts
+    FOR EACH ROW EXECUTE FUNCTION support_tool.refuse_change();
+DROP TRIGGER IF EXISTS open_attempts_no_truncate ON support_tool.open_attempts;
+CREATE TRIGGER open_attempts_no_truncate
+    BEFORE TRUNCATE ON support_tool.open_attempts
+    FOR EACH STATEMENT EXECUTE FUNCTION support_tool.refuse_change();
 DROP TRIGGER IF EXISTS head_no_truncate ON support_tool.head;
 CREATE TRIGGER head_no_truncate
     BEFORE TRUNCATE ON support_tool.head
@@ -311,8 +366,12 @@ CREATE TRIGGER head_no_truncate
 CREATE OR REPLACE VIEW support_tool.actions AS
 SELECT
     a.seq                                          AS id,
-    a.recorded_at                                  AS started_at,
-    CASE WHEN a.kind = 'refused' THEN a.recorded_at ELSE c.recorded_at END AS finished_at,
+    -- An imported action shows when it happened on its desk (the body's imported
+    -- recorded_at), not when it was imported; the event's own recorded_at, which the seal
+    -- covers, stays the import time.
+    coalesce(ab.imported ->> 'recorded_at', a.recorded_at) AS started_at,
+    CASE WHEN a.kind = 'refused' THEN coalesce(ab.imported ->> 'recorded_at', a.recorded_at)
+         ELSE coalesce(r.imported ->> 'recorded_at', c.recorded_at) END AS finished_at,
     coalesce(ab.operator, '')                      AS operator,
     coalesce(ab.workstation, '')                   AS workstation,
     coalesce(ab.profile, '')                       AS profile,
@@ -338,13 +397,14 @@ LEFT JOIN support_tool.events c
 -- column parsed it once per column: ~100 us a row, 25 ms for one page of the History).
 LEFT JOIN LATERAL json_to_record(a.body::json) AS ab (
     operator text, workstation text, profile text, api_host text, login text, game_id text,
-    clear_history boolean, reason text, batch_id text, pid bigint, retry_of text
+    clear_history boolean, reason text, batch_id text, pid bigint, retry_of text,
+    imported json
 ) ON true
 LEFT JOIN LATERAL json_to_record(
     (CASE WHEN a.kind = 'refused' THEN a.body ELSE c.body END)::json
 ) AS r (
     outcome text, error_code bigint, description text, http_status integer,
-    elapsed_ms bigint, attempts integer
+    elapsed_ms bigint, attempts integer, imported json
 ) ON true
 WHERE a.kind IN ('attempt', 'refused');
 

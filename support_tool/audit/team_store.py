@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from support_tool.audit import team_reads
+from support_tool.audit import team_reads, team_verify
 from support_tool.audit.records import COLUMNS, AuditFilter, AuditRecord, _record
 from support_tool.errors import AuditUnavailable, ConfigurationError
 
@@ -252,6 +252,23 @@ class TeamStore:
         """How many events the trail holds, from the head row (no count over the table)."""
         rows = self._read("SELECT seq FROM support_tool.head")
         return int(rows[0][0]) if rows else 0
+
+    def backend_pid(self) -> int:
+        """The server process serving this connection (benchmarks read its CPU time)."""
+        return int(self._conn.info.backend_pid)
+
+    def recompute_chain(self) -> team_verify.Recomputed:
+        """Every seal and link recomputed on this side from the stored rows, in one
+        read-only snapshot (audit/team_verify.py): what ``history verify`` trusts, since
+        the server's own check is code a superuser could replace."""
+        pg = driver()
+        with self._lock:
+            try:
+                return team_verify.recompute(self._conn)
+            except pg.Error as exc:
+                raise AuditUnavailable(
+                    f"The team audit store {self._what} cannot be read: {server_message(exc)}"
+                ) from None
 
     def check_chain(self) -> ChainReport:
         """docs/audit-trail.md's checks 1-4, computed by the server over the stored rows.

@@ -211,6 +211,26 @@ def test_an_answer_pointing_at_the_wrong_attempt_is_caught_even_resealed(tmp_pat
     assert link == check.Fault(8, "event 8 answers attempt 4 a second time.")
 
 
+def test_an_answer_pointing_at_an_event_that_is_no_attempt_is_caught_even_resealed(
+    tmp_path: Path,
+) -> None:
+    """The links' merge counts one attempt fewer than closing events, and the first closing
+    event at fault is named."""
+    path = filled(tmp_path / "h.sqlite3")
+    rows = read_events(path)
+    assert rows[7][1:3] == ["answer", 7]
+    assert rows[2][1] == "refused"
+    rows[7][2] = 3  # answers the refused event 3; attempt 7 is left without an answer
+    write_events(path, rows, reseal=True)
+    with AuditLog(path) as store:
+        found = store.verify()
+    assert (found.ok, found.record_id) == (False, 8)
+    from support_tool.audit import check
+
+    link = check.check_links(f"{path.resolve().as_uri()}?mode=ro")
+    assert link == check.Fault(8, "event 8 answers an event that is not its attempt.")
+
+
 def test_anchor_catches_a_rewrite_of_every_seal(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     path = filled(home / "history.sqlite3")
     anchor = cli("history", "anchor")

@@ -63,6 +63,32 @@ def test_sqlite_builds_the_same_tail_as_python(tmp_path: Path) -> None:
     db.close()
 
 
+TRICKY = (
+    (1, "attempt", 1, "2026-11-30T14:20:00.123Z", "", "{}"),
+    (2**63 - 1, "answer", 2**63 - 2, "t\x00hidden", "desk\x00", '{"a":"\x00b"}'),
+    (-(2**63), "unknown", 0, "2026-11-30T14:20:00.123Z", "caf\u00e9 \U0001f600", "\u00e9\n\n"),
+    (42, "refused", 42, "", "\n", ""),
+)
+
+
+def test_the_read_expression_is_exactly_the_canonical_tail() -> None:
+    """What verify (and a single event's read) hashes is byte for byte ``events.tail``,
+    with a NUL anywhere, text beyond ASCII, the largest and smallest 64-bit integers and
+    line breaks inside the fields (the reader never splits the text, it hashes it)."""
+    from support_tool.audit import check
+
+    db = check.connect(":memory:")
+    db.execute(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, kind TEXT, action INTEGER,"
+        " recorded_at TEXT, origin TEXT, body TEXT)"
+    )
+    db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", TRICKY)
+    read = dict(db.execute(f"SELECT seq, {check.TAIL} FROM events"))  # noqa: S608
+    assert read == {row[0]: events.tail(*row) for row in TRICKY}
+    assert read[2**63 - 1].endswith(b'"a":"\x00b"}')
+    db.close()
+
+
 def test_anchor_lines_round_trip_and_anything_else_is_refused() -> None:
     anchor = events.Anchor(1042, "2026-11-30T14:20:00.123Z", "3f" * 32)
     assert events.parse_anchor("  " + anchor.line() + "\n") == anchor
@@ -183,6 +209,26 @@ def test_an_answer_pointing_at_the_wrong_attempt_is_caught_even_resealed(tmp_pat
 
     link = check.check_links(f"{path.resolve().as_uri()}?mode=ro")
     assert link == check.Fault(8, "event 8 answers attempt 4 a second time.")
+
+
+def test_an_answer_pointing_at_an_event_that_is_no_attempt_is_caught_even_resealed(
+    tmp_path: Path,
+) -> None:
+    """The links' merge counts one attempt fewer than closing events, and the first closing
+    event at fault is named."""
+    path = filled(tmp_path / "h.sqlite3")
+    rows = read_events(path)
+    assert rows[7][1:3] == ["answer", 7]
+    assert rows[2][1] == "refused"
+    rows[7][2] = 3  # answers the refused event 3; attempt 7 is left without an answer
+    write_events(path, rows, reseal=True)
+    with AuditLog(path) as store:
+        found = store.verify()
+    assert (found.ok, found.record_id) == (False, 8)
+    from support_tool.audit import check
+
+    link = check.check_links(f"{path.resolve().as_uri()}?mode=ro")
+    assert link == check.Fault(8, "event 8 answers an event that is not its attempt.")
 
 
 def test_anchor_catches_a_rewrite_of_every_seal(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
@@ -364,3 +410,67 @@ def test_the_seal_covers_every_byte_even_after_a_nul(tmp_path: Path) -> None:
     assert not found.ok
     assert found.record_id == seq
     assert f"event {seq} was changed" in found.problem
+
+
+STORAGE_CLASSES = {
+    "kind as raw bytes": "UPDATE events SET kind = CAST(kind AS BLOB) WHERE seq = 4",
+    "time as raw bytes": "UPDATE events SET recorded_at = CAST(recorded_at AS BLOB) WHERE seq = 4",
+    "origin as raw bytes": "UPDATE events SET origin = CAST(origin AS BLOB) WHERE seq = 4",
+    "body as raw bytes": "UPDATE events SET body = CAST(body AS BLOB) WHERE seq = 4",
+    "seal as text": "UPDATE events SET seal = CAST(seal AS TEXT) WHERE seq = 4",
+}
+
+
+@pytest.mark.parametrize("how", list(STORAGE_CLASSES))
+def test_a_storage_class_the_seal_does_not_cover_is_caught(tmp_path: Path, how: str) -> None:
+    """The same bytes in another storage class seal the same: verify's one pass checks
+    the classes by comparison, and names the event as the slow look does."""
+    path = filled(tmp_path / "h.sqlite3")
+    db = sqlite3.connect(path)
+    with db:
+        for statement in UNGUARDED:
+            db.execute(statement)
+        db.execute(STORAGE_CLASSES[how])
+    db.close()
+    with AuditLog(path) as store:
+        found = store.verify()
+    assert not found.ok, how
+    assert (found.record_id, found.problem) == (
+        4,
+        "event 4 holds a value support-tool never writes.",
+    )
+
+
+def test_seals_of_the_wrong_length_are_caught_even_where_their_bytes_run_on(
+    tmp_path: Path,
+) -> None:
+    """Seal 4 cut to 31 bytes and seal 5 carrying the rest of digest 4 before its own,
+    every later seal and the head recomputed: the stored seals run together equal the
+    digests run together, so only a check of each seal on its own catches it."""
+    path = filled(tmp_path / "h.sqlite3")
+    rows = read_events(path)
+    previous, digests = events.GENESIS, []
+    for row in rows:
+        seq, kind, action, at, origin, body = row[:6]
+        tail = events.tail(seq, kind, action, at, origin, body)  # type: ignore[arg-type]
+        digests.append(events.seal_after(previous, tail))
+        if seq == 4:
+            row[6] = digests[-1][:31]
+        elif seq == 5:
+            row[6] = digests[-2][31:] + digests[-1]
+        else:
+            row[6] = digests[-1]
+        previous = row[6]  # type: ignore[assignment]
+    assert b"".join(r[6] for r in rows) == b"".join(digests)  # type: ignore[misc]
+    write_events(path, rows)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE events_head SET seq = ?, seal = ?", (rows[-1][0], rows[-1][6]))
+    db.close()
+    with AuditLog(path) as store:
+        found = store.verify()
+    assert not found.ok
+    assert (found.record_id, found.problem) == (
+        4,
+        "event 4 holds a value support-tool never writes.",
+    )

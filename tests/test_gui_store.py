@@ -130,12 +130,13 @@ def sandbox_profile_secret() -> Iterator[None]:
 
 
 def damaged_window_history(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A history large enough to skip the check at open, damaged mid-file where only
-    ``verify`` reads (the events), and a window that would verify only in ten minutes."""
+    """A history large enough to skip the check at open, damaged where only ``verify`` and
+    the next write read (the head pointer: the History tab's pages, read from the events,
+    would find damage in those), and a window that would verify only in ten minutes."""
     path = filled(home / "history.sqlite3")
     monkeypatch.setattr(history_module, "QUICK_CHECK_AT_OPEN_BYTES", 0)
     monkeypatch.setattr(main_window, "VERIFY_DELAY_MS", 600_000)
-    garbage_in_the_middle(path, "events")
+    garbage_in_the_middle(path, "events_head")
     return path
 
 

@@ -174,3 +174,72 @@ def memory(closes: int = 20_000) -> list[Figure]:
             f"({per_10k:.2f} MB per 10,000 rows)",
         )
     ]
+
+
+# Where a row's CPU goes, by the function each part enters through (cumulative time of
+# those calls on the worker threads; requests is what the bare client pays too).
+PROFILE_PARTS = (
+    ("requests (send, receive, parse: the floor pays this too)", "sessions.py", "request"),
+    ("audit store: the attempt (seal, insert, derived items, commit)", "log.py", "begin"),
+    ("audit store: queueing the answer", "log.py", "finish"),
+    ("  of which SQLite statements (events, indexes, triggers)", "~", "execute"),
+    ("  of which SQLite commits (WAL write + fsync)", "~", "__exit__"),
+    ("the per-row log line", "__init__.py", "_log"),
+    ("signing", "request.py", "build_signed"),
+    ("interpreting the answer", "interpret.py", "interpret_http"),
+)
+
+
+def profile(logins: int = LOGINS) -> str:
+    """One batch with every worker thread under cProfile (per-thread CPU clock): the
+    per-row CPU of each part (``python -m benchmarks.bench_batch --profile``). cProfile's
+    own overhead inflates Python-heavy parts about threefold; compare parts, not totals."""
+    import cProfile
+    import pstats
+
+    profiles: list[cProfile.Profile] = []
+    work = BatchRun._work
+
+    def profiled(self: BatchRun) -> None:
+        profiler = cProfile.Profile(time.thread_time)
+        profiles.append(profiler)
+        profiler.runcall(work, self)
+
+    with (
+        sandbox_process("--latency-ms", str(LATENCY_MS)) as (url, secret),
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        os.environ["SUPPORT_TOOL_HOME"] = folder
+        configure_logging()
+        service = _service(url, secret, folder)
+        BatchRun(service, _terminals(50), BatchOptions(concurrency=CONCURRENCY)).run()
+        BatchRun._work = profiled  # type: ignore[method-assign]
+        try:
+            BatchRun(service, _terminals(logins), BatchOptions(concurrency=CONCURRENCY)).run()
+        finally:
+            BatchRun._work = work  # type: ignore[method-assign]
+        service.close_all()
+        service.history.close()
+    stats = pstats.Stats(*profiles)  # type: ignore[arg-type]
+    table: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    table = stats.stats  # type: ignore[attr-defined]
+    lines = [f"per-row CPU of {logins:,} rows (cProfile, worker threads):"]
+    total = sum(entry[2] for entry in table.values())
+    lines.append(f"  {total * 1000 / logins:6.3f} ms  everything on the worker threads")
+    for label, file, function in PROFILE_PARTS:
+        spent = sum(
+            entry[3]
+            for (path, _, name), entry in table.items()
+            if (path.endswith(file) and name == function)
+            or (file == "~" and f"'{function}' of 'sqlite3.Connection'" in name)
+        )
+        lines.append(f"  {spent * 1000 / logins:6.3f} ms  {label}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if "--profile" in sys.argv:
+        print(profile())
+    else:
+        for figure in run():
+            print(f"{figure.name}: {figure.value:.2f} s vs {figure.baseline} s; {figure.note}")

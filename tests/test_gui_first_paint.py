@@ -36,7 +36,7 @@ class TypeAtFirstPaint(QObject):
 def test_a_login_typed_at_first_paint_lands_in_the_login_field(
     qtbot: QtBot, home: Path, demo: bool
 ) -> None:
-    with open_runtime(demo=demo) as runtime:
+    with open_runtime(demo=demo, open_store_later=True) as runtime:  # as the app starts
         window = MainWindow(runtime)
         qtbot.addWidget(window)
         typist = TypeAtFirstPaint(window, "terminal-07")
@@ -80,3 +80,36 @@ def test_qt_reads_the_source_of_no_module_but_the_windows_own() -> None:
     assert "support_tool.gui.close_form" in scanned  # the probe saw the hook at work
     others = [m for m in scanned if not m.startswith(("PySide6", "support_tool.gui"))]
     assert others == []
+
+
+_PAINT_PROBE = """
+import os, sys
+from support_tool.cli import commands
+from support_tool.gui import main_window
+paint = main_window.MainWindow.paintEvent
+def first_paint(window, event):
+    paint(window, event)
+    print(window.store_watch.opening, "support_tool.audit.log" in sys.modules, flush=True)
+    os._exit(0)
+main_window.MainWindow.paintEvent = first_paint
+commands.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("demo", [False, True], ids=["saved profiles", "demo"])
+def test_the_window_paints_before_the_audit_store_is_opened(home: Path, demo: bool) -> None:
+    """``support-tool`` paints its form first and opens the audit store afterwards, on a
+    worker: neither the store's modules nor its file are touched before the first paint."""
+    import os
+    import subprocess
+    import sys
+
+    seen = subprocess.run(
+        [sys.executable, "-c", _PAINT_PROBE, *(["--demo"] if demo else [])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    ).stdout.split()
+    assert seen == ["True", "False"]  # still opening; the SQLite trail not even imported

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from support_tool.audit import log as history_module
@@ -20,31 +20,38 @@ from tests.test_history_robust import filled, garbage_in_the_middle
 pytestmark = pytest.mark.keyring  # uses the real Secret Service (conftest starts it)
 
 
-def test_a_damaged_history_at_start_is_a_message(qtbot: QtBot, home: Path) -> None:
+def test_a_damaged_history_at_start_is_the_banner_and_nothing_can_be_sent(
+    qtbot: QtBot, home: Path
+) -> None:
+    """The store opens after the first paint (issue 15): a damaged file is no longer a box
+    before the window, but the window with the red banner and *Close session* disabled."""
     from support_tool.gui import app
 
     path = filled(home / "history.sqlite3")
     garbage_in_the_middle(path)
-    shown: list[str] = []
+    seen: list[tuple[str, bool, str]] = []
 
-    def answer_the_box() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            shown.append(box.text())
-            box.accept()
+    def look_at_the_window() -> None:
+        window = QApplication.activeWindow()
+        if isinstance(window, MainWindow) and window.store_watch.banner.isVisible():
+            button = window.form.button
+            seen.append((window.store_watch.banner.text(), button.isEnabled(), button.toolTip()))
+            window.close()
         else:
-            QTimer.singleShot(20, answer_the_box)
+            QTimer.singleShot(20, look_at_the_window)
 
-    QTimer.singleShot(0, answer_the_box)
+    QTimer.singleShot(0, look_at_the_window)
     hook = sys.excepthook
     try:
-        assert app.run() == 4
+        assert app.run() == 0
     finally:
         sys.excepthook = hook
-    assert len(shown) == 1
-    assert "is damaged" in shown[0]
-    assert str(path) in shown[0]
-    assert "Traceback" not in shown[0]
+    [(banner, enabled, why)] = seen
+    assert "is damaged" in banner
+    assert "nothing can be sent" in banner
+    assert "Traceback" not in banner
+    assert not enabled
+    assert str(path) in why
 
 
 def test_a_damaged_profiles_file_at_start_is_a_message(qtbot: QtBot, home: Path) -> None:

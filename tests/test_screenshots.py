@@ -42,6 +42,13 @@ def display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.wait(timeout=10)
 
 
+def store_open(home: Path) -> bool:
+    """The window says in its log that its audit store is open; it enables *Close* in the
+    same step on its GUI thread, so a key sent after this line finds it enabled."""
+    log = home / "logs" / "support-tool.log"
+    return log.exists() and "audit store open:" in log.read_text(encoding="utf-8")
+
+
 def xdotool(display: str, *args: str) -> str:
     return subprocess.run(
         ["xdotool", *args],
@@ -101,8 +108,11 @@ def test_demo_window_typed_into_and_photographed(
         assert title.count("support-tool") == 1, title  # Qt adds the name unless it ends so
         xdotool(display, "windowfocus", "--sync", window)
         xdotool(display, "type", "--delay", "15", "terminal-0007")
-        xdotool(display, "key", "Return")
         history = home / "demo-history.sqlite3"
+        # The window opens its audit store on a worker after the first paint; Return sends
+        # once it is open (before, Close is disabled: "Opening the audit history…").
+        poll_until(lambda: store_open(home), 20, "the audit store to be opened")
+        xdotool(display, "key", "Return")
 
         def closed() -> bool:
             with sqlite3.connect(history) as db:

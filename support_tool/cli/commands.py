@@ -254,11 +254,11 @@ def _load_core_before_qt(demo: bool) -> None:
     """Import the window's Qt-free modules before Qt itself. Once PySide6 is loaded, its
     ``__feature__`` import hook reads the source of every module imported after it (looking
     for the word PySide6): ~100 modules here (history, profiles, the close path, and the
-    sandbox's HTTP server in the demo), a fifth of the time to the first paint."""
+    sandbox's HTTP server in the demo), a fifth of the time to the first paint. The audit
+    store's own modules are not among them: it opens on a worker after the first paint."""
     import concurrent.futures.thread  # noqa: F401 - the window's worker threads
 
-    import support_tool.audit.migrate  # the history's open brings its schema up
-    import support_tool.ops.runtime  # history, profiles, keyring, close path
+    import support_tool.ops.runtime  # profiles, keyring, close path (the store opens later)
 
     if demo:
         import encodings.idna  # noqa: F401 - the sandbox's server names its host

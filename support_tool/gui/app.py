@@ -147,8 +147,9 @@ def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
         app.setApplicationDisplayName("support-tool")
         app.setDesktopFileName(APP_NAME)
         app.setWindowIcon(app_icon())
-        # A team store that cannot be reached yet: the window opens and says so.
-        with open_runtime(demo=demo, store_may_be_down=True) as runtime:
+        # The store opens on a worker after the first paint (sending waits for it); a team
+        # store that cannot be reached yet: the window opens and says so.
+        with open_runtime(demo=demo, store_may_be_down=True, open_store_later=True) as runtime:
             window = MainWindow(runtime)
             window.show()
             return app.exec()

@@ -149,10 +149,10 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._after_first_paint)
 
     def _after_first_paint(self) -> None:
+        self.store_watch.check()  # opens the audit store, on a worker
         self.history_view()
         self.terminals_view()
         self._warm_up()
-        self.store_watch.check()
         self._verify_timer.start(VERIFY_DELAY_MS)
 
     def verify_history(self, *, report_intact: bool = False) -> None:
@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
     def _store_changed(self) -> None:
         """The banner follows the audit store; the status bar says when it is back."""
         self._show_profile_state()
-        if not self.store_watch.down:
+        if not self.store_watch.down and not self.store_watch.just_opened:
             self.statusBar().showMessage(RECOVERED, 15_000)
 
     def open_profiles(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from support_tool.audit.store import AuditStore
 from support_tool.gui.banners import warning_banner
 from support_tool.gui.jobs import Jobs
+from support_tool.ops.opening_store import OPENING, OpeningStore
 from support_tool.provider.outcome import CloseResult, Outcome
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class StoreWatch(QObject):
     ``reason`` is ``None`` while it can. ``report(reason)`` (a close or a batch met the
     problem) and a start-up ``check()`` turn it down; while down, ``problem()`` is asked
     after FIRST_RETRY_MS, doubling up to LONGEST_RETRY_MS, until it answers ``None``.
+    A store not opened yet (``OpeningStore``) starts as OPENING: sending is blocked, with
+    no red banner, until the first ``check()`` (which opens it, on a worker) answers.
     """
 
     changed = Signal()
@@ -81,7 +84,9 @@ class StoreWatch(QObject):
         super().__init__(parent)
         self.store = store
         self._jobs = jobs
-        self.reason: str | None = None
+        opening = isinstance(store, OpeningStore) and not store.ready
+        self.reason: str | None = OPENING if opening else None
+        self.just_opened = False  # the last change was the start's opening (no "again")
         self.banner = warning_banner("Audit store warning", word_wrap=True)
         self._blockers: list[Callable[[str], None]] = []
         self.next_delay_ms = FIRST_RETRY_MS
@@ -95,8 +100,15 @@ class StoreWatch(QObject):
         return self.reason is not None
 
     @property
+    def opening(self) -> bool:
+        """The store is still being opened: blocked, but nothing has gone wrong."""
+        return self.reason == OPENING
+
+    @property
     def blocked(self) -> str:
         """Why nothing can be sent now, for a disabled button's tooltip ("" when it can)."""
+        if self.opening:
+            return f"Disabled: {OPENING} Closing sessions works as soon as it is open."
         return "" if self.reason is None else blocked_text(self.store.where, self.reason)
 
     def blocks(self, setter: Callable[[str], None]) -> None:
@@ -107,8 +119,9 @@ class StoreWatch(QObject):
 
     def show_for(self, place: str, profile: str | None) -> None:
         """The banner, naming the tab in front and the profile its action would use."""
-        self.banner.setVisible(self.reason is not None)
-        if self.reason is not None:
+        shown = self.reason is not None and not self.opening  # opening: no alarm, just wait
+        self.banner.setVisible(shown)
+        if shown and self.reason is not None:
             self.banner.setText(banner_text(self.store.where, self.reason, place, profile))
 
     def refusal(self, reason: str) -> CloseResult:
@@ -148,7 +161,7 @@ class StoreWatch(QObject):
         self._went_down(str(error) or type(error).__name__)
 
     def _went_down(self, reason: str) -> None:
-        first = self.reason is None
+        first = self.reason is None or self.opening
         changed = reason != self.reason
         self.reason = reason
         if first:
@@ -164,8 +177,13 @@ class StoreWatch(QObject):
         self._timer.stop()
         self.next_delay_ms = FIRST_RETRY_MS
         if self.reason is not None:
+            self.just_opened = self.opening  # the start's opening, not a recovery
             self.reason = None
-            log.info("audit store reachable again: %s", self.store.where)
+            log.info(
+                "audit store %s: %s",
+                "open" if self.just_opened else "reachable again",
+                self.store.where,
+            )
             self._emit()
 
     def _emit(self) -> None:

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from support_tool.audit.open_store import open_store
-from support_tool.audit.store import AuditStore
 from support_tool.config import paths
 from support_tool.config.groups import GroupSource, GroupStore, MemoryGroups, demo_groups
 from support_tool.config.profiles import (
@@ -26,9 +24,11 @@ from support_tool.config.profiles import (
 )
 from support_tool.config.secret_store import KeyringSecrets, MemorySecrets
 from support_tool.ops.close import CloseService
+from support_tool.ops.opening_store import OpeningStore
 from support_tool.provider import contract
 
 if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only in demo mode
+    from support_tool.audit.store import AuditStore
     from support_tool.sandbox.server import SandboxServer
 
 DEMO_PROFILE = "Sandbox"
@@ -56,19 +56,34 @@ class Runtime:
         return self.service.history.where
 
 
+def _open_store(demo: bool, may_be_down: bool) -> AuditStore:
+    """``audit.open_store``, its modules (the team settings, TOML) imported when it runs:
+    for the window, on the worker that opens the store after the first paint."""
+    from support_tool.audit.open_store import open_store
+
+    return open_store(demo, may_be_down=may_be_down)
+
+
 @contextmanager
 def open_runtime(
     demo: bool = False,
     pool_size: int = contract.MAX_BATCH_CONCURRENCY,
     *,
     store_may_be_down: bool = False,
+    open_store_later: bool = False,
 ) -> Iterator[Runtime]:
     """Open the configured audit store (``audit.open_store``: a team store, or the
     embedded file; demo: its own file), and for ``demo`` start the sandbox; close both
     afterwards. The command line stops at once (exit 4) when the store cannot be reached;
-    the window passes ``store_may_be_down`` and shows the store's ``problem()`` instead."""
+    the window passes ``store_may_be_down`` and shows the store's ``problem()`` instead,
+    and ``open_store_later``: the store opens on its first use, on a worker after the first
+    paint (``OpeningStore``), so the form is on screen without waiting for it."""
     history_path = paths.history_file(demo=demo)
-    history = open_store(demo, may_be_down=store_may_be_down)
+    history: AuditStore
+    if open_store_later:
+        history = OpeningStore(lambda: _open_store(demo, store_may_be_down))
+    else:
+        history = _open_store(demo, store_may_be_down)
     sandbox: SandboxServer | None = None
     try:
         profiles: ProfileSource

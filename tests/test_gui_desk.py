@@ -350,7 +350,7 @@ def test_nothing_is_clipped_at_the_minimum_size_which_fits_a_small_screen(
     qtbot: QtBot, home: Path, sandbox: SandboxServer
 ) -> None:
     """At 700×500 the warning text was clipped."""
-    from support_tool.gui.main_window import MINIMUM_SIZE
+    from support_tool.gui.screen_fit import MINIMUM_SIZE
 
     width, height = MINIMUM_SIZE
     assert width <= 1366
@@ -399,3 +399,13 @@ def test_the_verify_dialog_shows_all_its_text_at_its_smallest(qtbot: QtBot, home
     assert not clipped_texts(dialog)
     labels = [label.text() for label in dialog.findChildren(QLabel)]
     assert any("altered outside support-tool" in text for text in labels)
+
+
+def test_the_first_size_fits_the_screen_it_opens_on() -> None:
+    """At 200% on 1366×768 the window opened at 2480×1440 device pixels, its Close button
+    off-screen: the first size is the screen's free area where that is smaller."""
+    from support_tool.gui.screen_fit import MINIMUM_SIZE, first_size
+
+    assert first_size((1920, 1040)) == (1240, 720)
+    assert first_size((1000, 700)) == (1000, 700)
+    assert first_size((683, 360)) == MINIMUM_SIZE  # nothing smaller is usable

@@ -308,7 +308,8 @@ def test_exact_filters_show_their_whole_placeholder_at_the_minimum_size(
     qtbot: QtBot, home: Path
 ) -> None:
     """At 200% the window's 880 logical pixels cut 'Workstation (exact)' to 'Workstation (e…'."""
-    from support_tool.gui.main_window import HISTORY_TAB, MINIMUM_SIZE
+    from support_tool.gui.main_window import HISTORY_TAB
+    from support_tool.gui.screen_fit import MINIMUM_SIZE
 
     with open_runtime(demo=True) as runtime, window_for(qtbot, runtime) as window:
         window.resize(*MINIMUM_SIZE)

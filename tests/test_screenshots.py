@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support_tool.gui.main_window import MINIMUM_SIZE
+from support_tool.gui.screen_fit import MINIMUM_SIZE
 from tests.polling import poll_until
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"

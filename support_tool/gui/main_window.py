@@ -18,6 +18,7 @@ from support_tool.gui.banners import demo_banner, profile_state, warning_banner
 from support_tool.gui.busy_row import BusyRow
 from support_tool.gui.close_form import CloseForm, CloseInput
 from support_tool.gui.jobs import Jobs
+from support_tool.gui.screen_fit import MINIMUM_SIZE, first_size
 from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
 from support_tool.ops.close import CloseAttempt
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TERMINALS_TAB, HISTORY_TAB = 1, 2
-# Smallest size at which no text is clipped on any tab with every banner shown, the audit
-# store's too (tests/test_gui_desk.py); it fits a 1366×768 screen, taskbar and title bar.
-MINIMUM_SIZE = (880, 680)
 VERIFY_DELAY_MS = 1500  # after start-up work, so that it never slows the first close
 
 
@@ -135,7 +133,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1240, 720)  # every History column visible; fits a 1366×768 screen
+            self.resize(*first_size(self.screen().availableGeometry().size().toTuple()))
         self.load_profiles(str(self.settings.value("last_profile", "") or ""))
         self.form.login.setFocus()
 

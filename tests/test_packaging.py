@@ -102,3 +102,23 @@ def test_too_long_secret_is_refused_in_words_and_not_stored(
     assert "too long (3,000 characters)" in done.err
     assert "Traceback" not in done.text
     assert not KeyringSecrets().has("long")
+
+
+def test_the_apps_import_analysis_finds_every_module_of_ours() -> None:
+    """The standalone app ships only what an import *statement* names (the spec has no
+    hidden imports): commands imported from a string ("support_tool.cli.{name}") were left
+    out, and `support-tool --version` in the app stopped with ModuleNotFoundError. Python's
+    own bytecode scan (what PyInstaller's analysis does) must reach every module from the
+    app's entry point."""
+    import modulefinder
+    import pkgutil
+
+    import support_tool
+
+    root = Path(__file__).resolve().parent.parent
+    third_party = ["PySide6", "shiboken6", "requests", "keyring", "psycopg", "urllib3"]
+    finder = modulefinder.ModuleFinder(path=[str(root)], excludes=third_party)
+    finder.run_script(str(root / "packaging" / "entry.py"))
+    ours = {m.name for m in pkgutil.walk_packages(support_tool.__path__, "support_tool.")}
+    not_reached = ours - set(finder.modules) - {"support_tool.__main__"}  # `python -m` only
+    assert not not_reached, sorted(not_reached)

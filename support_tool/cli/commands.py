@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -67,7 +66,21 @@ COMMAND_MODULES: dict[str, str] = {
 
 
 def _cli_module(name: str) -> Any:
-    return importlib.import_module(f"support_tool.cli.{name}")
+    """One command's module, imported by name rather than from a string, so that the
+    standalone app's import analysis (PyInstaller) sees and ships every one of them."""
+    if name == "profiles":
+        from support_tool.cli import profiles as module
+    elif name == "batch":
+        from support_tool.cli import batch as module  # type: ignore[no-redef]
+    elif name == "audit":
+        from support_tool.cli import audit as module  # type: ignore[no-redef]
+    elif name == "history":
+        from support_tool.cli import history as module  # type: ignore[no-redef]
+    elif name == "sandbox":
+        from support_tool.cli import sandbox as module  # type: ignore[no-redef]
+    else:
+        raise ValueError(f"no command module {name!r}")
+    return module
 
 
 def command_named(argv: Sequence[str]) -> str | None:

@@ -292,3 +292,26 @@ def team_database(postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database.name))
         )
+
+
+@contextlib.contextmanager
+def private_team_server(desk_login: str, desk_password: str) -> Iterator[PostgresServer]:
+    """A team store on a server of its own (database ``audit``, owner ``owner1``, roles
+    ``desk`` and ``auditor``, and ``desk_login`` a member of ``desk``), for tests that stop
+    and start it; stopped at the end whatever happened."""
+    from support_tool.audit import team_admin
+
+    bindir = postgres_bindir()
+    assert bindir is not None  # the postgres_server fixture would have skipped
+    server = PostgresServer(bindir)
+    try:
+        server.start()
+        with server.admin() as conn:
+            conn.execute("CREATE ROLE owner1 LOGIN CREATEROLE PASSWORD 'Owner-pw-1'")
+            conn.execute("CREATE DATABASE audit OWNER owner1")
+        team_admin.init_db(server.conninfo("owner1", "audit"), "Owner-pw-1", "desk", "auditor")
+        with server.admin() as conn:
+            conn.execute(f"CREATE ROLE {desk_login} LOGIN PASSWORD '{desk_password}' IN ROLE desk")
+        yield server
+    finally:
+        server.stop()

@@ -22,7 +22,7 @@ from support_tool.gui.verify_dialog import VerifyDialog
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.sandbox import SandboxServer
 from tests.gui_fixtures import sandbox_window
-from tests.postgres_server import PostgresServer, TeamDatabase, postgres_bindir
+from tests.postgres_server import PostgresServer, TeamDatabase, private_team_server
 from tests.test_gui_close import wait_answer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.gui, pytest.mark.keyring]
@@ -51,20 +51,8 @@ def desk_url(team_database: TeamDatabase) -> str:
 @pytest.fixture
 def own_server(postgres_server: PostgresServer) -> Iterator[tuple[PostgresServer, str]]:
     """A team store on a server of its own, which the test stops and starts again."""
-    bindir = postgres_bindir()
-    assert bindir is not None  # postgres_server would have skipped
-    server = PostgresServer(bindir)
-    try:
-        server.start()
-        with server.admin() as conn:
-            conn.execute("CREATE ROLE owner1 LOGIN CREATEROLE PASSWORD 'Owner-pw-1'")
-            conn.execute("CREATE DATABASE audit OWNER owner1")
-        team_admin.init_db(server.conninfo("owner1", "audit"), "Owner-pw-1", "desk", "auditor")
-        with server.admin() as conn:
-            conn.execute(f"CREATE ROLE gui07 LOGIN PASSWORD '{PASSWORD}' IN ROLE desk")
+    with private_team_server("gui07", PASSWORD) as server:
         yield server, server.conninfo("gui07", "audit")
-    finally:
-        server.stop()
 
 
 def other_desks_close(url: str) -> None:

@@ -16,7 +16,7 @@ from support_tool.config import team_settings
 from support_tool.config.profiles import MAX_NAME_CHARS
 from support_tool.config.secret_store import KeyringSecrets
 from tests.conftest import CliProcessRunner, CliRunner
-from tests.postgres_server import PostgresServer, TeamDatabase, postgres_bindir
+from tests.postgres_server import PostgresServer, TeamDatabase, private_team_server
 
 DESK_PASSWORD = "desk-Pw-Zq8!"
 
@@ -108,22 +108,10 @@ def test_status_says_when_the_team_store_cannot_be_reached(
     cli_process: CliProcessRunner, postgres_server: PostgresServer
 ) -> None:
     """Its own server, so stopping it leaves the session's server alone."""
-    bindir = postgres_bindir()
-    assert bindir is not None  # postgres_server would have skipped
-    server = PostgresServer(bindir)
-    try:
-        server.start()
-        with server.admin() as conn:
-            conn.execute("CREATE ROLE owner1 LOGIN CREATEROLE PASSWORD 'Owner-pw-1'")
-            conn.execute("CREATE DATABASE audit OWNER owner1")
-        team_admin.init_db(server.conninfo("owner1", "audit"), "Owner-pw-1", "desk", "auditor")
-        with server.admin() as conn:
-            conn.execute(f"CREATE ROLE desk07 LOGIN PASSWORD '{DESK_PASSWORD}' IN ROLE desk")
+    with private_team_server("desk07", DESK_PASSWORD) as server:
         url = server.conninfo("desk07", "audit")
         assert cli_process("audit", "use", url, stdin=DESK_PASSWORD).status == 0
         assert cli_process("audit", "status").status == 0
-    finally:
-        server.stop()
     down = cli_process("audit", "status")
     assert down.status == 4
     assert f"Audit trail: team store {url}" in down.out

@@ -25,7 +25,7 @@ from support_tool.config import team_settings
 from support_tool.provider import contract
 from support_tool.sandbox import SandboxServer
 from tests.conftest import CliProcessRunner, cli_command
-from tests.postgres_server import PostgresServer, TeamDatabase, postgres_bindir
+from tests.postgres_server import PostgresServer, TeamDatabase, private_team_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.keyring]
 
@@ -77,20 +77,8 @@ def desk_fixture(team_database: TeamDatabase) -> Desk:
 @pytest.fixture(name="own_server")
 def own_server_fixture(postgres_server: PostgresServer) -> Iterator[Desk]:
     """A team store on a server of its own, which a test may stop and start again."""
-    bindir = postgres_bindir()
-    assert bindir is not None  # postgres_server would have skipped
-    server = PostgresServer(bindir)
-    try:
-        server.start()
-        with server.admin() as conn:
-            conn.execute("CREATE ROLE owner1 LOGIN CREATEROLE PASSWORD 'Owner-pw-1'")
-            conn.execute("CREATE DATABASE audit OWNER owner1")
-        team_admin.init_db(server.conninfo("owner1", "audit"), "Owner-pw-1", "desk", "auditor")
-        with server.admin() as conn:
-            conn.execute(f"CREATE ROLE desk07 LOGIN PASSWORD '{DESK_PASSWORD}' IN ROLE desk")
+    with private_team_server("desk07", DESK_PASSWORD) as server:
         yield Desk("desk07", server.conninfo("desk07", "audit"), server, "audit")
-    finally:
-        server.stop()
 
 
 def terminals(folder: Path, first: int, count: int, name: str = "list.csv") -> str:

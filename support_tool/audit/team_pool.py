@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from support_tool.audit.team_store import TeamStore, connect, driver, server_message
+from support_tool.audit.team_verify import Source
 from support_tool.errors import AuditUnavailable
 
 if TYPE_CHECKING:
@@ -101,7 +102,8 @@ class Pool:
             what=self._what,
             statement_timeout_ms=statement_timeout_ms,
         )
-        return Link(conn, TeamStore(conn, self._what), self._what)
+        source = Source(self._conninfo, self._password, self._what)
+        return Link(conn, TeamStore(conn, self._what, source), self._what)
 
     def use(self, work: Callable[[Link], T]) -> T:
         """Run ``work`` on a pooled connection; one that broke is dropped with the idle

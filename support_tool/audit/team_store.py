@@ -150,14 +150,23 @@ class Appender:
 class TeamStore:
     """One desk's connection to the team store, shared by its threads one call at a time."""
 
-    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]], what: str) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[tuple[Any, ...]],
+        what: str,
+        source: team_verify.Source | None = None,
+    ) -> None:
+        """``source`` says how more connections to the same store are opened (verify's
+        worker processes); without it, verify reads on ``conn`` alone."""
         self._conn = conn
         self._what = what
+        self._source = source
         self._lock = threading.Lock()
 
     @classmethod
     def open(cls, conninfo: str, password: str | None, what: str) -> TeamStore:
-        return cls(connect(conninfo, password, what=what), what)
+        source = team_verify.Source(conninfo, password, what)
+        return cls(connect(conninfo, password, what=what), what, source)
 
     def close(self) -> None:
         self._conn.close()
@@ -259,12 +268,13 @@ class TeamStore:
 
     def recompute_chain(self) -> team_verify.Recomputed:
         """Every seal and link recomputed on this side from the stored rows, in one
-        read-only snapshot (audit/team_verify.py): what ``history verify`` trusts, since
-        the server's own check is code a superuser could replace."""
+        read-only snapshot (audit/team_verify.py; a long trail by several processes
+        sharing it): what ``history verify`` trusts, since the server's own check is code
+        a superuser could replace."""
         pg = driver()
         with self._lock:
             try:
-                return team_verify.recompute(self._conn)
+                return team_verify.recompute(self._conn, self._source)
             except pg.Error as exc:
                 raise AuditUnavailable(
                     f"The team audit store {self._what} cannot be read: {server_message(exc)}"

@@ -205,6 +205,58 @@ def test_history_verify_recomputes_the_seals_when_the_server_check_is_replaced(
     assert "event 3 does not match its seal" in altered.text
 
 
+@pytest.mark.postgres
+@pytest.mark.keyring
+@pytest.mark.usefixtures("forget_keyring_password")
+def test_audit_verify_recomputes_every_seal_here_and_asks_the_server_too(
+    cli_process: CliProcessRunner, postgres_server: PostgresServer
+) -> None:
+    """IT's command recomputes the trail on its own machine as history verify does: a
+    superuser who makes the server's check always say "fine" and then edits an event is
+    caught (exit 5), the server's check stays as a second opinion, and a store that
+    cannot be reached is exit 4."""
+    import json
+
+    from support_tool.audit.team_store import TeamStore
+
+    with private_team_server("desk07", DESK_PASSWORD) as server:
+        url = server.conninfo("desk07", "audit")
+        with TeamStore.open(url, DESK_PASSWORD, "desk") as store:
+            for login in ("terminal-0007", "terminal-0008"):
+                attempt = store.append("attempt", None, f'{{"login":"{login}","reason":"TCK-1"}}')
+                store.append("answer", attempt.seq, '{"outcome":"success"}')
+        assert cli_process("audit", "use", url, stdin=DESK_PASSWORD).status == 0
+        holds = cli_process("audit", "verify")
+        assert holds.status == 0, holds.text
+        assert "holds: 4 events, head event 4" in holds.out
+        assert "Every seal was recomputed on this machine" in holds.out
+
+        with server.admin("audit") as conn:
+            conn.execute(
+                "CREATE OR REPLACE FUNCTION support_tool.chain_problems()"
+                " RETURNS TABLE (seq bigint, problem text) LANGUAGE sql STABLE"
+                " AS $$ SELECT 1::bigint, 'x'::text WHERE false $$"
+            )
+            conn.execute("SET session_replication_role = replica")
+            conn.execute(
+                "UPDATE support_tool.events SET body = replace(body, 'TCK-1', 'TCK-2')"
+                " WHERE seq = 3"
+            )
+        altered = cli_process("audit", "verify")
+        assert altered.status == 5, altered.text
+        assert "recomputed on this machine: event 3 does not match its seal" in altered.err
+        assert "the server's own check says it holds" in altered.err
+        report = json.loads(cli_process("audit", "verify", "--json").out)
+        assert report["ok"] is False
+        assert report["desk"]["problem"]["seq"] == 3
+        assert report["problems"] == []
+        assert "Traceback" not in altered.text
+    down = cli_process("audit", "verify")
+    assert down.status == 4, down.text
+    assert f"Could not connect to the team audit store {url}" in down.err
+    assert "Traceback" not in down.text
+
+
 def test_demo_does_not_change_the_real_audit_store(cli: CliRunner, home: Path) -> None:
     result = cli("--demo", "audit", "use", "postgresql://desk07@db.example/audit")
     assert result.status == 2

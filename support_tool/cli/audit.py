@@ -4,7 +4,8 @@
 * ``audit use URL`` points this desk at it (the password goes to the keyring), and
   ``audit use --embedded`` returns to the embedded file;
 * ``audit status`` says which store is in use and whether a team store can be reached;
-* ``audit verify`` has the team store's server check its chain (docs/audit-trail.md);
+* ``audit verify`` recomputes every seal of the team store on this machine (as ``history
+  verify`` does), with the server's own check of its chain as a second opinion;
 * ``audit import [FILE]`` verifies a desk's embedded history and appends its events to the
   team store, marked imported, once.
 
@@ -25,6 +26,8 @@ from support_tool.errors import ConfigurationError, InvalidInput
 from support_tool.exit_status import ExitStatus
 
 if TYPE_CHECKING:
+    from support_tool.audit.team_store import ChainReport
+    from support_tool.audit.team_verify import Recomputed
     from support_tool.config.team_settings import TeamStoreSetting
 
 EXIT_OK, EXIT_CONFIG, EXIT_TAMPERED = ExitStatus.OK, ExitStatus.CONFIG, ExitStatus.TAMPERED
@@ -63,7 +66,9 @@ def add_parsers(commands: argparse._SubParsersAction[Any]) -> None:
     )
     actions.add_parser("status", help="which audit store is in use, and can it be reached")
     verify = actions.add_parser(
-        "verify", help="check the team store's chain of seals: exit 5 if anything was altered"
+        "verify",
+        help="check the team store's chain of seals here and on the server: exit 5 if "
+        "anything was altered",
     )
     verify.add_argument("--json", action="store_true")
     imported = actions.add_parser(
@@ -220,10 +225,9 @@ def _password(setting: TeamStoreSetting) -> str | None:
 
 
 def _verify(as_json: bool) -> int:
-    """The server's own check of every seal, the sequence, the head and the action links.
-    (The desk-side verifier of docs/audit-trail.md joins it with ``history verify``.)"""
-    import json
-
+    """Every seal, the numbering, the links and the head recomputed on this machine (the
+    same code as ``history verify``, trusting no server code), then the server's own check
+    (``chain_problems()``) as a second opinion: exit 5 if either finds anything."""
     from support_tool.audit.team_store import TeamStore
     from support_tool.config import team_settings
 
@@ -234,32 +238,69 @@ def _verify(as_json: bool) -> int:
             "support-tool history verify."
         )
     with TeamStore.open(setting.url, _password(setting), setting.display_url) as store:
-        report = store.check_chain()
+        desk = store.recompute_chain()
+        server = store.check_chain()
+    ok = desk.problem is None and server.ok
     if as_json:
+        _print_verified_json(setting.display_url, desk, server)
+    elif ok:
         print(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "store": setting.display_url,
-                    "events": report.events,
-                    "head_seq": report.head_seq,
-                    "head_seal": report.head_seal,
-                    "problems": [{"seq": seq, "problem": text} for seq, text in report.problems],
-                }
-            )
-        )
-    elif report.ok:
-        print(
-            f"The team audit trail {setting.display_url} holds: {report.events} events, "
-            f"head event {report.head_seq}, seal {report.head_seal}."
+            f"The team audit trail {setting.display_url} holds: {desk.events} events, "
+            f"head event {server.head_seq}, seal {desk.head_seal}. Every seal was recomputed "
+            "on this machine, and the server's own check agrees."
         )
     else:
-        _err(f"The team audit trail {setting.display_url} was altered outside support-tool:")
-        for _, text in report.problems[:20]:
-            _err(f"  {text}")
-        if len(report.problems) > 20:
-            _err(f"  ... and {len(report.problems) - 20} more problems")
-    return EXIT_OK if report.ok else EXIT_TAMPERED
+        _describe_altered(setting.display_url, desk, server)
+    return EXIT_OK if ok else EXIT_TAMPERED
+
+
+def _print_verified_json(store: str, desk: Recomputed, server: ChainReport) -> None:
+    import json
+
+    print(
+        json.dumps(
+            {
+                "ok": desk.problem is None and server.ok,
+                "store": store,
+                "events": desk.events if desk.problem else server.events,
+                "head_seq": server.head_seq,
+                "head_seal": server.head_seal,
+                "desk": {
+                    "ok": desk.problem is None,
+                    "events": desk.events,
+                    "problem": None
+                    if desk.problem is None
+                    else {"seq": desk.problem[0], "problem": desk.problem[1]},
+                },
+                "problems": [{"seq": seq, "problem": text} for seq, text in server.problems],
+            }
+        )
+    )
+
+
+def _describe_altered(store: str, desk: Recomputed, server: ChainReport) -> None:
+    """What each check found, the desk's first: it is the one no server code can sway."""
+    _err(f"The team audit trail {store} was altered outside support-tool:")
+    if desk.problem is not None:
+        _err(
+            f"  recomputed on this machine: {desk.problem[1]} "
+            f"({desk.events:,} events before it hold)"
+        )
+    else:
+        _err(
+            "  recomputed on this machine: every seal and link holds, yet the server's check "
+            "below disagrees (its functions may have been changed)"
+        )
+    if server.ok:
+        _err(
+            "  the server's own check says it holds: its check or seal functions were "
+            "probably replaced, which only a database superuser can do"
+        )
+    for _, text in server.problems[:20]:
+        _err(f"  {text}")
+    if len(server.problems) > 20:
+        _err(f"  ... and {len(server.problems) - 20} more problems")
+    _err("Keep the database as it is (do not repair it) as evidence and tell your supervisor.")
 
 
 def _check_team(setting: TeamStoreSetting) -> str:

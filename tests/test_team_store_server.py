@@ -340,6 +340,35 @@ def test_a_desk_appends_and_the_server_seals_as_the_format_says(team: TeamStoreS
     assert reference_problems(rows, head) == []
 
 
+def test_a_group_is_appended_in_one_round_trip_in_order_or_not_at_all(
+    team: TeamStoreSetUp,
+) -> None:
+    """A batch's group commit sends its events together (pipeline mode): they get
+    consecutive seqs in the order given, and one the server refuses takes the whole group
+    with it (nothing of it is committed, the head does not move)."""
+    with team.desk_store() as store:
+        with store.transaction() as appender:
+            sent = appender.append_all(
+                [("attempt", None, attempt_body("a")), ("attempt", None, attempt_body("b"))]
+            )
+        assert [e.seq for e in sent] == [1, 2]
+        with store.transaction() as appender:
+            closed = appender.append_all(
+                [("answer", 2, answer_body()), ("answer", 1, answer_body())]
+            )
+        assert [e.seq for e in closed] == [3, 4]
+        with (
+            pytest.raises(AuditUnavailable, match="already has its closing event"),
+            store.transaction() as appender,
+        ):
+            appender.append_all(
+                [("attempt", None, attempt_body("c")), ("answer", 1, answer_body())]
+            )
+        assert store.count_events() == 4
+        assert store.check_chain().ok
+        assert store.recompute_chain().problem is None
+
+
 @pytest.mark.parametrize(
     ("kind", "action", "body", "refusal"),
     [

@@ -168,11 +168,13 @@ class TeamLog:
                 self._commit(group)
 
     def _commit(self, group: list[_Write]) -> None:
+        writes = [w for w in group if w.kind]
+
         def work(link: Link) -> None:
             with link.store.transaction() as appender:
-                for w in group:
-                    if w.kind:
-                        w.seq = appender.append(w.kind, w.action, w.body).seq
+                items = [(w.kind, w.action, w.body) for w in writes]
+                for w, appended in zip(writes, appender.append_all(items), strict=True):
+                    w.seq = appended.seq
 
         try:
             self._pool.use(work)

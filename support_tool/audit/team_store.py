@@ -123,6 +123,12 @@ class ChainReport:
         return not self.problems
 
 
+# Typed, so that an attempt's NULL and an answer's number run the same prepared statement.
+_APPEND = (
+    "SELECT seq, recorded_at, seal FROM support_tool.append_event(%s::text, %s::bigint, %s::text)"
+)
+
+
 class Appender:
     """Appends inside one open transaction (see :meth:`TeamStore.transaction`)."""
 
@@ -133,18 +139,28 @@ class Appender:
     def append(self, kind: str, action: int | None, body: str) -> AppendedEvent:
         """Append one event; ``action`` None means "itself" (attempt, refused, migrated).
         ``body`` is the event's canonical JSON (docs/audit-trail.md)."""
+        return self.append_all([(kind, action, body)])[0]
+
+    def append_all(self, items: list[tuple[str, int | None, str]]) -> list[AppendedEvent]:
+        """Append (kind, action, body) events in order, sent together (psycopg's pipeline
+        mode: one round trip instead of one per event, while the head's lock is held);
+        still inside the caller's transaction, so they are committed together or not at
+        all, and the caller's commit is what makes them durable."""
         pg = driver()
+        cur = self._conn.cursor()
         try:
-            row = self._conn.execute(
-                "SELECT seq, recorded_at, seal FROM support_tool.append_event(%s, %s, %s)",
-                (kind, action, body),
-            ).fetchone()
+            cur.executemany(_APPEND, items, returning=True)
+            found = []
+            for _ in items:
+                row = cur.fetchone()
+                assert row is not None  # the function always returns one row
+                found.append(AppendedEvent(int(row[0]), str(row[1]), bytes(row[2])))
+                cur.nextset()
         except pg.Error as exc:
             raise AuditUnavailable(
                 f"The team audit store {self._what} refused the event: {server_message(exc)}"
             ) from None
-        assert row is not None  # the function always returns one row
-        return AppendedEvent(int(row[0]), str(row[1]), bytes(row[2]))
+        return found
 
 
 class TeamStore:

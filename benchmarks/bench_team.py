@@ -383,11 +383,92 @@ def read_figures(desk_url: str, actions: int, runs: int) -> list[Figure]:
 @dataclass
 class Verified:
     seconds: float  # wall, median: ``history verify`` recomputing every seal on the desk
-    cpu_seconds: float  # the desk process's own CPU time for it, median
-    backend_cpu_seconds: float  # its server process's CPU time meanwhile (the reading), median
+    cpu_seconds: float  # the desk processes' CPU time for it (workers included), median
+    backend_cpu_seconds: float  # the server's CPU time meanwhile (the reading), median
     server_seconds: float  # wall, median: the server's own check, chain_problems()
     server_cpu_seconds: float  # that check's server process CPU time, median
     events: int
+    floor_seconds: float = 0.0  # wall, median: the same ranges read the same way, no checks
+    floor_cpu_seconds: float = 0.0  # the desk processes' CPU time for that read, median
+    ratio_spread: str = ""  # the middle and range of the per-round verify/floor ratios
+    processes: int = 1
+
+
+def _floor_span(source: Any, snapshot: str, span: Any) -> int:
+    """The floor of one range: connect, import the snapshot, read the same columns with
+    the same cursor, batch size and loaders as ``history verify``, and check nothing."""
+    from psycopg.types.string import ByteaBinaryLoader
+
+    from support_tool.audit import team_verify
+    from support_tool.audit.team_store import connect
+
+    with (
+        connect(source.conninfo, source.password, what=source.what) as conn,
+        conn.transaction(),
+    ):
+        team_verify._begin(conn, snapshot)
+        return _read_span(conn, span, ByteaBinaryLoader)
+
+
+def _read_span(conn: Any, span: Any, loader: Any) -> int:
+    from support_tool.audit import team_verify
+
+    where, params = team_verify._bounds(span)
+    count = 0
+    with conn.cursor(name="floor", binary=True) as cur:
+        cur.adapters.register_loader("text", loader)
+        cur.execute(f"{team_verify._COLUMNS}{where} ORDER BY seq", params)
+        while rows := cur.fetchmany(team_verify.BATCH_ROWS):
+            count += len(rows)
+    return count
+
+
+def floor_read(desk_url: str) -> int:
+    """What ``history verify`` cannot go below: the same ranges, read by as many
+    processes in one exported snapshot (this one taking them from the back), no checks."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from psycopg.types.string import ByteaBinaryLoader
+
+    from support_tool.audit import team_verify
+    from support_tool.audit.team_store import connect
+
+    source = team_verify.Source(desk_url, DESK_PASSWORD, "bench")
+    with connect(desk_url, DESK_PASSWORD, what="bench") as conn, conn.transaction():
+        team_verify._begin(conn)
+        row = conn.execute("SELECT max(seq) FROM support_tool.events").fetchone()
+        spans = team_verify.spans(int(row[0]) if row else 0, team_verify.processes())
+        snapshot = str((conn.execute("SELECT pg_export_snapshot()").fetchone() or ("",))[0])
+        context = multiprocessing.get_context("spawn")
+        workers = max(1, team_verify.processes() - 1)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            queued = [pool.submit(_floor_span, source, snapshot, span) for span in spans]
+            count = sum(
+                _read_span(conn, span, ByteaBinaryLoader)
+                for span, future in zip(reversed(spans), reversed(queued), strict=True)
+                if future.cancel()
+            )
+            count += sum(f.result() for f in queued if not f.cancelled())
+    return count
+
+
+def _desk_cpu_s() -> float:
+    """CPU seconds of this process and of its ended children (the spawned workers)."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + used.ru_utime + used.ru_stime
+
+
+def _server_cpu_s(backend: int) -> float:
+    """CPU seconds so far of a server process and of the ended server processes (its
+    postmaster's reaped children: the workers' connections come and go)."""
+    fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    postmaster = int(fields[1])
+    parent = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(parent[13]) + int(parent[14])) / os.sysconf("SC_CLK_TCK")
+    return _process_cpu_s(backend) + reaped
 
 
 def _process_cpu_s(pid: int) -> float:
@@ -397,12 +478,15 @@ def _process_cpu_s(pid: int) -> float:
 
 
 def verify_seconds(desk_url: str, runs: int) -> Verified:
-    """``history verify`` as a desk runs it (TeamStore.recompute_chain: every row streamed
-    in one snapshot, every seal recomputed here) and, for comparison in the same run, the
-    server's own check (chain_problems()), alternating: median wall seconds, and the median
-    CPU seconds of the desk process and of the server process (what each costs on a core of
-    its own: the wall time on this shared machine depends on everyone else's load)."""
+    """``history verify`` as a desk runs it (TeamStore.recompute_chain: every row read in
+    one snapshot, by several processes for a long trail, every seal recomputed here), its
+    floor (the same ranges read the same way by as many processes, nothing checked), and
+    the server's own check (chain_problems()), alternating round by round: median wall
+    seconds, the median CPU seconds of the desk processes and of the server's, and the
+    per-round verify/floor ratios (both sides of a round share the same load)."""
     import psycopg
+
+    from support_tool.audit import team_verify
 
     with (
         TeamStore.open(desk_url, DESK_PASSWORD, "bench") as store,
@@ -415,21 +499,41 @@ def verify_seconds(desk_url: str, runs: int) -> Verified:
         probe_pid = int(row[0]) if row else 0
         store_pid = store.backend_pid()
         probe.execute("SET statement_timeout = 0")
-        wall, cpu, backend, server_wall, server_cpu = [], [], [], [], []
+        floor_read(desk_url)  # warm-up
+        measured: list[list[float]] = [[] for _ in range(8)]
+        wall, cpu, backend, server_wall, server_cpu, floor, floor_cpu, ratios = measured
         for _ in range(runs):
-            start, started_cpu = time.perf_counter(), time.process_time()
-            before = _process_cpu_s(store_pid)
+            start, started_cpu, before = (
+                time.perf_counter(),
+                _desk_cpu_s(),
+                _server_cpu_s(store_pid),
+            )
             store.recompute_chain()
             wall.append(time.perf_counter() - start)
-            cpu.append(time.process_time() - started_cpu)
-            backend.append(_process_cpu_s(store_pid) - before)
+            cpu.append(_desk_cpu_s() - started_cpu)
+            backend.append(_server_cpu_s(store_pid) - before)
+            start, started_cpu = time.perf_counter(), _desk_cpu_s()
+            floor_read(desk_url)
+            floor.append(time.perf_counter() - start)
+            floor_cpu.append(_desk_cpu_s() - started_cpu)
+            ratios.append(wall[-1] / floor[-1])
             start, before = time.perf_counter(), _process_cpu_s(probe_pid)
             probe.execute("SELECT * FROM support_tool.chain_problems()").fetchall()
             server_wall.append(time.perf_counter() - start)
             server_cpu.append(_process_cpu_s(probe_pid) - before)
     med = statistics.median
+    spread = f"per-round ratios {', '.join(f'{r:.2f}' for r in sorted(ratios))}"
     return Verified(
-        med(wall), med(cpu), med(backend), med(server_wall), med(server_cpu), found.events
+        med(wall),
+        med(cpu),
+        med(backend),
+        med(server_wall),
+        med(server_cpu),
+        found.events,
+        med(floor),
+        med(floor_cpu),
+        spread,
+        team_verify.processes(),
     )
 
 
@@ -440,11 +544,14 @@ def verify_figures(verified: Verified, label: str, target: bool) -> list[Figure]
             f"history verify (team store, recomputed on the desk): {verified.events:,} events",
             seconds,
             "s",
-            None,
+            verified.floor_seconds,
             f"< {VERIFY_TARGET_S} s" if target else "informational",
             seconds < VERIFY_TARGET_S or not target,
-            f"CPU: desk process {verified.cpu_seconds:.2f} s, its server process (reading "
-            f"and sending) {verified.backend_cpu_seconds:.2f} s; {label}; {_load()}",
+            f"{verified.processes} desk processes; baseline: the same ranges read the same "
+            f"way, nothing checked ({verified.ratio_spread}); CPU: desk processes "
+            f"{verified.cpu_seconds:.2f} s (floor {verified.floor_cpu_seconds:.2f} s), server "
+            f"processes (reading and sending) {verified.backend_cpu_seconds:.2f} s; {label}; "
+            f"{_load()}",
         ),
         Figure(
             f"server-side check chain_problems() (second opinion): {verified.events:,} events",

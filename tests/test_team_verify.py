@@ -206,3 +206,24 @@ def test_the_split_check_still_catches_a_replaced_server_seal_function(
     split, _ = _both(url)
     assert split.problem is not None
     assert split.problem[0] == 17
+
+
+@pytest.mark.usefixtures("split")
+def test_an_event_emptied_of_its_body_and_seal_is_named_not_a_crash(
+    desk: tuple[TeamDatabase, str],
+) -> None:
+    """A superuser who drops NOT NULL and empties an event's body and seal: no seal
+    matches a NULL, so the event is named as altered (it used to stop verify with an
+    error when both were NULL)."""
+    db, url = desk
+    _superuser(
+        db,
+        "ALTER TABLE support_tool.events ALTER COLUMN body DROP NOT NULL,"
+        " ALTER COLUMN seal DROP NOT NULL",
+        "UPDATE support_tool.events SET body = NULL, seal = NULL WHERE seq = 9",
+    )
+    split, whole = _both(url)
+    assert split == whole
+    assert split.problem is not None
+    assert split.problem[0] == 9
+    assert "event 9 does not match its seal" in split.problem[1]

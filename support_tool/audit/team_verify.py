@@ -224,7 +224,8 @@ def _walk(rows: Iterable[tuple[Any, ...]], found: Checked, low: int) -> None:
         if seq != found.last + 1:
             found.problem = (seq, _gap(seq, found.last))
             return
-        if _sealed(found.seal, row) != seal:
+        computed = _sealed(found.seal, row)
+        if computed is None or computed != seal:
             found.problem = (seq, _altered(seq))
             return
         if kind in events.OWN_ACTION:

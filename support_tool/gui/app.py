@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from support_tool.gui import qt_scan  # noqa: F401 - first: spares what follows Qt's source scan
+
+# isort: split
 from support_tool import APP_NAME
 from support_tool import resources as bundled
 from support_tool.config import paths
@@ -28,32 +31,6 @@ from support_tool.errors import SupportToolError
 from support_tool.exit_status import ExitStatus
 
 log = logging.getLogger(__name__)
-
-
-def spare_qt_the_source_scan() -> None:
-    """Tell PySide6 that the modules already loaded do not use it, before the window's
-    modules import them again.
-
-    PySide6's import hook (for its optional ``__feature__`` switches) reads the *source*
-    of every module named in an ``import`` statement after Qt is loaded, the first time,
-    to look for the word "PySide6"; a module without it is marked -1, "ignore". The
-    window's modules name ~70 such modules (datetime, typing, the tool's core), each a
-    file read and tokenised: ~30 ms of the first paint. Marking them -1 beforehand is the
-    verdict the scan would reach (the tool uses no ``__feature__``); if PySide6 changes
-    this inner table, nothing is marked and the scan simply runs as before.
-    """
-    try:
-        from shibokensupport import feature  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    verdicts = getattr(feature, "pyside_feature_dict", None)
-    if isinstance(verdicts, dict):
-        for name in list(sys.modules):
-            if not name.startswith(("PySide6", "shiboken", "support_tool.gui")):
-                verdicts.setdefault(name, -1)
-
-
-spare_qt_the_source_scan()
 
 
 def app_icon() -> QIcon:

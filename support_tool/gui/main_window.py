@@ -10,6 +10,9 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QPaintEvent, QShortcut
 from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
+from support_tool.gui import qt_scan  # noqa: F401 - first: spares what follows Qt's source scan
+
+# isort: split
 from support_tool.config import paths
 from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import AuditUnavailable, SupportToolError

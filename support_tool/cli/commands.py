@@ -264,20 +264,14 @@ def split_qt_arguments(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _load_core_before_qt(demo: bool) -> None:
-    """Import the window's Qt-free modules before Qt itself. Once PySide6 is loaded, its
-    ``__feature__`` import hook reads the source of every module imported after it (looking
-    for the word PySide6): ~100 modules here (history, profiles, the close path, and the
-    sandbox's HTTP server in the demo), a fifth of the time to the first paint. The audit
-    store's own modules are not among them: it opens on a worker after the first paint."""
+    """Import the window's Qt-free modules before Qt itself, as they are needed before the
+    first paint whichever way (PySide6's reading of their source once Qt is loaded is
+    spared by ``gui.qt_scan``). Not the demo's embedded provider: it starts, and its HTTP
+    server is imported, on a worker after the first paint (``ops.demo``); nor the audit
+    store's modules: it opens on a worker after the first paint too."""
     import concurrent.futures.thread  # noqa: F401 - the window's worker threads
 
-    import support_tool.ops.runtime  # profiles, keyring, close path (the store opens later)
-
-    if demo:
-        import encodings.idna  # noqa: F401 - the sandbox's server names its host
-
-        import support_tool.ops.terminals  # the demo's groups
-        import support_tool.sandbox.server  # noqa: F401 - the embedded provider
+    import support_tool.ops.runtime  # noqa: F401 - profiles, keyring, close path
 
 
 def _open_window(demo: bool, qt_arguments: Sequence[str] = ()) -> int:

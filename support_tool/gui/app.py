@@ -126,7 +126,10 @@ def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
         app.setWindowIcon(app_icon())
         # The store opens on a worker after the first paint (sending waits for it); a team
         # store that cannot be reached yet: the window opens and says so.
-        with open_runtime(demo=demo, store_may_be_down=True, open_store_later=True) as runtime:
+        # The demo's provider starts on a worker after the first paint, too.
+        with open_runtime(
+            demo=demo, store_may_be_down=True, open_store_later=True, start_sandbox_later=True
+        ) as runtime:
             window = MainWindow(runtime)
             window.show()
             return app.exec()

@@ -25,6 +25,7 @@ from support_tool.gui.screen_fit import MINIMUM_SIZE, first_size
 from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
 from support_tool.ops.close import CloseAttempt
+from support_tool.ops.demo import STARTING
 from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 
@@ -68,10 +69,14 @@ class MainWindow(QMainWindow):
         self.history_report: ChainReport | None = None
         self.production_banner = warning_banner("Production warning")
         self.tamper_banner = warning_banner("Audit history warning", word_wrap=True)
-        self.demo_banner = demo_banner(runtime.demo, runtime.sandbox is not None)
+        self.demo_banner = demo_banner(runtime.demo, runtime.embedded is not None)
         self.store_watch = StoreWatch(runtime.service.history, self.jobs, self)
         self.form = CloseForm()
-        self.store_watch.blocks(self.form.set_blocked)
+        # The demo's provider starts after the first paint: sending waits for it, saying so.
+        starting = runtime.embedded is not None and runtime.sandbox is None
+        self.provider_starting = STARTING if starting else ""
+        self._store_blocked = ""
+        self.store_watch.blocks(self._block_sending)
         self.answer = AnswerPanel()
         # Built right after the first paint: hidden at start, so the window paints sooner.
         self.history: HistoryView | None = None
@@ -137,7 +142,11 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(*first_size(self.screen().availableGeometry().size().toTuple()))
-        self.load_profiles(str(self.settings.value("last_profile", "") or ""))
+        self._last_profile = str(self.settings.value("last_profile", "") or "")
+        if self.provider_starting:  # its profile is its address: loaded after the paint
+            self.form.profile.setPlaceholderText(STARTING)
+        else:
+            self.load_profiles(self._last_profile)
         self.form.login.setFocus()
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -151,6 +160,8 @@ class MainWindow(QMainWindow):
 
     def _after_first_paint(self) -> None:
         self.store_watch.check()  # opens the audit store, on a worker
+        if self.provider_starting:
+            self.load_profiles(self._last_profile)  # starts the demo's provider, on a worker
         self.history_view()
         self.terminals_view()
         self._warm_up()
@@ -247,10 +258,33 @@ class MainWindow(QMainWindow):
         self.jobs.submit(
             self.runtime.profiles.load,
             lambda s: self._profiles_loaded(s, prefer),
-            self._background_error,
+            self._profiles_failed,
         )
 
+    def _block_sending(self, store_reason: str) -> None:
+        """*Close session* is disabled while the audit store cannot record or the demo's
+        provider is not listening yet; its tooltip gives every reason that holds."""
+        self._store_blocked = store_reason
+        reasons = [store_reason]
+        if self.provider_starting:
+            reasons.append(
+                self.provider_starting
+                if self.provider_starting != STARTING
+                else f"Disabled: {STARTING} Closing sessions works as soon as it answers."
+            )
+        self.form.set_blocked(" ".join(r for r in reasons if r))
+
+    def _profiles_failed(self, error: BaseException) -> None:
+        if self.provider_starting:  # the demo's provider did not start: say so, stay off
+            self.provider_starting = f"Disabled: the demo's sandbox provider did not start: {error}"
+            self.form.profile.setPlaceholderText("The demo's sandbox provider did not start")
+            self._block_sending(self._store_blocked)
+        self._background_error(error)
+
     def _profiles_loaded(self, profile_set: ProfileSet, prefer: str) -> None:
+        if self.provider_starting:
+            self.provider_starting = ""
+            self._block_sending(self._store_blocked)
         self.profile_set = profile_set
         names = profile_set.names()
         chosen = prefer if prefer in names else profile_set.default or (names[0] if names else "")

@@ -8,27 +8,21 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import (
-    QApplication,
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QMessageBox,
-    QPlainTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
 
 from support_tool.gui import qt_scan  # noqa: F401 - first: spares what follows Qt's source scan
 
 # isort: split
 from support_tool import APP_NAME
 from support_tool import resources as bundled
-from support_tool.config import paths
 from support_tool.errors import SupportToolError
 from support_tool.exit_status import ExitStatus
+
+if TYPE_CHECKING:  # its dialog classes load when there is an error to show
+    from support_tool.gui.error_report import ErrorReport
 
 log = logging.getLogger(__name__)
 
@@ -40,35 +34,6 @@ def app_icon() -> QIcon:
     from a zip), so its path is read directly: ``importlib.resources`` would cost the
     window's start ~9 ms of imports."""
     return QIcon(str(Path(bundled.__file__).with_name("support-tool.svg")))
-
-
-class ErrorReport(QDialog):
-    """An unexpected error in plain words, with the technical report one click away."""
-
-    def __init__(self, summary: str, report: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("support-tool: unexpected error")
-        text = QLabel(
-            f"Something went wrong: {summary}\n\nThe details were written to the log file "
-            f"{paths.log_file()}. If it keeps happening, copy the report and send it to "
-            "whoever maintains support-tool. Nothing in it is secret."
-        )
-        text.setWordWrap(True)
-        details = QPlainTextEdit(report)
-        details.setReadOnly(True)
-        details.setVisible(False)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = buttons.addButton("Copy report", QDialogButtonBox.ButtonRole.ActionRole)
-        show = buttons.addButton("Show details", QDialogButtonBox.ButtonRole.HelpRole)
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(report))
-        self.copy = copy
-        show.clicked.connect(lambda: details.setVisible(not details.isVisible()))
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addWidget(details, 1)
-        layout.addWidget(buttons)
-        self.report = report
 
 
 _open_reports: list[ErrorReport] = []  # kept alive while shown (they are not modal)
@@ -83,6 +48,8 @@ def install_error_hook() -> None:
         if QApplication.instance() is None:
             sys.__excepthook__(kind, error, tb)
             return
+        from support_tool.gui.error_report import ErrorReport
+
         dialog = ErrorReport(str(error) or kind.__name__, report, QApplication.activeWindow())
         _open_reports.append(dialog)
         dialog.finished.connect(lambda _: _open_reports.remove(dialog))
@@ -99,6 +66,8 @@ EXIT_STARTUP_FAILED = 1
 def _report_startup_failure(error: Exception) -> int:
     """A failure before the window exists, shown modally: with no event loop running yet,
     the error hook's non-modal dialog would vanish as the process exits."""
+    from support_tool.gui.error_report import ErrorReport
+
     report = "".join(traceback.format_exception(error))
     log.error("the window could not start\n%s", report)
     ErrorReport(str(error) or type(error).__name__, report).exec()
@@ -134,6 +103,8 @@ def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
             window.show()
             return app.exec()
     except SupportToolError as exc:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.critical(None, "support-tool cannot start", str(exc))
         return ExitStatus.CONFIG
     except Exception as exc:  # noqa: BLE001 - anything else is shown in words, then exit

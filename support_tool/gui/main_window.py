@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QPaintEvent, QShortcut
-from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from support_tool.gui import qt_scan  # noqa: F401 - first: spares what follows Qt's source scan
 
@@ -30,6 +30,8 @@ from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDialog, QMessageBox
+
     # Built after the first paint (the tabs) or when asked for (the dialogs): their
     # modules and what those import (CSV export, the batch runner) wait until then.
     from support_tool.audit.events import ChainReport

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QMessageBox, QWidget
 
 from support_tool.config import paths
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from support_tool.gui.main_window import MainWindow
 
 
@@ -45,6 +46,8 @@ def build_menus(window: MainWindow) -> None:
 def show_about(parent: QWidget, where: str) -> None:
     """The version, the audit store in use (the embedded file or the team store) and the
     logs: what support asks for first."""
+    from PySide6.QtWidgets import QMessageBox  # when asked for, not before the first paint
+
     from support_tool import __version__
 
     QMessageBox.about(

@@ -12,7 +12,6 @@ provider that is not listening yet. The command line starts it at once (``open_r
 
 from __future__ import annotations
 
-import secrets
 import threading
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,8 @@ class EmbeddedSandbox:
     """The demo's sandbox provider on loopback, started by the first ``started()``."""
 
     def __init__(self) -> None:
+        import secrets  # ~5 ms (hmac, random): only in the demo, which has a secret to make
+
         # Known before the provider runs, so that the in-memory secret store has it.
         self.secret = secrets.token_urlsafe(24)
         self._server: SandboxServer | None = None

@@ -95,6 +95,15 @@ def command_named(argv: Sequence[str]) -> str | None:
     return ""
 
 
+def window_arguments(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The parsed arguments of a plain start of the window (none, or ``--demo`` alone), as
+    the parser would give them, without building it: its help texts' translation look-ups
+    (gettext, locale) cost the window's start ~5 ms. None for anything else."""
+    if list(argv) in ([], ["--demo"]):
+        return argparse.Namespace(version=None, demo=bool(argv), command=None)
+    return None
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser for every command, or, given the command about to run (see
     :func:`command_named`), for that one alone: building all of them costs ~20 ms and
@@ -404,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     ours, qt_arguments = split_qt_arguments(arguments)
     try:
-        args = build_parser(command_named(ours)).parse_args(ours)
+        args = window_arguments(ours) or build_parser(command_named(ours)).parse_args(ours)
         if args.command is not None and qt_arguments:
             # Qt's options only open a window
             args = build_parser(command_named(arguments)).parse_args(arguments)

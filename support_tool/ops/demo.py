@@ -12,6 +12,7 @@ provider that is not listening yet. The command line starts it at once (``open_r
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -31,10 +32,10 @@ class EmbeddedSandbox:
     """The demo's sandbox provider on loopback, started by the first ``started()``."""
 
     def __init__(self) -> None:
-        import secrets  # ~5 ms (hmac, random): only in the demo, which has a secret to make
-
-        # Known before the provider runs, so that the in-memory secret store has it.
-        self.secret = secrets.token_urlsafe(24)
+        # Known before the provider runs, so that the in-memory secret store has it. From
+        # the OS's generator, as ``secrets`` does, without importing it (hmac loads
+        # OpenSSL's libcrypto, ~5 ms before the first paint).
+        self.secret = os.urandom(24).hex()
         self._server: SandboxServer | None = None
         self._stopped = False
         self._lock = threading.Lock()

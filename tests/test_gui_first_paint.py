@@ -85,7 +85,12 @@ def test_qt_reads_the_source_of_no_module_but_the_windows_own() -> None:
 
 _PAINT_PROBE = """
 import os, sys
-LATER = ("support_tool.audit.log", "support_tool.audit.store", "support_tool.sandbox.server")
+LATER = (
+    "support_tool.audit.log",
+    "support_tool.audit.store",
+    "support_tool.sandbox.server",
+    "logging.handlers",
+)
 from support_tool.cli import commands
 from support_tool.gui import main_window
 paint = main_window.MainWindow.paintEvent
@@ -117,5 +122,46 @@ def test_the_window_paints_before_the_audit_store_is_opened(home: Path, demo: bo
     ).stdout.split()
     # Still opening; neither the SQLite trail nor the store protocol's types (which the
     # close path names only as types) even imported; nor, in the demo, the embedded
-    # provider's HTTP server, which starts after the first paint too.
+    # provider's HTTP server, which starts after the first paint too; nor the log file's
+    # handler (logging.handlers), set up after the first paint.
     assert seen == ["True", "none"]
+
+
+_HELD_PROBE = """
+import logging, sys
+from PySide6.QtCore import QTimer
+from support_tool.cli import commands
+from support_tool.gui import main_window
+init = main_window.MainWindow.__init__
+def logging_init(window, *args, **kwargs):
+    logging.getLogger("support_tool.probe").warning("logged before the first paint")
+    init(window, *args, **kwargs)
+    window.first_painted.connect(lambda: QTimer.singleShot(200, window.close))
+main_window.MainWindow.__init__ = logging_init
+sys.exit(commands.main(sys.argv[1:]))
+"""
+
+
+def test_what_is_logged_before_the_first_paint_reaches_the_log_file_after_it(
+    home: Path,
+) -> None:
+    """The window sets up its log file after its first paint (its handler's module costs
+    ~30 million instructions): a record logged before then is held, then written to the
+    file, and never printed to the terminal."""
+    import os
+    import subprocess
+    import sys
+
+    from support_tool.config import paths
+
+    done = subprocess.run(
+        [sys.executable, "-c", _HELD_PROBE, "--demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert "logged before the first paint" not in done.stderr
+    log = paths.log_file().read_text(encoding="utf-8")
+    assert "WARNING support_tool.probe: logged before the first paint" in log

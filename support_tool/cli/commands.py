@@ -284,16 +284,23 @@ def _load_core_before_qt(demo: bool) -> None:
 
 
 def _open_window(demo: bool, qt_arguments: Sequence[str] = ()) -> int:
+    """The window, its log file set up after its first paint (``config.log_later``): what
+    is logged before is held until then, or until the window ends, whichever comes first."""
+    from support_tool.config import log_later
     from support_tool.gui.preflight import window_problem
 
-    problem = window_problem(["support-tool", *qt_arguments])
-    if problem:  # Qt would abort the process with a core dump instead
-        _err(problem)
-        return ExitStatus.CONFIG
-    _load_core_before_qt(demo)
-    from support_tool.gui.app import run
+    held = log_later.hold()
+    try:
+        problem = window_problem(["support-tool", *qt_arguments])
+        if problem:  # Qt would abort the process with a core dump instead
+            _err(problem)
+            return ExitStatus.CONFIG
+        _load_core_before_qt(demo)
+        from support_tool.gui.app import run
 
-    return run(demo=demo, qt_arguments=qt_arguments)
+        return run(demo=demo, qt_arguments=qt_arguments, held=held)
+    finally:
+        log_later.write_held(held)
 
 
 def _handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
@@ -362,6 +369,9 @@ def _report_bug(error: BaseException, argv: Sequence[str]) -> int:
     from datetime import UTC, datetime
 
     from support_tool.config import paths
+    from support_tool.config.logsetup import configure_logging
+
+    configure_logging()  # already, unless the defect came first (then: now, not stderr)
 
     report = (
         f"support-tool {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
@@ -406,8 +416,6 @@ def _log_thread_errors() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from support_tool.config.logsetup import configure_logging
-
     _tolerant_output()
     _log_thread_errors()
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -417,12 +425,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is not None and qt_arguments:
             # Qt's options only open a window
             args = build_parser(command_named(arguments)).parse_args(arguments)
-        configure_logging()
         bad_argument = _undecodable_argument(args)
         if bad_argument is not None:
             raise bad_argument
         if args.command is None:
-            return _open_window(args.demo, qt_arguments)
+            return _open_window(args.demo, qt_arguments)  # its log: after its first paint
+        from support_tool.config.logsetup import configure_logging
+
+        configure_logging()
         if args.demo and args.command in ("profile", "secret", "sandbox"):
             raise InvalidInput(f"--demo does not apply to '{args.command}'.")
         return COMMANDS[args.command](args)

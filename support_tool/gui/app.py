@@ -18,6 +18,7 @@ from support_tool.gui import qt_scan  # noqa: F401 - first: spares what follows 
 # isort: split
 from support_tool import APP_NAME
 from support_tool import resources as bundled
+from support_tool.config.log_later import HeldRecords, write_held
 from support_tool.errors import SupportToolError
 from support_tool.exit_status import ExitStatus
 
@@ -63,24 +64,30 @@ def install_error_hook() -> None:
 EXIT_STARTUP_FAILED = 1
 
 
-def _report_startup_failure(error: Exception) -> int:
+def _report_startup_failure(error: Exception, held: HeldRecords | None = None) -> int:
     """A failure before the window exists, shown modally: with no event loop running yet,
-    the error hook's non-modal dialog would vanish as the process exits."""
+    the error hook's non-modal dialog would vanish as the process exits. The log file is
+    set up first: the dialog says the details are in it."""
     from support_tool.gui.error_report import ErrorReport
 
+    if held is not None:
+        write_held(held)
     report = "".join(traceback.format_exception(error))
     log.error("the window could not start\n%s", report)
     ErrorReport(str(error) or type(error).__name__, report).exec()
     return EXIT_STARTUP_FAILED
 
 
-def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
+def run(
+    demo: bool = False, qt_arguments: Sequence[str] = (), held: HeldRecords | None = None
+) -> int:
     """Open the window and run until it is closed; returns the exit status.
 
     The error hook goes in as soon as a QApplication exists and before anything else
     (icon, window modules, runtime): whatever fails from there on reaches the operator as
     the plain-words dialog, never as a raw traceback. ``qt_arguments`` are Qt's standard
-    options (``-style fusion``, ``-reverse``, ...).
+    options (``-style fusion``, ``-reverse``, ...). ``held``: the records logged before
+    the log file is set up, which happens on a worker after the first paint.
     """
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_arguments])
     assert isinstance(app, QApplication)
@@ -100,12 +107,18 @@ def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
             demo=demo, store_may_be_down=True, open_store_later=True, start_sandbox_later=True
         ) as runtime:
             window = MainWindow(runtime)
+            if held is not None:
+                window.first_painted.connect(
+                    lambda: window.jobs.submit(lambda: write_held(held), None, None)
+                )
             window.show()
             return app.exec()
     except SupportToolError as exc:
         from PySide6.QtWidgets import QMessageBox
 
+        if held is not None:
+            write_held(held)
         QMessageBox.critical(None, "support-tool cannot start", str(exc))
         return ExitStatus.CONFIG
     except Exception as exc:  # noqa: BLE001 - anything else is shown in words, then exit
-        return _report_startup_failure(exc)
+        return _report_startup_failure(exc, held)

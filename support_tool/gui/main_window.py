@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QPaintEvent, QShortcut
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
@@ -53,6 +53,8 @@ def window_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
+    first_painted = Signal()  # once, right after the first paint: deferred start-up work
+
     def __init__(self, runtime: Runtime, settings: QSettings | None = None) -> None:
         super().__init__()
         self.runtime = runtime
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._after_first_paint)
 
     def _after_first_paint(self) -> None:
+        self.first_painted.emit()
         self.store_watch.check()  # opens the audit store, on a worker
         if self.provider_starting:
             self.load_profiles(self._last_profile)  # starts the demo's provider, on a worker

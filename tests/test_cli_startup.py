@@ -106,12 +106,13 @@ def test_a_plain_window_start_reads_its_arguments_as_the_parser_would_without_it
     """``support-tool`` and ``support-tool --demo`` get the parser's own answer without
     building it (its help texts' translation look-ups cost the window's start ~5 ms);
     anything else still goes to the parser."""
-    from support_tool.cli.commands import build_parser, command_named, window_arguments
+    from support_tool.cli.commands import build_parser, command_named
+    from support_tool.cli.window import arguments
 
     for argv in ([], ["--demo"]):
-        assert window_arguments(argv) == build_parser(command_named(argv)).parse_args(argv)
+        assert arguments(argv) == build_parser(command_named(argv)).parse_args(argv)
     for argv in (["--dem"], ["--demo", "--demo"], ["close", "x"], ["--version"], ["-h"]):
-        assert window_arguments(argv) is None
+        assert arguments(argv) is None
 
 
 _WINDOW_PROBE = """

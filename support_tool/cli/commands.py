@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from support_tool import __version__
+from support_tool.cli import window
 from support_tool.cli.output import close_fields, close_subject, describe_close
 from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
@@ -93,15 +94,6 @@ def command_named(argv: Sequence[str]) -> str | None:
             continue
         return arg if arg in COMMAND_MODULES else None
     return ""
-
-
-def window_arguments(argv: Sequence[str]) -> argparse.Namespace | None:
-    """The parsed arguments of a plain start of the window (none, or ``--demo`` alone), as
-    the parser would give them, without building it: its help texts' translation look-ups
-    (gettext, locale) cost the window's start ~5 ms. None for anything else."""
-    if list(argv) in ([], ["--demo"]):
-        return argparse.Namespace(version=None, demo=bool(argv), command=None)
-    return None
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -272,37 +264,6 @@ def split_qt_arguments(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return ours, qt
 
 
-def _load_core_before_qt(demo: bool) -> None:
-    """Import the window's Qt-free modules before Qt itself, as they are needed before the
-    first paint whichever way (PySide6's reading of their source once Qt is loaded is
-    spared by ``gui.qt_scan``). Not the demo's embedded provider: it starts, and its HTTP
-    server is imported, on a worker after the first paint (``ops.demo``); nor the audit
-    store's modules: it opens on a worker after the first paint too."""
-    import concurrent.futures.thread  # noqa: F401 - the window's worker threads
-
-    import support_tool.ops.runtime  # noqa: F401 - profiles, keyring, close path
-
-
-def _open_window(demo: bool, qt_arguments: Sequence[str] = ()) -> int:
-    """The window, its log file set up after its first paint (``config.log_later``): what
-    is logged before is held until then, or until the window ends, whichever comes first."""
-    from support_tool.config import log_later
-    from support_tool.gui.preflight import window_problem
-
-    held = log_later.hold()
-    try:
-        problem = window_problem(["support-tool", *qt_arguments])
-        if problem:  # Qt would abort the process with a core dump instead
-            _err(problem)
-            return ExitStatus.CONFIG
-        _load_core_before_qt(demo)
-        from support_tool.gui.app import run
-
-        return run(demo=demo, qt_arguments=qt_arguments, held=held)
-    finally:
-        log_later.write_held(held)
-
-
 def _handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     """A command's function, its module imported when the command runs (not at start)."""
 
@@ -421,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     ours, qt_arguments = split_qt_arguments(arguments)
     try:
-        args = window_arguments(ours) or build_parser(command_named(ours)).parse_args(ours)
+        args = window.arguments(ours) or build_parser(command_named(ours)).parse_args(ours)
         if args.command is not None and qt_arguments:
             # Qt's options only open a window
             args = build_parser(command_named(arguments)).parse_args(arguments)
@@ -429,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if bad_argument is not None:
             raise bad_argument
         if args.command is None:
-            return _open_window(args.demo, qt_arguments)  # its log: after its first paint
+            return window.open_window(args.demo, qt_arguments)  # its log: after its first paint
         from support_tool.config.logsetup import configure_logging
 
         configure_logging()

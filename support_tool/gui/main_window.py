@@ -22,10 +22,10 @@ from support_tool.gui.busy_row import BusyRow
 from support_tool.gui.close_form import CloseForm, CloseInput
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.screen_fit import MINIMUM_SIZE, first_size
+from support_tool.gui.send_gate import SendGate
 from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
 from support_tool.ops.close import CloseAttempt
-from support_tool.ops.demo import STARTING
 from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 
@@ -78,9 +78,8 @@ class MainWindow(QMainWindow):
         self.form = CloseForm()
         # The demo's provider starts after the first paint: sending waits for it, saying so.
         starting = runtime.embedded is not None and runtime.sandbox is None
-        self.provider_starting = STARTING if starting else ""
-        self._store_blocked = ""
-        self.store_watch.blocks(self._block_sending)
+        self.gate = SendGate(self.form.set_blocked, self.form.profile, starting)
+        self.store_watch.blocks(self.gate.store)
         self.answer = AnswerPanel()
         # Built right after the first paint: hidden at start, so the window paints sooner.
         self.history: HistoryView | None = None
@@ -147,9 +146,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(*first_size(self.screen().availableGeometry().size().toTuple()))
         self._last_profile = str(self.settings.value("last_profile", "") or "")
-        if self.provider_starting:  # its profile is its address: loaded after the paint
-            self.form.profile.setPlaceholderText(STARTING)
-        else:
+        if not self.gate.provider:  # the demo's: its address, known after the paint
             self.load_profiles(self._last_profile)
         self.form.login.setFocus()
 
@@ -165,7 +162,7 @@ class MainWindow(QMainWindow):
     def _after_first_paint(self) -> None:
         self.first_painted.emit()
         self.store_watch.check()  # opens the audit store, on a worker
-        if self.provider_starting:
+        if self.gate.provider:
             self.load_profiles(self._last_profile)  # starts the demo's provider, on a worker
         self.history_view()
         self.terminals_view()
@@ -173,28 +170,11 @@ class MainWindow(QMainWindow):
         self._verify_timer.start(VERIFY_DELAY_MS)
 
     def verify_history(self, *, report_intact: bool = False) -> None:
-        """Check the audit history's hash chain on a worker; warn if it was altered."""
-        store = self.runtime.service.history
+        """Check the audit history's hash chain on a worker; warn if it was altered (its
+        module, with the store's types, loads when the check is due, after the paint)."""
+        from support_tool.gui.verify_dialog import verify_history
 
-        def done(report: ChainReport) -> None:
-            self.history_report = report
-            self.tamper_banner.setVisible(not report.ok)
-            if not report.ok:
-                self.tamper_banner.setText(report.describe())
-                self.store_watch.check()  # a damaged file takes no more attempts
-                log.error("audit history verification failed: %s", report.problem)
-            if report_intact:  # asked for: the result stays up, with the seal to copy
-                self.statusBar().showMessage(report.describe(), 20_000)
-                self.show_verify_result(report)
-
-        self.jobs.submit(store.verify, done, self._background_error)
-
-    def show_verify_result(self, report: ChainReport) -> None:
-        from support_tool.gui.verify_dialog import VerifyDialog
-
-        dialog = VerifyDialog(report, self.runtime.where, self)
-        self.verify_dialog = dialog
-        dialog.open()
+        verify_history(self, report_intact)
 
     def _install_tab(self, index: int, widget: QWidget, title: str) -> None:
         current = self.tabs.currentIndex()
@@ -266,30 +246,12 @@ class MainWindow(QMainWindow):
             self._profiles_failed,
         )
 
-    def _block_sending(self, store_reason: str) -> None:
-        """*Close session* is disabled while the audit store cannot record or the demo's
-        provider is not listening yet; its tooltip gives every reason that holds."""
-        self._store_blocked = store_reason
-        reasons = [store_reason]
-        if self.provider_starting:
-            reasons.append(
-                self.provider_starting
-                if self.provider_starting != STARTING
-                else f"Disabled: {STARTING} Closing sessions works as soon as it answers."
-            )
-        self.form.set_blocked(" ".join(r for r in reasons if r))
-
     def _profiles_failed(self, error: BaseException) -> None:
-        if self.provider_starting:  # the demo's provider did not start: say so, stay off
-            self.provider_starting = f"Disabled: the demo's sandbox provider did not start: {error}"
-            self.form.profile.setPlaceholderText("The demo's sandbox provider did not start")
-            self._block_sending(self._store_blocked)
+        self.gate.provider_failed(error)
         self._background_error(error)
 
     def _profiles_loaded(self, profile_set: ProfileSet, prefer: str) -> None:
-        if self.provider_starting:
-            self.provider_starting = ""
-            self._block_sending(self._store_blocked)
+        self.gate.provider_started()  # the demo's first profiles: its provider answers
         self.profile_set = profile_set
         names = profile_set.names()
         chosen = prefer if prefer in names else profile_set.default or (names[0] if names else "")

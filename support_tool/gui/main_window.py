@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QTimer, Signal
@@ -343,6 +342,8 @@ class MainWindow(QMainWindow):
 
     def _asked(self, r: CloseInput) -> Asked:
         production = bool((profile := self.profile_set.get(r.profile)) and profile.production)
+        from datetime import UTC, datetime  # with the first close, not before the first paint
+
         return Asked(r.profile, r.login, r.game_id, r.clear_history, datetime.now(UTC), production)
 
     def send(self, request: CloseInput) -> None:

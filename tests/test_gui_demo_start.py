@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from pytestqt.qtbot import QtBot
 
 from support_tool.gui.main_window import MainWindow
+from support_tool.gui.send_gate import FAILED
 from support_tool.ops.demo import STARTING
 from support_tool.ops.runtime import open_runtime
 from support_tool.provider.outcome import Outcome
@@ -96,3 +97,28 @@ def test_a_close_before_the_demo_provider_runs_starts_it_and_is_sent_to_it(home:
         assert [r.result.outcome for r in results] == [Outcome.SUCCESS, Outcome.SUCCESS]
         assert runtime.sandbox is not None
         assert runtime.sandbox.request_count == 2  # one provider, started once
+
+
+def test_a_demo_provider_that_cannot_start_keeps_close_disabled_and_says_why(
+    qtbot: QtBot, home: Path
+) -> None:
+    """The provider cannot start (here: the runtime has already stopped it, as at shut
+    down): *Close session* stays disabled, its tooltip and the profile field say so."""
+    with open_runtime(
+        demo=True, store_may_be_down=True, open_store_later=True, start_sandbox_later=True
+    ) as runtime:
+        window = MainWindow(runtime)
+        qtbot.addWidget(window)
+        assert runtime.embedded is not None
+        runtime.embedded.stop()  # before the first paint's load asks it to start
+        window.show()
+        qtbot.waitUntil(lambda: FAILED in window.form.profile.placeholderText(), timeout=10_000)
+        qtbot.waitUntil(lambda: not window.store_watch.opening, timeout=10_000)
+        assert runtime.sandbox is None
+        assert window.form.profile.count() == 0
+        assert not window.form.button.isEnabled()
+        assert FAILED.lower() in window.form.button.toolTip()
+        qtbot.keyClicks(window.form.login, "terminal-0003")
+        qtbot.keyClick(window.form.login, Qt.Key.Key_Return)
+        assert not window.in_flight  # nothing is sent
+        window.close()

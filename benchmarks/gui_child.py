@@ -99,9 +99,9 @@ def _widgets_only() -> QMainWindow:
 def _spy_on_the_tool(demo: bool) -> int:
     """Run ``support-tool [--demo]`` with the spy on its main window, importing in the
     order the tool's own start does (its Qt-free core, then Qt and the window)."""
-    from support_tool.cli import commands
+    from support_tool.cli import commands, window
 
-    commands._load_core_before_qt(demo)
+    window.load_core_before_qt(demo)
     from support_tool.gui.main_window import MainWindow
 
     show = MainWindow.show

@@ -102,6 +102,49 @@ def test_the_command_is_told_only_when_nothing_but_demo_comes_first() -> None:
     assert command_named(["clsoe"]) is None
 
 
+def test_a_plain_window_start_reads_its_arguments_as_the_parser_would_without_it() -> None:
+    """``support-tool`` and ``support-tool --demo`` get the parser's own answer without
+    building it (its help texts' translation look-ups cost the window's start ~5 ms);
+    anything else still goes to the parser."""
+    from support_tool.cli.commands import build_parser, command_named
+    from support_tool.cli.window import arguments
+
+    for argv in ([], ["--demo"]):
+        assert arguments(argv) == build_parser(command_named(argv)).parse_args(argv)
+    for argv in (["--dem"], ["--demo", "--demo"], ["close", "x"], ["--version"], ["-h"]):
+        assert arguments(argv) is None
+
+
+_WINDOW_PROBE = """
+import os, sys
+from support_tool.cli import commands
+from support_tool.gui import main_window
+main_window.MainWindow.show = lambda window: (
+    print("\\n".join(sorted(sys.modules)), flush=True), os._exit(0)
+)
+commands.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("demo", [False, True], ids=["saved profiles", "demo"])
+def test_the_window_is_shown_without_what_only_a_close_or_a_parser_needs(
+    home: Path, demo: bool
+) -> None:
+    """Before the window is shown: no message catalogue look-up (argparse's, through
+    gettext and locale) and no OpenSSL (hashlib, for signing: loaded at the first
+    signature, on a worker)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", _WINDOW_PROBE, *(["--demo"] if demo else [])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    ).stdout.split()
+    assert "support_tool.gui.main_window" in loaded  # the probe saw the window's start
+    assert [m for m in loaded if m in {"locale", "hashlib", "_hashlib"}] == []
+
+
 _EXIT_PROBE = """
 import atexit, runpy, sys
 

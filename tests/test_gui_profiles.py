@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from support_tool.config.profiles import make_profile
 from support_tool.config.secret_store import KeyringSecrets
-from support_tool.gui.app import ErrorReport
+from support_tool.gui.error_report import ErrorReport
 from support_tool.gui.main_window import MainWindow
 from support_tool.gui.profiles_dialog import ProfilesDialog
 from support_tool.ops.runtime import open_runtime

@@ -38,6 +38,7 @@ def test_window_start_failure_is_shown_in_words_not_raised(
     from PySide6.QtWidgets import QApplication
 
     from support_tool.gui import app as gui_app
+    from support_tool.gui.error_report import ErrorReport
 
     def broken_icon() -> None:
         raise ModuleNotFoundError("No module named 'support_tool.resources'")
@@ -51,7 +52,7 @@ def test_window_start_failure_is_shown_in_words_not_raised(
         if dialog is None:
             QTimer.singleShot(20, read_and_close)
             return
-        assert isinstance(dialog, gui_app.ErrorReport)
+        assert isinstance(dialog, ErrorReport)
         seen.append(dialog.report)
         dialog.reject()
 

@@ -109,10 +109,20 @@ def test_demo_window_typed_into_and_photographed(
         xdotool(display, "windowfocus", "--sync", window)
         xdotool(display, "type", "--delay", "15", "terminal-0007")
         history = home / "demo-history.sqlite3"
-        # The window opens its audit store on a worker after the first paint; Return sends
-        # once it is open (before, Close is disabled: "Opening the audit history…").
+        # The window opens its audit store and starts the demo's provider on workers after
+        # the first paint; Return sends once both are ready (before, Close is disabled
+        # with the reason, and Return does nothing), so it is pressed until a close is
+        # recorded. A Return while that close is in flight is ignored: one close only.
         poll_until(lambda: store_open(home), 20, "the audit store to be opened")
-        xdotool(display, "key", "Return")
+
+        def recorded() -> bool:
+            with sqlite3.connect(history) as db:
+                (count,) = db.execute("SELECT COUNT(*) FROM actions").fetchone()
+            if not count:
+                xdotool(display, "key", "Return")
+            return bool(count)
+
+        poll_until(recorded, 20, "a close to be sent once Close is enabled")
 
         def closed() -> bool:
             with sqlite3.connect(history) as db:

@@ -22,7 +22,8 @@ from pytestqt.qtbot import QtBot
 
 from support_tool.config.logsetup import configure_logging
 from support_tool.config.secret_store import KeyringSecrets
-from support_tool.gui.app import ErrorReport, install_error_hook
+from support_tool.gui.app import install_error_hook
+from support_tool.gui.error_report import ErrorReport
 from support_tool.ops.runtime import open_runtime
 from support_tool.sandbox import SandboxServer
 from support_tool.sandbox.faults import FAULTS

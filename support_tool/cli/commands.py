@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from support_tool import __version__
+from support_tool.cli import window
 from support_tool.cli.output import close_fields, close_subject, describe_close
 from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
@@ -263,36 +264,6 @@ def split_qt_arguments(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return ours, qt
 
 
-def _load_core_before_qt(demo: bool) -> None:
-    """Import the window's Qt-free modules before Qt itself. Once PySide6 is loaded, its
-    ``__feature__`` import hook reads the source of every module imported after it (looking
-    for the word PySide6): ~100 modules here (history, profiles, the close path, and the
-    sandbox's HTTP server in the demo), a fifth of the time to the first paint. The audit
-    store's own modules are not among them: it opens on a worker after the first paint."""
-    import concurrent.futures.thread  # noqa: F401 - the window's worker threads
-
-    import support_tool.ops.runtime  # profiles, keyring, close path (the store opens later)
-
-    if demo:
-        import encodings.idna  # noqa: F401 - the sandbox's server names its host
-
-        import support_tool.ops.terminals  # the demo's groups
-        import support_tool.sandbox.server  # noqa: F401 - the embedded provider
-
-
-def _open_window(demo: bool, qt_arguments: Sequence[str] = ()) -> int:
-    from support_tool.gui.preflight import window_problem
-
-    problem = window_problem(["support-tool", *qt_arguments])
-    if problem:  # Qt would abort the process with a core dump instead
-        _err(problem)
-        return ExitStatus.CONFIG
-    _load_core_before_qt(demo)
-    from support_tool.gui.app import run
-
-    return run(demo=demo, qt_arguments=qt_arguments)
-
-
 def _handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     """A command's function, its module imported when the command runs (not at start)."""
 
@@ -359,6 +330,9 @@ def _report_bug(error: BaseException, argv: Sequence[str]) -> int:
     from datetime import UTC, datetime
 
     from support_tool.config import paths
+    from support_tool.config.logsetup import configure_logging
+
+    configure_logging()  # already, unless the defect came first (then: now, not stderr)
 
     report = (
         f"support-tool {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
@@ -403,23 +377,23 @@ def _log_thread_errors() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from support_tool.config.logsetup import configure_logging
-
     _tolerant_output()
     _log_thread_errors()
     arguments = list(sys.argv[1:] if argv is None else argv)
     ours, qt_arguments = split_qt_arguments(arguments)
     try:
-        args = build_parser(command_named(ours)).parse_args(ours)
+        args = window.arguments(ours) or build_parser(command_named(ours)).parse_args(ours)
         if args.command is not None and qt_arguments:
             # Qt's options only open a window
             args = build_parser(command_named(arguments)).parse_args(arguments)
-        configure_logging()
         bad_argument = _undecodable_argument(args)
         if bad_argument is not None:
             raise bad_argument
         if args.command is None:
-            return _open_window(args.demo, qt_arguments)
+            return window.open_window(args.demo, qt_arguments)  # its log: after its first paint
+        from support_tool.config.logsetup import configure_logging
+
+        configure_logging()
         if args.demo and args.command in ("profile", "secret", "sandbox"):
             raise InvalidInput(f"--demo does not apply to '{args.command}'.")
         return COMMANDS[args.command](args)

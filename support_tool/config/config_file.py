@@ -8,7 +8,6 @@ out of stack; each is said plainly with what to do.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,9 @@ def read_config_text(path: Path, what: str, redo: str) -> str | None:
 
 def parse_toml(text: str, source: str, what: str, redo: str) -> dict[str, Any]:
     """Parse ``text``; any way it is not valid TOML is a :class:`ConfigurationError`."""
+    import tomllib  # ~5 ms: only when a file is parsed, not when the module loads (the
+    # window imports it before its first paint and reads profiles on a worker after)
+
     named = f"{what} {source}" if source and source != what else what
     try:
         return tomllib.loads(text)

@@ -10,7 +10,7 @@ with the request's UTC and local time, on the clipboard for a ticket to the prov
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -27,6 +27,9 @@ from PySide6.QtWidgets import (
 
 from support_tool.gui.style import greyed, note_label, outcome_colour
 from support_tool.ops.close import CloseAttempt
+
+if TYPE_CHECKING:  # datetime loads with the first close, not before the first paint
+    from datetime import datetime
 
 COPIED_FEEDBACK_MS = 2000
 
@@ -80,6 +83,8 @@ class Asked:
 
 
 def time_lines(at: datetime) -> list[str]:
+    from datetime import UTC  # with the first answer, not before the first paint
+
     local = at.astimezone()
     return [
         f"Requested at: {at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC "

@@ -8,52 +8,24 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import (
-    QApplication,
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QMessageBox,
-    QPlainTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
 
+from support_tool.gui import qt_scan  # noqa: F401 - first: spares what follows Qt's source scan
+
+# isort: split
 from support_tool import APP_NAME
 from support_tool import resources as bundled
-from support_tool.config import paths
+from support_tool.config.log_later import HeldRecords, write_held
 from support_tool.errors import SupportToolError
 from support_tool.exit_status import ExitStatus
 
+if TYPE_CHECKING:  # its dialog classes load when there is an error to show
+    from support_tool.gui.error_report import ErrorReport
+
 log = logging.getLogger(__name__)
-
-
-def spare_qt_the_source_scan() -> None:
-    """Tell PySide6 that the modules already loaded do not use it, before the window's
-    modules import them again.
-
-    PySide6's import hook (for its optional ``__feature__`` switches) reads the *source*
-    of every module named in an ``import`` statement after Qt is loaded, the first time,
-    to look for the word "PySide6"; a module without it is marked -1, "ignore". The
-    window's modules name ~70 such modules (datetime, typing, the tool's core), each a
-    file read and tokenised: ~30 ms of the first paint. Marking them -1 beforehand is the
-    verdict the scan would reach (the tool uses no ``__feature__``); if PySide6 changes
-    this inner table, nothing is marked and the scan simply runs as before.
-    """
-    try:
-        from shibokensupport import feature  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    verdicts = getattr(feature, "pyside_feature_dict", None)
-    if isinstance(verdicts, dict):
-        for name in list(sys.modules):
-            if not name.startswith(("PySide6", "shiboken", "support_tool.gui")):
-                verdicts.setdefault(name, -1)
-
-
-spare_qt_the_source_scan()
 
 
 def app_icon() -> QIcon:
@@ -63,35 +35,6 @@ def app_icon() -> QIcon:
     from a zip), so its path is read directly: ``importlib.resources`` would cost the
     window's start ~9 ms of imports."""
     return QIcon(str(Path(bundled.__file__).with_name("support-tool.svg")))
-
-
-class ErrorReport(QDialog):
-    """An unexpected error in plain words, with the technical report one click away."""
-
-    def __init__(self, summary: str, report: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("support-tool: unexpected error")
-        text = QLabel(
-            f"Something went wrong: {summary}\n\nThe details were written to the log file "
-            f"{paths.log_file()}. If it keeps happening, copy the report and send it to "
-            "whoever maintains support-tool. Nothing in it is secret."
-        )
-        text.setWordWrap(True)
-        details = QPlainTextEdit(report)
-        details.setReadOnly(True)
-        details.setVisible(False)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = buttons.addButton("Copy report", QDialogButtonBox.ButtonRole.ActionRole)
-        show = buttons.addButton("Show details", QDialogButtonBox.ButtonRole.HelpRole)
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(report))
-        self.copy = copy
-        show.clicked.connect(lambda: details.setVisible(not details.isVisible()))
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addWidget(details, 1)
-        layout.addWidget(buttons)
-        self.report = report
 
 
 _open_reports: list[ErrorReport] = []  # kept alive while shown (they are not modal)
@@ -106,6 +49,8 @@ def install_error_hook() -> None:
         if QApplication.instance() is None:
             sys.__excepthook__(kind, error, tb)
             return
+        from support_tool.gui.error_report import ErrorReport
+
         dialog = ErrorReport(str(error) or kind.__name__, report, QApplication.activeWindow())
         _open_reports.append(dialog)
         dialog.finished.connect(lambda _: _open_reports.remove(dialog))
@@ -119,22 +64,30 @@ def install_error_hook() -> None:
 EXIT_STARTUP_FAILED = 1
 
 
-def _report_startup_failure(error: Exception) -> int:
+def _report_startup_failure(error: Exception, held: HeldRecords | None = None) -> int:
     """A failure before the window exists, shown modally: with no event loop running yet,
-    the error hook's non-modal dialog would vanish as the process exits."""
+    the error hook's non-modal dialog would vanish as the process exits. The log file is
+    set up first: the dialog says the details are in it."""
+    from support_tool.gui.error_report import ErrorReport
+
+    if held is not None:
+        write_held(held)
     report = "".join(traceback.format_exception(error))
     log.error("the window could not start\n%s", report)
     ErrorReport(str(error) or type(error).__name__, report).exec()
     return EXIT_STARTUP_FAILED
 
 
-def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
+def run(
+    demo: bool = False, qt_arguments: Sequence[str] = (), held: HeldRecords | None = None
+) -> int:
     """Open the window and run until it is closed; returns the exit status.
 
     The error hook goes in as soon as a QApplication exists and before anything else
     (icon, window modules, runtime): whatever fails from there on reaches the operator as
     the plain-words dialog, never as a raw traceback. ``qt_arguments`` are Qt's standard
-    options (``-style fusion``, ``-reverse``, ...).
+    options (``-style fusion``, ``-reverse``, ...). ``held``: the records logged before
+    the log file is set up, which happens on a worker after the first paint.
     """
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_arguments])
     assert isinstance(app, QApplication)
@@ -149,12 +102,23 @@ def run(demo: bool = False, qt_arguments: Sequence[str] = ()) -> int:
         app.setWindowIcon(app_icon())
         # The store opens on a worker after the first paint (sending waits for it); a team
         # store that cannot be reached yet: the window opens and says so.
-        with open_runtime(demo=demo, store_may_be_down=True, open_store_later=True) as runtime:
+        # The demo's provider starts on a worker after the first paint, too.
+        with open_runtime(
+            demo=demo, store_may_be_down=True, open_store_later=True, start_sandbox_later=True
+        ) as runtime:
             window = MainWindow(runtime)
+            if held is not None:
+                window.first_painted.connect(
+                    lambda: window.jobs.submit(lambda: write_held(held), None, None)
+                )
             window.show()
             return app.exec()
     except SupportToolError as exc:
+        from PySide6.QtWidgets import QMessageBox
+
+        if held is not None:
+            write_held(held)
         QMessageBox.critical(None, "support-tool cannot start", str(exc))
         return ExitStatus.CONFIG
     except Exception as exc:  # noqa: BLE001 - anything else is shown in words, then exit
-        return _report_startup_failure(exc)
+        return _report_startup_failure(exc, held)

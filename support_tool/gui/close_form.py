@@ -53,7 +53,6 @@ class _Field(QWidget):
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setVisible(False)
-        self.error.setStyleSheet(f"color: {outcome_colour(Outcome.TRANSPORT_FAILURE).name()};")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -61,6 +60,11 @@ class _Field(QWidget):
         layout.addWidget(self.error)
 
     def show_error(self, message: str) -> None:
+        if message and not self.error.styleSheet():
+            # Coloured at its first message: a style sheet (and the palette read to pick
+            # the colour) on each of the form's fields is work before the first paint.
+            colour = outcome_colour(Outcome.TRANSPORT_FAILURE).name()
+            self.error.setStyleSheet(f"color: {colour};")
         self.error.setText(message)
         self.error.setVisible(bool(message))
         self.editor.setAccessibleDescription(message)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QPaintEvent, QShortcut
-from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from support_tool.gui import qt_scan  # noqa: F401 - first: spares what follows Qt's source scan
+
+# isort: split
 from support_tool.config import paths
 from support_tool.config.profiles import Profile, ProfileSet
 from support_tool.errors import AuditUnavailable, SupportToolError
@@ -19,6 +21,7 @@ from support_tool.gui.busy_row import BusyRow
 from support_tool.gui.close_form import CloseForm, CloseInput
 from support_tool.gui.jobs import Jobs
 from support_tool.gui.screen_fit import MINIMUM_SIZE, first_size
+from support_tool.gui.send_gate import SendGate
 from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
 from support_tool.ops.close import CloseAttempt
@@ -26,6 +29,8 @@ from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDialog, QMessageBox
+
     # Built after the first paint (the tabs) or when asked for (the dialogs): their
     # modules and what those import (CSV export, the batch runner) wait until then.
     from support_tool.audit.events import ChainReport
@@ -47,6 +52,8 @@ def window_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
+    first_painted = Signal()  # once, right after the first paint: deferred start-up work
+
     def __init__(self, runtime: Runtime, settings: QSettings | None = None) -> None:
         super().__init__()
         self.runtime = runtime
@@ -65,10 +72,13 @@ class MainWindow(QMainWindow):
         self.history_report: ChainReport | None = None
         self.production_banner = warning_banner("Production warning")
         self.tamper_banner = warning_banner("Audit history warning", word_wrap=True)
-        self.demo_banner = demo_banner(runtime.demo, runtime.sandbox is not None)
+        self.demo_banner = demo_banner(runtime.demo, runtime.embedded is not None)
         self.store_watch = StoreWatch(runtime.service.history, self.jobs, self)
         self.form = CloseForm()
-        self.store_watch.blocks(self.form.set_blocked)
+        # The demo's provider starts after the first paint: sending waits for it, saying so.
+        starting = runtime.embedded is not None and runtime.sandbox is None
+        self.gate = SendGate(self.form.set_blocked, self.form.profile, starting)
+        self.store_watch.blocks(self.gate.store)
         self.answer = AnswerPanel()
         # Built right after the first paint: hidden at start, so the window paints sooner.
         self.history: HistoryView | None = None
@@ -134,7 +144,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(*first_size(self.screen().availableGeometry().size().toTuple()))
-        self.load_profiles(str(self.settings.value("last_profile", "") or ""))
+        self._last_profile = str(self.settings.value("last_profile", "") or "")
+        if not self.gate.provider:  # the demo's: its address, known after the paint
+            self.load_profiles(self._last_profile)
         self.form.login.setFocus()
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -147,35 +159,21 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._after_first_paint)
 
     def _after_first_paint(self) -> None:
+        self.first_painted.emit()
         self.store_watch.check()  # opens the audit store, on a worker
+        if self.gate.provider:
+            self.load_profiles(self._last_profile)  # starts the demo's provider, on a worker
         self.history_view()
         self.terminals_view()
         self._warm_up()
         self._verify_timer.start(VERIFY_DELAY_MS)
 
     def verify_history(self, *, report_intact: bool = False) -> None:
-        """Check the audit history's hash chain on a worker; warn if it was altered."""
-        store = self.runtime.service.history
+        """Check the audit history's hash chain on a worker; warn if it was altered (its
+        module, with the store's types, loads when the check is due, after the paint)."""
+        from support_tool.gui.verify_dialog import verify_history
 
-        def done(report: ChainReport) -> None:
-            self.history_report = report
-            self.tamper_banner.setVisible(not report.ok)
-            if not report.ok:
-                self.tamper_banner.setText(report.describe())
-                self.store_watch.check()  # a damaged file takes no more attempts
-                log.error("audit history verification failed: %s", report.problem)
-            if report_intact:  # asked for: the result stays up, with the seal to copy
-                self.statusBar().showMessage(report.describe(), 20_000)
-                self.show_verify_result(report)
-
-        self.jobs.submit(store.verify, done, self._background_error)
-
-    def show_verify_result(self, report: ChainReport) -> None:
-        from support_tool.gui.verify_dialog import VerifyDialog
-
-        dialog = VerifyDialog(report, self.runtime.where, self)
-        self.verify_dialog = dialog
-        dialog.open()
+        verify_history(self, report_intact)
 
     def _install_tab(self, index: int, widget: QWidget, title: str) -> None:
         current = self.tabs.currentIndex()
@@ -244,10 +242,15 @@ class MainWindow(QMainWindow):
         self.jobs.submit(
             self.runtime.profiles.load,
             lambda s: self._profiles_loaded(s, prefer),
-            self._background_error,
+            self._profiles_failed,
         )
 
+    def _profiles_failed(self, error: BaseException) -> None:
+        self.gate.provider_failed(error)
+        self._background_error(error)
+
     def _profiles_loaded(self, profile_set: ProfileSet, prefer: str) -> None:
+        self.gate.provider_started()  # the demo's first profiles: its provider answers
         self.profile_set = profile_set
         names = profile_set.names()
         chosen = prefer if prefer in names else profile_set.default or (names[0] if names else "")
@@ -339,6 +342,8 @@ class MainWindow(QMainWindow):
 
     def _asked(self, r: CloseInput) -> Asked:
         production = bool((profile := self.profile_set.get(r.profile)) and profile.production)
+        from datetime import UTC, datetime  # with the first close, not before the first paint
+
         return Asked(r.profile, r.login, r.game_id, r.clear_history, datetime.now(UTC), production)
 
     def send(self, request: CloseInput) -> None:

@@ -15,14 +15,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from support_tool.audit.store import AuditStore
 from support_tool.gui.banners import warning_banner
 from support_tool.gui.jobs import Jobs
 from support_tool.ops.opening_store import OPENING, OpeningStore
 from support_tool.provider.outcome import CloseResult, Outcome
+
+if TYPE_CHECKING:  # the store's modules load with the store, after the first paint
+    from support_tool.audit.store import AuditStore
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,9 @@ the same head in the form ``support-tool history verify --anchor`` checks later.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -25,7 +27,33 @@ from support_tool.audit.events import ChainReport
 from support_tool.gui.style import outcome_colour
 from support_tool.provider.outcome import Outcome
 
+if TYPE_CHECKING:
+    from support_tool.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
 COPIED_FEEDBACK_MS = 2000
+
+
+def verify_history(window: MainWindow, report_intact: bool) -> None:
+    """Check the audit history's hash chain on a worker; the window warns if it was
+    altered, and shows the result when asked for (``report_intact``)."""
+    store = window.runtime.service.history
+
+    def done(report: ChainReport) -> None:
+        window.history_report = report
+        window.tamper_banner.setVisible(not report.ok)
+        if not report.ok:
+            window.tamper_banner.setText(report.describe())
+            window.store_watch.check()  # a damaged file takes no more attempts
+            log.error("audit history verification failed: %s", report.problem)
+        if report_intact:  # asked for: the result stays up, with the seal to copy
+            window.statusBar().showMessage(report.describe(), 20_000)
+            dialog = VerifyDialog(report, window.runtime.where, window)
+            window.verify_dialog = dialog
+            dialog.open()
+
+    window.jobs.submit(store.verify, done, window._background_error)
 
 
 def verify_text(report: ChainReport, history: str, at: datetime) -> str:

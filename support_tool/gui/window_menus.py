@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtGui import QAction, QKeySequence
 
 from support_tool.config import paths
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from support_tool.gui.main_window import MainWindow
 
 
@@ -33,18 +33,27 @@ def build_menus(window: MainWindow) -> None:
     file_menu.addAction(quit_action)
     help_menu = window.menuBar().addMenu("H&elp")  # Alt+H is the History tab
     logs = QAction("Open &log folder", window)
-    logs.triggered.connect(
-        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
-    )
+    logs.triggered.connect(lambda: open_log_folder())
     about = QAction("&About", window)
     about.triggered.connect(lambda: show_about(window, window.runtime.where))
     help_menu.addAction(logs)
     help_menu.addAction(about)
 
 
+def open_log_folder() -> None:
+    """The log folder in the desktop's file manager. QUrl and QDesktopServices (and their
+    enums, ~5 ms) load when it is asked for, not before the window's first paint."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
+
+
 def show_about(parent: QWidget, where: str) -> None:
     """The version, the audit store in use (the embedded file or the team store) and the
     logs: what support asks for first."""
+    from PySide6.QtWidgets import QMessageBox  # when asked for, not before the first paint
+
     from support_tool import __version__
 
     QMessageBox.about(

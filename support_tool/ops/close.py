@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from support_tool.audit.store import AuditStore
 from support_tool.config.profiles import Profile, ProfileSet, profile_problem
 from support_tool.config.secret_store import SecretSource
 from support_tool.errors import AuditUnavailable, ConfigurationError, InvalidInput
@@ -23,6 +22,10 @@ from support_tool.provider.request import CloseRequest, SignedRequest, build_sig
 from support_tool.provider.validation import clean_reason
 
 if TYPE_CHECKING:
+    # The store protocol and its event and record types (~25 ms with hashlib) load
+    # with the store, after the window's first paint.
+    from support_tool.audit.store import AuditStore
+
     # requests and urllib3 cost ~100 ms to import; the window paints without them and
     # loads them on a worker thread (see transport_for).
     from support_tool.provider.transport import Transport

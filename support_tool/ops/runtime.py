@@ -14,24 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from support_tool.config import paths
-from support_tool.config.groups import GroupSource, GroupStore, MemoryGroups, demo_groups
-from support_tool.config.profiles import (
-    MemoryProfiles,
-    ProfileSet,
-    ProfileSource,
-    ProfileStore,
-    make_profile,
-)
+from support_tool.config.groups import GroupSource, GroupStore
+from support_tool.config.profiles import ProfileSource, ProfileStore
 from support_tool.config.secret_store import KeyringSecrets, MemorySecrets
 from support_tool.ops.close import CloseService
+from support_tool.ops.demo import DEMO_PROFILE, DemoGroups, DemoProfiles, EmbeddedSandbox
 from support_tool.ops.opening_store import OpeningStore
 from support_tool.provider import contract
 
-if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only in demo mode
+if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only when it starts
     from support_tool.audit.store import AuditStore
     from support_tool.sandbox.server import SandboxServer
 
-DEMO_PROFILE = "Sandbox"
+__all__ = ["DEMO_PROFILE", "Runtime", "open_runtime"]
 
 
 @dataclass
@@ -43,8 +38,13 @@ class Runtime:
     secrets: KeyringSecrets | MemorySecrets
     history_path: Path  # this desk's embedded file (the store only when no team store is set)
     demo: bool
-    sandbox: SandboxServer | None = None
+    embedded: EmbeddedSandbox | None = None  # the demo's provider, running or not yet
     groups: GroupSource = field(default_factory=GroupStore)
+
+    @property
+    def sandbox(self) -> SandboxServer | None:
+        """The demo's embedded provider once it runs (None before, and outside the demo)."""
+        return self.embedded.server if self.embedded is not None else None
 
     @property
     def history(self) -> AuditStore:
@@ -71,41 +71,44 @@ def open_runtime(
     *,
     store_may_be_down: bool = False,
     open_store_later: bool = False,
+    start_sandbox_later: bool = False,
 ) -> Iterator[Runtime]:
     """Open the configured audit store (``audit.open_store``: a team store, or the
     embedded file; demo: its own file), and for ``demo`` start the sandbox; close both
     afterwards. The command line stops at once (exit 4) when the store cannot be reached;
     the window passes ``store_may_be_down`` and shows the store's ``problem()`` instead,
     and ``open_store_later``: the store opens on its first use, on a worker after the first
-    paint (``OpeningStore``), so the form is on screen without waiting for it."""
+    paint (``OpeningStore``), so the form is on screen without waiting for it; and
+    ``start_sandbox_later``: the demo's provider starts with the first load of its profile
+    (``ops.demo``), which the window asks for on a worker after its first paint."""
     history_path = paths.history_file(demo=demo)
     history: AuditStore
     if open_store_later:
         history = OpeningStore(lambda: _open_store(demo, store_may_be_down))
     else:
         history = _open_store(demo, store_may_be_down)
-    sandbox: SandboxServer | None = None
+    embedded: EmbeddedSandbox | None = None
     try:
         profiles: ProfileSource
         secrets: KeyringSecrets | MemorySecrets
+        groups: GroupSource
         if demo:
-            from support_tool.sandbox.server import SandboxServer
-
-            sandbox = SandboxServer().start()
-            profiles = MemoryProfiles(
-                ProfileSet((make_profile(DEMO_PROFILE, sandbox.url),), DEMO_PROFILE)
-            )
-            secrets = MemorySecrets({DEMO_PROFILE: sandbox.secret})
+            embedded = EmbeddedSandbox()
+            if not start_sandbox_later:
+                embedded.started()
+            profiles = DemoProfiles(embedded)
+            secrets = MemorySecrets({DEMO_PROFILE: embedded.secret})
+            groups = DemoGroups()
         else:
             profiles = ProfileStore()
             secrets = KeyringSecrets()
+            groups = GroupStore()
         service = CloseService(profiles.load, secrets, history, pool_size=pool_size)
         try:
-            groups: GroupSource = MemoryGroups(demo_groups()) if demo else GroupStore()
-            yield Runtime(service, profiles, secrets, history_path, demo, sandbox, groups)
+            yield Runtime(service, profiles, secrets, history_path, demo, embedded, groups)
         finally:
             service.close_all()
     finally:
-        if sandbox is not None:
-            sandbox.stop()
+        if embedded is not None:
+            embedded.stop()
         history.close()

@@ -100,7 +100,7 @@ class AuditLog(AuditReads):
         self._queue: list[_Write] = []
         self._deferred_error: sqlite3.Error | None = None
         self._text_mark = 0  # how far the search index is known to reach (catch_up_text)
-        self._head = 0  # the newest event this store wrote or saw
+        self._head = 0  # the newest event this store committed after
         self._readers = threading.local()
         self._damaged: AuditDamaged | None = None
         self.operator = operator_name()
@@ -143,8 +143,8 @@ class AuditLog(AuditReads):
                 if version < SCHEMA_VERSION:
                     migrate.convert(self._db)
                 self.text_index = derive(self._db)
-                self._head = read_head(self._db)[0]
-                self._text_mark = text_mark(self._db) if self.text_index else self._head
+                # the head is known from the first commit on (opening does not read it)
+                self._text_mark = self._head = text_mark(self._db) if self.text_index else 0
                 if version < SCHEMA_VERSION:
                     self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._recover()

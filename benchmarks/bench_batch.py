@@ -181,6 +181,7 @@ def memory(closes: int = 20_000) -> list[Figure]:
 PROFILE_PARTS = (
     ("requests (send, receive, parse: the floor pays this too)", "sessions.py", "request"),
     ("audit store: the attempt (seal, insert, derived items, commit)", "log.py", "begin"),
+    ("  of which the search index caught up in bulk (each 1,024 events)", "log.py", "_index_text"),
     ("audit store: queueing the answer", "log.py", "finish"),
     ("  of which SQLite statements (events, indexes, triggers)", "~", "execute"),
     ("  of which SQLite commits (WAL write + fsync)", "~", "__exit__"),

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support_tool.audit import events
-from support_tool.audit.log import AuditLog
+from support_tool.audit.log import SCHEMA_VERSION, AuditLog
 from support_tool.provider.outcome import CloseResult, Outcome
 
 OK = CloseResult(Outcome.SUCCESS, "Success", error_code=0, http_status=200, elapsed_ms=41)
@@ -383,12 +383,50 @@ def test_a_file_of_sealed_events_with_a_hand_kept_view_is_converted_once(tmp_pat
     kinds = dict(db.execute("SELECT name, type FROM sqlite_master WHERE name LIKE 'actions%'"))
     assert kinds["actions"] == "view"
     assert not {"actions_login", "actions_text_insert", "actions_text_update"} & set(kinds)
-    assert db.execute("PRAGMA user_version").fetchone() == (5,)
+    assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     with pytest.raises(sqlite3.OperationalError, match="cannot modify actions"):
         db.execute("UPDATE actions SET login = 'x'")
     db.close()
     with AuditLog(path) as store:  # converted once: opening again changes nothing
         assert store.verify().checked == len(read_events(path))
+
+
+V5_FILE = Path(__file__).parent / "data" / "history_v5.sqlite3"  # made by the code of 363c4bb
+
+
+def test_a_file_whose_search_index_was_fed_by_triggers_is_converted_once(tmp_path: Path) -> None:
+    """Schema 5 fed the search index from triggers on every event. Converting drops the
+    triggers and keeps the index (complete up to the head, so its mark is the head); the
+    events stay byte for byte, and searches find the old lines and the new ones."""
+    path = tmp_path / "history.sqlite3"
+    shutil.copy(V5_FILE, path)
+    before = read_events(path)
+    with AuditLog(path) as store:
+        assert store.text_index
+        found = [r.id for r in store.page(store_filter(text="Round not"))]
+        added = store.record(
+            CloseResult(Outcome.REFUSED, "Round not found", error_code=4),
+            login="terminal-0009",
+            game_id=None,
+            clear_history=False,
+            profile="live",
+            api_host="api.example.com",
+        )
+        both = [r.id for r in store.page(store_filter(text="Round not"))]
+        players = [r.login for r in store.page(store_filter(text="Player not"))]
+        assert store.verify().ok
+    assert read_events(path)[: len(before)] == before  # the evidence is untouched
+    assert found == [4]
+    assert both == [added, 4]
+    assert players == ["terminal-0003"]
+    db = sqlite3.connect(path)
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert not {"actions_text_own", "actions_text_closing"} & names
+    assert db.execute("SELECT seq FROM actions_text_mark").fetchone() == (len(before),)
+    assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    with db:
+        db.execute("INSERT INTO actions_text (actions_text) VALUES ('integrity-check')")
+    db.close()
 
 
 def store_filter(**given: Any) -> Any:

@@ -184,13 +184,74 @@ def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> N
         assert _ids(store, "Player not") == [row]
         assert _ids(store, "Player not", outcome="success") == []
     with sqlite3.connect(path) as db:  # make it look like a file from before the index
-        db.executescript(
-            "DROP TABLE actions_text; DROP TRIGGER actions_text_own;"
-            "DROP TRIGGER actions_text_closing;"
-        )
+        db.executescript("DROP TABLE actions_text; DROP TABLE actions_text_mark;")
     with AuditLog(path) as store:
         assert store.text_index
         assert _ids(store, "terminal-00") == [row]
+
+
+def _index_matches(path: Path, text: str) -> list[int]:
+    """What the search index itself holds for ``text``, after SQLite checked it against
+    the lines it indexes (FTS5 ``integrity-check`` raises on any difference)."""
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            db.execute("INSERT INTO actions_text (actions_text) VALUES ('integrity-check')")
+        found = db.execute(
+            "SELECT rowid FROM actions_text WHERE actions_text MATCH ? ORDER BY rowid DESC",
+            (f'"{text}"',),
+        )
+        return [int(row[0]) for row in found]
+    finally:
+        db.close()
+
+
+def test_a_close_leaves_the_search_index_alone_and_no_search_misses_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search index is caught up in bulk (at a batch's end, every TEXT_INDEX_EVERY
+    events), not fed by each event: until then a search reads the newer lines directly,
+    including a line indexed while pending whose answer came later, and finds exactly
+    what a plain scan finds."""
+    path = tmp_path / "h.sqlite3"
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "clear_history": False}
+    with AuditLog(path) as store:
+        pending = store.begin(login="terminal-0001", game_id="vs20olympgate", **row)
+        store.flush()  # a batch's end: the pending line is indexed without a description
+        assert _index_matches(path, "terminal-0001") == [pending]
+        index_pages = sqlite3.connect(path).execute("SELECT COUNT(*) FROM actions_text_data")
+        before = index_pages.fetchone()
+        refused = store.record(
+            CloseResult(Outcome.REFUSED, "Player not found", error_code=17),
+            login="terminal-0002",
+            game_id=None,
+            **row,
+        )
+        store.finish(pending, CloseResult(Outcome.REFUSED, "Round not found", error_code=4))
+        sent = store.begin(login="terminal-0003", game_id=None, **row)
+        index_pages = sqlite3.connect(path).execute("SELECT COUNT(*) FROM actions_text_data")
+        assert index_pages.fetchone() == before  # three closes wrote nothing to the index
+        assert _index_matches(path, "Round not") == []
+        expected = {
+            "Round not": [pending],
+            "Player not": [refused],
+            "terminal-000": [sent, refused, pending],
+            "olymp": [pending],
+            "found": [refused, pending],
+        }
+        for text, ids in expected.items():
+            assert _ids(store, text) == ids, text
+        assert _ids(store, "found", outcome="refused") == [refused, pending]
+        store.flush()  # caught up: the index now holds the answered line as it reads
+        assert _index_matches(path, "Round not") == [pending]
+        assert _index_matches(path, "terminal-000") == [sent, refused, pending]
+        for text, ids in expected.items():
+            assert _ids(store, text) == ids, text
+        monkeypatch.setattr("support_tool.audit.log.TEXT_INDEX_EVERY", 4)
+        later = [store.record(OK_RESULT, login=f"late-{n}", game_id=None, **row) for n in range(5)]
+        assert _index_matches(path, "late-")[-4:] == later[:4][::-1]  # without a flush
+        assert _ids(store, "late-") == later[::-1]
+        assert store.verify().ok
 
 
 def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -> None:
@@ -270,8 +331,9 @@ OK_RESULT = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
 def test_a_close_makes_exactly_two_durable_commits_and_a_batch_shares_them(
     tmp_path: Path,
 ) -> None:
-    """The views, their indexes and the search index follow the events inside the same
-    transactions (triggers): deriving them adds no commit to the close path."""
+    """The views and their indexes follow the events inside the same transactions
+    (triggers): deriving them adds no commit to the close path. The search index is
+    caught up once, in one more transaction, when the batch ends (``flush``)."""
     statements: list[str] = []
     ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
     row: dict[str, Any] = {"profile": "p", "api_host": "h", "game_id": None}
@@ -284,7 +346,9 @@ def test_a_close_makes_exactly_two_durable_commits_and_a_batch_shares_them(
             store.finish(store.begin(login=f"t-{n}", clear_history=False, **row), ok, wait=False)
         store.flush()
         batch = sum(s.strip().upper() == "COMMIT" for s in statements)
+        indexed = [s for s in statements if "actions_text_mark SET" in s]
         store._db.set_trace_callback(None)
         assert [r.outcome for r in store.query(limit=11)] == ["success"] * 11
     assert single == 2
-    assert batch == 11
+    assert batch == 11 + 1  # the rows, then the search index once
+    assert len(indexed) == 1

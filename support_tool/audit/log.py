@@ -40,11 +40,14 @@ from support_tool.audit.records import (
 from support_tool.audit.writing import (
     _ONE_EVENT,
     EVENTS_SCHEMA,
+    TEXT_INDEX_EVERY,
     append,
+    catch_up_text,
     closed,
     derive,
     read_head,
     save_head,
+    text_mark,
 )
 from support_tool.config import paths
 from support_tool.errors import AuditDamaged, AuditTooNew, AuditUnavailable
@@ -62,9 +65,10 @@ __all__ = [
     "utc_now",
 ]
 
-# 5: the views derived from the events; 4: sealed events beside a hand-kept view table;
-# 3: sealed rows. Older files are converted once by audit.migrate.
-SCHEMA_VERSION = 5
+# 6: the search index caught up in bulk behind a mark (``writing.catch_up_text``), not fed
+# by triggers; 5: the views derived from the events; 4: sealed events beside a hand-kept
+# view table; 3: sealed rows. Older files are converted once by audit.migrate.
+SCHEMA_VERSION = 6
 STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
 # PRAGMA quick_check at every open up to this size (~40 ms here; ~15,000 rows). Larger
 # files are checked by verify (every event read, every other table quick_checked), which
@@ -95,6 +99,8 @@ class AuditLog(AuditReads):
         self._queue_lock = threading.Lock()
         self._queue: list[_Write] = []
         self._deferred_error: sqlite3.Error | None = None
+        self._text_mark = 0  # how far the search index is known to reach (catch_up_text)
+        self._head = 0  # the newest event this store committed after
         self._readers = threading.local()
         self._damaged: AuditDamaged | None = None
         self.operator = operator_name()
@@ -137,6 +143,8 @@ class AuditLog(AuditReads):
                 if version < SCHEMA_VERSION:
                     migrate.convert(self._db)
                 self.text_index = derive(self._db)
+                # the head is known from the first commit on (opening does not read it)
+                self._text_mark = self._head = text_mark(self._db) if self.text_index else 0
                 if version < SCHEMA_VERSION:
                     self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._recover()
@@ -337,6 +345,7 @@ class AuditLog(AuditReads):
                     head = (event.seq, event.seal)
                     write.row_id = event.action
                 save_head(self._db, *head)
+            self._head = head[0]
         except sqlite3.Error as exc:
             for write in group:
                 write.error = exc
@@ -344,6 +353,23 @@ class AuditLog(AuditReads):
         finally:
             for write in group:
                 write.done = True
+        if self._head - self._text_mark >= TEXT_INDEX_EVERY:
+            self._index_text()
+
+    def _index_text(self) -> None:
+        """Bring the search index up to the head in a transaction of its own, after the
+        events it indexes are committed (holding the writer lock). A failure loses nothing:
+        searches read what the index lacks directly, and the next catch-up retries."""
+        if not self.text_index or self._damaged is not None:
+            return
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._text_mark = catch_up_text(self._db)
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                self._mark_damaged(str(exc))
+            self._text_mark = self._head  # not again at every commit
 
     def _attempt_body(self, row: dict[str, Any]) -> dict[str, object]:
         return attempt_body(row, operator=self.operator, workstation=self.workstation, pid=self.pid)
@@ -383,11 +409,15 @@ class AuditLog(AuditReads):
         self._write(_Write(events.ANSWER, _closing_body(result), row_id), wait=wait)
 
     def flush(self) -> None:
-        """Commit every queued write now; raises :class:`AuditUnavailable` if it fails."""
+        """Commit every queued write now, then index what a batch added for searching;
+        raises :class:`AuditUnavailable` if the writes fail."""
         with self._queue_lock:
             queued = bool(self._queue)
         if queued:
             self._write(_Write(""))
+        with self._lock:
+            if self._head > self._text_mark:
+                self._index_text()
 
     def record(self, result: CloseResult, **row: Any) -> int:
         """Record an action that ended before sending (invalid input, configuration) as

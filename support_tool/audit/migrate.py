@@ -1,5 +1,8 @@
 """Converting an older history file once, inside the opening transaction.
 
+Schema 5 (its search index fed by triggers): ``writing.derive`` drops the triggers and
+keeps the index, complete up to the head.
+
 Schema 4 (sealed events beside a hand-kept ``actions`` table): the events are kept as they
 are; the table and its search index, which were only a copy, are dropped, and
 ``writing.derive`` builds the view and indexes from the events.
@@ -58,8 +61,9 @@ def older_file(db: sqlite3.Connection, version: int) -> str:
     opening transaction). Returns what is wrong with the old chain, or '' (also for a new,
     empty file, and for a file of sealed events, whose hand-kept copy is dropped here)."""
     if _has(db, "events"):
-        for statement in V4_DROPS:
-            db.execute(statement)
+        if version < 5:  # schema 5 derived its views already: writing.derive updates them
+            for statement in V4_DROPS:
+                db.execute(statement)
         return ""
     if not _has(db, "actions"):
         return ""

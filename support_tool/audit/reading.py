@@ -6,6 +6,8 @@ the writer), so this half needs nothing of the writer but its lock and its damag
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -14,7 +16,15 @@ from pathlib import Path
 
 from support_tool.audit import check, events
 from support_tool.audit.events import ChainReport
-from support_tool.audit.records import _FIELDS, _SELECT, OWN, AuditFilter, AuditRecord, _record
+from support_tool.audit.records import (
+    _FIELDS,
+    _SELECT,
+    OWN,
+    AuditFilter,
+    AuditRecord,
+    Source,
+    _record,
+)
 from support_tool.errors import AuditDamaged, AuditUnavailable
 
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -67,18 +77,44 @@ class AuditReads:
     ) -> Iterator[AuditRecord]:
         """Rows newest first; streamed, never loaded all at once."""
         flt = AuditFilter(text, login, profile, outcome, batch_id)
-        source, where, params, key = flt.source(self.text_index)
-        # Built from constants only; every value is a bound parameter.
-        sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC"  # noqa: S608
-        if limit is not None and limit > 0:
-            sql += f" LIMIT {int(limit)}"
         with self._reading():
             reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
             try:
-                for row in reader.execute(sql, params):
-                    yield _record(row)
+                with _snapshot(reader):
+                    parts = [
+                        reader.execute(*_ordered(part, limit=limit))
+                        for part in flt.sources(self._text_mark_of(reader))
+                    ]
+                    merged = heapq.merge(*parts, key=_newest_first)
+                    try:
+                        for row in itertools.islice(merged, limit if limit and limit > 0 else None):
+                            yield _record(row)
+                    finally:
+                        merged.close()
             finally:
                 reader.close()
+
+    def _text_mark_of(self, reader: sqlite3.Connection) -> int | None:
+        """How far the search index reaches (None: there is no index)."""
+        if not self.text_index:
+            return None
+        found = reader.execute("SELECT seq FROM actions_text_mark WHERE one = 1").fetchone()
+        return int(found[0]) if found else 0
+
+    def _lines(
+        self, flt: AuditFilter, limit: int, after: str, bound: list[object]
+    ) -> list[AuditRecord]:
+        """Up to ``limit`` lines matching ``flt`` and the extra condition on the id column
+        (``after``, with ``bound``), newest first: each part of the filter in one snapshot."""
+        reader = self._reader()
+        with self._reading(), _snapshot(reader):
+            rows = [
+                row
+                for part in flt.sources(self._text_mark_of(reader))
+                for row in reader.execute(*_ordered(part, after, bound, limit))
+            ]
+        rows.sort(key=_newest_first)
+        return [_record(r) for r in rows[:limit]]
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -98,23 +134,13 @@ class AuditReads:
     ) -> list[AuditRecord]:
         """Up to ``limit`` rows older than ``before_id``, newest first (keyset pagination:
         each page costs the same however deep the view has scrolled)."""
-        source, where, params, key = flt.source(self.text_index)
-        if before_id is not None:
-            where += f" AND {key} < ?"
-            params.append(before_id)
-        sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC LIMIT ?"  # noqa: S608
-        with self._reading():
-            return [_record(r) for r in self._reader().execute(sql, [*params, limit])]
+        if before_id is None:
+            return self._lines(flt, limit, "", [])
+        return self._lines(flt, limit, "< ?", [before_id])
 
     def newer(self, flt: AuditFilter, after_id: int, limit: int = 256) -> list[AuditRecord]:
         """Finished rows newer than ``after_id`` matching ``flt``, newest first."""
-        source, where, params, key = flt.source(self.text_index)
-        sql = (
-            f"SELECT {_FIELDS} FROM {source} WHERE {where} AND {key} > ? "  # noqa: S608
-            f"ORDER BY {key} DESC LIMIT ?"
-        )
-        with self._reading():
-            return [_record(r) for r in self._reader().execute(sql, [*params, after_id, limit])]
+        return self._lines(flt, limit, "> ?", [after_id])
 
     def verify(self) -> ChainReport:
         """Check the file's pages and every event (``check``), in a read-only pass. A file
@@ -171,3 +197,33 @@ class AuditReads:
         with self._lock:
             found = self._db.execute(f"SELECT COUNT(*) FROM events e WHERE {OWN}").fetchone()  # noqa: S608
             return int(found[0])
+
+
+def _ordered(
+    part: Source, after: str = "", bound: list[object] | None = None, limit: int | None = None
+) -> tuple[str, list[object]]:
+    """The statement reading one part of a filter newest first, and its parameters."""
+    source, where, params, key = part
+    params = [*params, *(bound or [])]
+    if after:
+        where += f" AND {key} {after}"
+    sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC"  # noqa: S608
+    if limit is not None and limit > 0:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+def _newest_first(row: tuple[object, ...]) -> int:
+    seq = row[0]
+    return -seq if isinstance(seq, int) else 0
+
+
+@contextmanager
+def _snapshot(reader: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: the parts of a search see the same events and the same mark."""
+    reader.execute("BEGIN")
+    try:
+        yield
+    finally:
+        reader.execute("COMMIT")

@@ -135,12 +135,34 @@ class AuditFilter:
     operator: str | None = None  # who did it (a team store holds many desks' actions)
     workstation: str | None = None
 
-    def source(self, text_index: bool) -> tuple[str, str, list[object], str]:
+    def source(self, text_index: bool) -> Source:
         """FROM clause, WHERE clause, parameters, and the id column to order and page by.
 
         Every condition is stated on the line's own columns (``ROW``), so what is shown
         always matches the filter; an index only chooses which events are looked at first
         (``_driver``): the search index, the pending attempts, or an outcome's events."""
+        drive, key, first = self._driver(self.text.strip() if text_index else "")
+        return _source(drive, key, first + self._conditions())
+
+    def sources(self, mark: int | None) -> list[Source]:
+        """The parts whose lines together are the filter's, each in id order, given how far
+        the search index reaches (``mark``; None: there is none). A search reads the index
+        up to the mark, and directly the lines after it and those answered after it (which
+        the index holds without their description): ``writing.catch_up_text`` indexes them
+        in bulk later, so no search misses a line meanwhile."""
+        text = self.text.strip()
+        if mark is None or len(text) < MIN_INDEXED_SEARCH:
+            return [self.source(mark is not None)]
+        where = self._conditions()
+        drive, key, first = self._driver(text)
+        indexed = f"{key} <= ? AND {key} NOT IN ({_ANSWERED_AFTER})"
+        return [
+            _source(drive, key, [*first, (indexed, [mark, mark, mark]), *where]),
+            _source("events e", "e.seq", [("e.seq > ?", [mark]), *where]),
+            _source("events e", "e.seq", [(f"e.seq IN ({_ANSWERED_AFTER})", [mark, mark]), *where]),
+        ]
+
+    def _conditions(self) -> list[tuple[str, list[object]]]:
         where: list[tuple[str, list[object]]] = [(OWN, [])]
         for column, value in (
             ("login", self.login),
@@ -169,10 +191,7 @@ class AuditFilter:
             where.append((f"({likes})", [pattern] * 3))
         if self.outcome is not None:
             where.append((f"{ROW['outcome']} = ?", [self.outcome]))
-        drive, key, first = self._driver(text if text_index else "")
-        where = first + where
-        clause = " AND ".join(sql for sql, _ in where)
-        return f"{drive} {CLOSING_JOIN}", clause, [p for _, ps in where for p in ps], key
+        return where
 
     def _driver(self, text: str) -> tuple[str, str, list[tuple[str, list[object]]]]:
         """Where to start reading, the id column in that order, and its extra condition.
@@ -191,6 +210,21 @@ class AuditFilter:
         if self.batch_id is not None:  # a few lines in a range: sorted, not a scan of all
             return "events e INDEXED BY events_batch_id", "e.seq", []
         return "events e", "e.seq", []
+
+
+Source = tuple[str, str, list[object], str]
+# Lines up to the search index's mark whose answer came after it (a range of the newest
+# events, at most ``writing.TEXT_INDEX_EVERY``).
+# NOT INDEXED: the newest events by seq, not the closing index's every action below the mark.
+_ANSWERED_AFTER = (
+    "SELECT action FROM events NOT INDEXED WHERE seq > ? AND kind IN ('answer', 'unknown')"
+    " AND action <= ?"
+)
+
+
+def _source(drive: str, key: str, where: list[tuple[str, list[object]]]) -> Source:
+    clause = " AND ".join(sql for sql, _ in where)
+    return f"{drive} {CLOSING_JOIN}", clause, [p for _, ps in where for p in ps], key
 
 
 def _record(row: tuple[object, ...]) -> AuditRecord:

@@ -116,14 +116,33 @@ def test_a_plain_window_start_reads_its_arguments_as_the_parser_would_without_it
 
 
 _WINDOW_PROBE = """
-import os, sys
+import dataclasses, os, sys
 from support_tool.cli import commands
 from support_tool.gui import main_window
+def dataclasses_defined():
+    for name, module in list(sys.modules.items()):
+        if name.startswith("support_tool"):
+            for value in vars(module).values():
+                if dataclasses.is_dataclass(value) and value.__module__ == name:
+                    yield "dataclass:" + name + "." + value.__qualname__
 main_window.MainWindow.show = lambda window: (
-    print("\\n".join(sorted(sys.modules)), flush=True), os._exit(0)
+    print("\\n".join(sorted([*sys.modules, *dataclasses_defined()])), flush=True), os._exit(0)
 )
 commands.main(sys.argv[1:])
 """
+
+# The only dataclass defined before the first paint: a frozen dataclass costs the window's
+# start ~3.5 M instructions (its generated methods compiled at import). The window's own
+# value types are NamedTuples or plain classes, and the close service's modules (the
+# request, its signing and JSON) load with the service's first use, after the paint.
+DATACLASSES_BEFORE_THE_PAINT = {"dataclass:support_tool.provider.outcome.CloseResult"}
+CLOSE_OR_COMMAND_LINE_ONLY = {
+    "json",
+    "support_tool.cli.output",
+    "support_tool.ops.close",
+    "support_tool.provider.request",
+    "support_tool.version",
+}
 
 
 @pytest.mark.parametrize("demo", [False, True], ids=["saved profiles", "demo"])
@@ -131,8 +150,10 @@ def test_the_window_is_shown_without_what_only_a_close_or_a_parser_needs(
     home: Path, demo: bool
 ) -> None:
     """Before the window is shown: no message catalogue look-up (argparse's, through
-    gettext and locale) and no OpenSSL (hashlib, for signing: loaded at the first
-    signature, on a worker)."""
+    gettext and locale), no OpenSSL (hashlib, for signing: loaded at the first
+    signature, on a worker), none of what only the command line's output or ``--version``
+    needs, nor the close service's modules (built at its first use, after the paint), and
+    no dataclass but the close result's."""
     loaded = subprocess.run(
         [sys.executable, "-c", _WINDOW_PROBE, *(["--demo"] if demo else [])],
         capture_output=True,
@@ -143,6 +164,8 @@ def test_the_window_is_shown_without_what_only_a_close_or_a_parser_needs(
     ).stdout.split()
     assert "support_tool.gui.main_window" in loaded  # the probe saw the window's start
     assert [m for m in loaded if m in {"locale", "hashlib", "_hashlib"}] == []
+    assert [m for m in loaded if m in CLOSE_OR_COMMAND_LINE_ONLY] == []
+    assert {m for m in loaded if m.startswith("dataclass:")} <= DATACLASSES_BEFORE_THE_PAINT
 
 
 _EXIT_PROBE = """
@@ -185,3 +208,15 @@ def test_the_command_line_exits_without_the_interpreters_teardown(home: Path) ->
     assert "a space at position 3" in refused.stderr  # flushed before the exit
     log = (home / "logs" / "support-tool.log").read_text(encoding="utf-8")
     assert "refused before sending" in log  # the log handler was flushed and closed
+
+
+def test_the_close_service_is_built_once_over_the_runtimes_store(home: Path) -> None:
+    """The runtime builds its close service at the first use (after the window's first
+    paint), once, over the store the window already watches."""
+    from support_tool.ops.runtime import open_runtime
+
+    with open_runtime(demo=True, open_store_later=True, start_sandbox_later=True) as runtime:
+        store = runtime.history
+        service = runtime.service
+        assert runtime.service is service
+        assert service.history is store is runtime.history

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -24,8 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from support_tool import __version__
 from support_tool.cli import window
-from support_tool.cli.output import close_fields, close_subject, describe_close
-from support_tool.cli.output import safe as _safe
 from support_tool.errors import (
     ConfigurationError,
     InvalidInput,
@@ -34,7 +31,6 @@ from support_tool.errors import (
 from support_tool.exit_status import ExitStatus
 from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.provider.validation import has_undecodable, storable
-from support_tool.version import VersionAction
 
 if TYPE_CHECKING:
     from support_tool.ops.close import CloseAttempt
@@ -100,7 +96,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser for every command, or, given the command about to run (see
     :func:`command_named`), for that one alone: building all of them costs ~20 ms and
     imports every command's module, a third of what a ``close`` spends before its
-    request."""
+    request. ``--version``'s module (and the ``json`` it reads build facts with) is imported
+    here: a plain start of the window builds no parser."""
+    from support_tool.version import VersionAction
+
     parser = _Parser(
         prog="support-tool",
         description="Close stuck player game sessions through the provider's Close Session API. "
@@ -170,6 +169,7 @@ def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> C
 def _production_clear_refusal(runtime: Runtime, args: argparse.Namespace) -> str:
     """Why clearing history on a production profile is not confirmed ('' when it is, or when
     it does not apply). As in the window, the operator types the login; Enter cancels."""
+    from support_tool.cli.output import safe
     from support_tool.provider.request import CloseRequest
     from support_tool.provider.validation import clean_reason
 
@@ -181,8 +181,8 @@ def _production_clear_refusal(runtime: Runtime, args: argparse.Namespace) -> str
         clean_reason(args.reason)
     except InvalidInput:
         return ""  # the close refuses it anyway, with the reason; no point asking first
-    what = f"the session of {_safe(request.login)}"
-    what += f" in game {_safe(request.game_id)}" if request.game_id else " (all games)"
+    what = f"the session of {safe(request.login)}"
+    what += f" in game {safe(request.game_id)}" if request.game_id else " (all games)"
     what += f" on PRODUCTION profile {profile.name!r}, removing the unfinished round"
     if not sys.stdin.isatty():
         return (
@@ -197,6 +197,12 @@ def _production_clear_refusal(runtime: Runtime, args: argparse.Namespace) -> str
 
 
 def cmd_close(args: argparse.Namespace) -> int:
+    """``support-tool close``. Its output's modules (``json``, ``cli.output``) are imported
+    here: the window, started through this module, has no use for them before its first
+    paint."""
+    import json
+
+    from support_tool.cli.output import close_fields, close_subject, describe_close
     from support_tool.ops.runtime import open_runtime
 
     with open_runtime(demo=args.demo) as runtime:

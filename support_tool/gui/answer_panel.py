@@ -9,8 +9,7 @@ with the request's UTC and local time, on the clipboard for a ticket to the prov
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -26,17 +25,20 @@ from PySide6.QtWidgets import (
 )
 
 from support_tool.gui.style import greyed, note_label, outcome_colour
-from support_tool.ops.close import CloseAttempt
 
 if TYPE_CHECKING:  # datetime loads with the first close, not before the first paint
     from datetime import datetime
 
+    from support_tool.config.profiles import Profile
+    from support_tool.ops.close import CloseAttempt  # its module loads after the first paint
+    from support_tool.provider.outcome import CloseResult
+
 COPIED_FEEDBACK_MS = 2000
 
 
-@dataclass(frozen=True)
-class Asked:
-    """The action an answer refers to, as the operator asked for it."""
+class Asked(NamedTuple):
+    """The action an answer refers to, as the operator asked for it (a NamedTuple: cheaper
+    to define than a frozen dataclass, before the first paint)."""
 
     profile: str
     login: str
@@ -228,6 +230,14 @@ class AnswerPanel(QFrame):
     @property
     def asked(self) -> Asked | None:
         return self._asked
+
+    def show_failure(
+        self, result: CloseResult, profile: Profile | None, asked: Asked | None
+    ) -> None:
+        """A close that failed before the service answered (nothing recorded by it)."""
+        from support_tool.ops.close import CloseAttempt  # loaded by the close that failed
+
+        self.show_result(CloseAttempt(result, None, profile, None), asked)
 
     def show_result(self, closed: CloseAttempt, asked: Asked | None = None) -> None:
         self._closed, self._asked = closed, asked

@@ -24,7 +24,6 @@ from support_tool.gui.screen_fit import MINIMUM_SIZE, first_size
 from support_tool.gui.send_gate import SendGate
 from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
-from support_tool.ops.close import CloseAttempt
 from support_tool.ops.runtime import Runtime
 from support_tool.provider.outcome import CloseResult, Outcome
 
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from support_tool.gui.history_view import HistoryView
     from support_tool.gui.profiles_dialog import ProfilesDialog
     from support_tool.gui.terminals_tab import TerminalsTab
+    from support_tool.ops.close import CloseAttempt  # with the first close
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.production_banner = warning_banner("Production warning")
         self.tamper_banner = warning_banner("Audit history warning", word_wrap=True)
         self.demo_banner = demo_banner(runtime.demo, runtime.embedded is not None)
-        self.store_watch = StoreWatch(runtime.service.history, self.jobs, self)
+        self.store_watch = StoreWatch(runtime.history, self.jobs, self)
         self.form = CloseForm()
         # The demo's provider starts after the first paint: sending waits for it, saying so.
         starting = runtime.embedded is not None and runtime.sandbox is None
@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         if self.history is None:
             from support_tool.gui.history_view import HistoryView
 
-            view = HistoryView(self.runtime.service.history, self.jobs)
+            view = HistoryView(self.runtime.history, self.jobs)
             view.close_again.connect(self.close_again)
             view.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
             self._install_tab(HISTORY_TAB, view, "&History")
@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
         if isinstance(error, AuditUnavailable):  # nothing went out: say so, and fail closed
             self.store_watch.report(str(error))
             result = self.store_watch.refusal(str(error))
-        self.answer.show_result(CloseAttempt(result, None, self.current_profile(), None), asked)
+        self.answer.show_failure(result, self.current_profile(), asked)
         self._settle()
 
     def _background_error(self, error: BaseException) -> None:

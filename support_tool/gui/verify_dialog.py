@@ -38,7 +38,7 @@ COPIED_FEEDBACK_MS = 2000
 def verify_history(window: MainWindow, report_intact: bool) -> None:
     """Check the audit history's hash chain on a worker; the window warns if it was
     altered, and shows the result when asked for (``report_intact``)."""
-    store = window.runtime.service.history
+    store = window.runtime.history
 
     def done(report: ChainReport) -> None:
         window.history_report = report

@@ -7,9 +7,9 @@ identically for each.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,29 +17,48 @@ from support_tool.config import paths
 from support_tool.config.groups import GroupSource, GroupStore
 from support_tool.config.profiles import ProfileSource, ProfileStore
 from support_tool.config.secret_store import KeyringSecrets, MemorySecrets
-from support_tool.ops.close import CloseService
 from support_tool.ops.demo import DEMO_PROFILE, DemoGroups, DemoProfiles, EmbeddedSandbox
 from support_tool.ops.opening_store import OpeningStore
 from support_tool.provider import contract
 
 if TYPE_CHECKING:  # the sandbox (an HTTP server) is imported only when it starts
     from support_tool.audit.store import AuditStore
+    from support_tool.ops.close import CloseService  # with the first use of the service
     from support_tool.sandbox.server import SandboxServer
 
 __all__ = ["DEMO_PROFILE", "Runtime", "open_runtime"]
 
 
-@dataclass
 class Runtime:
-    """Everything one front end uses; ``demo`` tells the UI to say it is a sandbox."""
+    """Everything one front end uses; ``demo`` tells the UI to say it is a sandbox.
 
-    service: CloseService
-    profiles: ProfileSource
-    secrets: KeyringSecrets | MemorySecrets
-    history_path: Path  # this desk's embedded file (the store only when no team store is set)
-    demo: bool
-    embedded: EmbeddedSandbox | None = None  # the demo's provider, running or not yet
-    groups: GroupSource = field(default_factory=GroupStore)
+    A plain class, not a dataclass: it is built before the window's first paint, where
+    ``@dataclass`` costs ~3.5 M instructions compiling methods nothing here uses. For the
+    same reason the close service is built, and its modules (the request, its signing and
+    JSON, their dataclasses: ~20 M instructions) imported, at its first use: for the
+    window, after its first paint."""
+
+    def __init__(
+        self,
+        history: AuditStore,
+        profiles: ProfileSource,
+        secrets: KeyringSecrets | MemorySecrets,
+        history_path: Path,  # this desk's embedded file (the store only without a team store)
+        demo: bool,
+        embedded: EmbeddedSandbox | None = None,  # the demo's provider, running or not yet
+        groups: GroupSource | None = None,
+        pool_size: int = contract.MAX_BATCH_CONCURRENCY,
+    ) -> None:
+        self._history = history
+        self._pool_size = pool_size
+        self._service: CloseService | None = None
+        self._building = threading.Lock()
+        self.profiles = profiles
+        self.secrets = secrets
+        self.history_path = history_path
+        self.demo = demo
+        self.embedded = embedded
+        self.groups: GroupSource = groups if groups is not None else GroupStore()
 
     @property
     def sandbox(self) -> SandboxServer | None:
@@ -47,13 +66,31 @@ class Runtime:
         return self.embedded.server if self.embedded is not None else None
 
     @property
+    def service(self) -> CloseService:
+        """The close service, built at its first use (on whichever thread asks first)."""
+        with self._building:
+            if self._service is None:
+                from support_tool.ops.close import CloseService
+
+                self._service = CloseService(
+                    self.profiles.load, self.secrets, self._history, pool_size=self._pool_size
+                )
+            return self._service
+
+    @property
     def history(self) -> AuditStore:
-        return self.service.history
+        """The audit store: the service's once it is built (which may be given another)."""
+        return self._service.history if self._service is not None else self._history
 
     @property
     def where(self) -> str:
         """The audit store in use, in words (About box, Verify dialog, messages)."""
-        return self.service.history.where
+        return self.history.where
+
+    def close_service(self) -> None:
+        """Wait for the service's closes in flight, if it was ever built."""
+        if self._service is not None:
+            self._service.close_all()
 
 
 def _open_store(demo: bool, may_be_down: bool) -> AuditStore:
@@ -103,11 +140,13 @@ def open_runtime(
             profiles = ProfileStore()
             secrets = KeyringSecrets()
             groups = GroupStore()
-        service = CloseService(profiles.load, secrets, history, pool_size=pool_size)
+        runtime = Runtime(
+            history, profiles, secrets, history_path, demo, embedded, groups, pool_size
+        )
         try:
-            yield Runtime(service, profiles, secrets, history_path, demo, embedded, groups)
+            yield runtime
         finally:
-            service.close_all()
+            runtime.close_service()
     finally:
         if embedded is not None:
             embedded.stop()

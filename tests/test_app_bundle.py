@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import tomllib
 from pathlib import Path
@@ -25,7 +24,7 @@ from tests.conftest import BINARY_ENV, SANDBOX_SECRET
 from tests.elf_versions import highest_glibc, version_key
 from tests.polling import poll_until
 from tests.test_screenshots import display as display
-from tests.test_screenshots import grab, store_open, xdotool
+from tests.test_screenshots import grab, return_until_closed, xdotool
 
 BINARY = os.environ.get(BINARY_ENV, "").strip()
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -151,27 +150,7 @@ def test_window_opens_and_paints_under_xvfb(
         window = window.splitlines()[0]
         xdotool(display, "windowfocus", "--sync", window)
         xdotool(display, "type", "--delay", "15", "terminal-0007")
-        history = home / "demo-history.sqlite3"
-        # Close is enabled once the audit store is open and the demo's provider answers,
-        # both after the first paint; a Return before that does nothing, so Return is
-        # pressed until a close is recorded (one in flight ignores more: one close only).
-        poll_until(lambda: store_open(home), 20, "the audit store to be opened")
-
-        def recorded() -> bool:
-            with sqlite3.connect(history) as db:
-                (count,) = db.execute("SELECT COUNT(*) FROM actions").fetchone()
-            if not count:
-                xdotool(display, "key", "Return")
-            return bool(count)
-
-        poll_until(recorded, 20, "a close to be sent once Close is enabled")
-
-        def closed() -> bool:
-            with sqlite3.connect(history) as db:
-                rows = db.execute("SELECT login, outcome FROM actions").fetchall()
-            return rows == [("terminal-0007", "success")]
-
-        poll_until(closed, 20, "the close to be recorded")
+        return_until_closed(display, home, "terminal-0007")
         shot = tmp_path / "bundle-window.png"
         poll_until(lambda: grab(display, window, shot)[2] > 20, 10, "the window to paint")
         width, height, colours = grab(display, window, shot)

@@ -60,6 +60,32 @@ def xdotool(display: str, *args: str) -> str:
     ).stdout.strip()
 
 
+def return_until_closed(display: str, home: Path, login: str) -> None:
+    """Press Return in the demo window until its close of ``login`` is recorded as a
+    success. The window opens its audit store and starts the demo's provider on workers
+    after the first paint; Close is disabled until both are ready (Return does nothing
+    then), so Return is pressed until a close is recorded. A Return while that close is
+    in flight is ignored: one close only."""
+    history = home / "demo-history.sqlite3"
+    poll_until(lambda: store_open(home), 20, "the audit store to be opened")
+
+    def recorded() -> bool:
+        with sqlite3.connect(history) as db:
+            (count,) = db.execute("SELECT COUNT(*) FROM actions").fetchone()
+        if not count:
+            xdotool(display, "key", "Return")
+        return bool(count)
+
+    poll_until(recorded, 20, "a close to be sent once Close is enabled")
+
+    def closed() -> bool:
+        with sqlite3.connect(history) as db:
+            rows = db.execute("SELECT login, outcome FROM actions").fetchall()
+        return rows == [(login, "success")]
+
+    poll_until(closed, 20, "the close to be recorded")
+
+
 def grab(display: str, window_id: str, target: Path) -> tuple[int, int, int]:
     """Photograph one X window with Qt's xcb backend; returns width, height, colours seen."""
     code = (
@@ -108,28 +134,8 @@ def test_demo_window_typed_into_and_photographed(
         assert title.count("support-tool") == 1, title  # Qt adds the name unless it ends so
         xdotool(display, "windowfocus", "--sync", window)
         xdotool(display, "type", "--delay", "15", "terminal-0007")
+        return_until_closed(display, home, "terminal-0007")
         history = home / "demo-history.sqlite3"
-        # The window opens its audit store and starts the demo's provider on workers after
-        # the first paint; Return sends once both are ready (before, Close is disabled
-        # with the reason, and Return does nothing), so it is pressed until a close is
-        # recorded. A Return while that close is in flight is ignored: one close only.
-        poll_until(lambda: store_open(home), 20, "the audit store to be opened")
-
-        def recorded() -> bool:
-            with sqlite3.connect(history) as db:
-                (count,) = db.execute("SELECT COUNT(*) FROM actions").fetchone()
-            if not count:
-                xdotool(display, "key", "Return")
-            return bool(count)
-
-        poll_until(recorded, 20, "a close to be sent once Close is enabled")
-
-        def closed() -> bool:
-            with sqlite3.connect(history) as db:
-                rows = db.execute("SELECT login, outcome FROM actions").fetchall()
-            return rows == [("terminal-0007", "success")]
-
-        poll_until(closed, 20, "the close to be recorded")
         xdotool(display, "key", "ctrl+l")  # the form takes focus back, as the user sees it
         shot = tmp_path / f"demo-{scale}x.png"
         poll_until(lambda: grab(display, window, shot)[2] > 20, 10, "the answer to be painted")

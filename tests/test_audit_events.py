@@ -422,11 +422,80 @@ def test_a_file_whose_search_index_was_fed_by_triggers_is_converted_once(tmp_pat
     db = sqlite3.connect(path)
     names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert not {"actions_text_own", "actions_text_closing"} & names
-    assert db.execute("SELECT seq FROM actions_text_mark").fetchone() == (len(before),)
+    assert db.execute("SELECT seq FROM derived_mark").fetchone() == (len(before),)
     assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     with db:
         db.execute("INSERT INTO actions_text (actions_text) VALUES ('integrity-check')")
     db.close()
+
+
+V6_FILE = Path(__file__).parent / "data" / "history_v6.sqlite3"  # made by the code of 6d4c55f
+
+
+def test_a_file_whose_filters_were_indexes_on_every_event_is_converted_once(
+    tmp_path: Path,
+) -> None:
+    """Schema 6 kept the filters as indexes on ``events``, written in every commit.
+    Converting drops them, fills the filter keys up to the search index's mark (8 of its
+    11 events) and keeps that mark: every filter still finds exactly the lines a scan of
+    the events finds, including the line answered after the mark and the newer ones,
+    before and after the next catch-up, and the events stay byte for byte."""
+    path = tmp_path / "history.sqlite3"
+    shutil.copy(V6_FILE, path)
+    before = read_events(path)
+    filters = {
+        "login": ({"login": "terminal-0005"}, [8]),
+        "pending then refused": ({"outcome": "refused"}, [8, 6, 3]),
+        "success": ({"outcome": "success"}, [10, 4, 1]),
+        "a batch and its retry": ({"batch_id": "b-20261130"}, [10, 6, 4]),
+        "the retry alone": ({"batch_id": "b-20261130.r081512-a3"}, [10]),
+        "operator": ({"operator": "bob"}, [10]),
+        "profile and outcome": ({"profile": "test", "outcome": "refused"}, [8]),
+        "text after the mark": ({"text": "Round not"}, [8]),
+    }
+    with AuditLog(path) as store:
+        found = {
+            name: [r.id for r in store.page(store_filter(**f))] for name, (f, _) in filters.items()
+        }
+        scanned = {name: _scanned(store, store_filter(**f)) for name, (f, _) in filters.items()}
+        added = store.record(
+            CloseResult(Outcome.REFUSED, "Player not found", error_code=17),
+            login="terminal-0099",
+            game_id=None,
+            clear_history=False,
+            profile="live",
+            api_host="api.example.com",
+        )
+        store.flush()  # caught up: the keys now reach the head
+        caught_up = {
+            name: [r.id for r in store.page(store_filter(**f))] for name, (f, _) in filters.items()
+        }
+        assert store.verify().ok
+    expected = {name: ids for name, (_, ids) in filters.items()}
+    assert found == expected
+    assert scanned == expected
+    assert caught_up == {**expected, "pending then refused": [added, 8, 6, 3]}
+    assert read_events(path)[: len(before)] == before  # the evidence is untouched
+    db = sqlite3.connect(path)
+    names = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master")}
+    assert not {"events_login", "events_outcome", "actions_text_mark"} & names
+    assert db.execute("SELECT seq FROM derived_mark").fetchone() == (added,)
+    assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    db.close()
+
+
+def _scanned(store: AuditLog, flt: Any) -> list[int]:
+    """The lines a plain scan of every action finds for ``flt``: no index involved."""
+    return [
+        r.id
+        for r in store.query(limit=None)
+        if all(
+            (getattr(r, name) == value if name != "batch_id" else str(r.batch_id).startswith(value))
+            for name, value in vars(flt).items()
+            if value not in (None, "") and name != "text"
+        )
+        and (not flt.text or flt.text in r.description)
+    ]
 
 
 def store_filter(**given: Any) -> Any:

@@ -184,7 +184,7 @@ def test_text_index_follows_updates_and_older_files_get_one(tmp_path: Path) -> N
         assert _ids(store, "Player not") == [row]
         assert _ids(store, "Player not", outcome="success") == []
     with sqlite3.connect(path) as db:  # make it look like a file from before the index
-        db.executescript("DROP TABLE actions_text; DROP TABLE actions_text_mark;")
+        db.executescript("DROP TABLE actions_text;")
     with AuditLog(path) as store:
         assert store.text_index
         assert _ids(store, "terminal-00") == [row]
@@ -209,7 +209,7 @@ def _index_matches(path: Path, text: str) -> list[int]:
 def test_a_close_leaves_the_search_index_alone_and_no_search_misses_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The search index is caught up in bulk (at a batch's end, every TEXT_INDEX_EVERY
+    """The search index is caught up in bulk (at a batch's end, every CATCH_UP_EVERY
     events), not fed by each event: until then a search reads the newer lines directly,
     including a line indexed while pending whose answer came later, and finds exactly
     what a plain scan finds."""
@@ -247,10 +247,79 @@ def test_a_close_leaves_the_search_index_alone_and_no_search_misses_meanwhile(
         assert _index_matches(path, "terminal-000") == [sent, refused, pending]
         for text, ids in expected.items():
             assert _ids(store, text) == ids, text
-        monkeypatch.setattr("support_tool.audit.log.TEXT_INDEX_EVERY", 4)
+        monkeypatch.setattr("support_tool.audit.log.CATCH_UP_EVERY", 4)
         later = [store.record(OK_RESULT, login=f"late-{n}", game_id=None, **row) for n in range(5)]
         assert _index_matches(path, "late-")[-4:] == later[:4][::-1]  # without a flush
         assert _ids(store, "late-") == later[::-1]
+        assert store.verify().ok
+
+
+def _keyed(store: AuditLog, **given: Any) -> list[int]:
+    from support_tool.audit.log import AuditFilter
+
+    return [r.id for r in store.page(AuditFilter(**given), limit=10_000)]
+
+
+def _key_rows(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM action_keys").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_a_close_writes_no_filter_index_and_no_filter_misses_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The filters' keys (login, profile, operator, workstation, batch, outcome) are not
+    indexes SQLite updates inside each close's commit: they are caught up in bulk (at a
+    batch's end, every CATCH_UP_EVERY events). Meanwhile each filter reads the newer lines
+    directly, including a line keyed while pending whose answer came later."""
+    path = tmp_path / "h.sqlite3"
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "clear_history": False}
+    with AuditLog(path) as store:
+        db = sqlite3.connect(path)
+        on_events = {
+            str(r[0])
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE tbl_name = 'events' AND type = 'index'"
+            )
+        }
+        db.close()
+        assert on_events == {"events_closing", "events_attempts"}
+        pending = store.begin(login="t-1", game_id=None, batch_id="b-7", **row)
+        store.flush()  # a batch's end: the pending line's own keys are caught up
+        keys_before = _key_rows(path)
+        store.operator = "bob"
+        refused = store.record(
+            CloseResult(Outcome.REFUSED, "Player not found", error_code=17),
+            login="t-2",
+            game_id=None,
+            batch_id="b-7.r081512-a3",
+            **row,
+        )
+        store.finish(pending, CloseResult(Outcome.REFUSED, "Round not found", error_code=4))
+        sent = store.begin(login="t-1", game_id=None, **{**row, "profile": "q"})
+        assert _key_rows(path) == keys_before  # three closes wrote no key
+        expected = {
+            "login": ({"login": "t-1"}, [sent, pending]),
+            "refused": ({"outcome": "refused"}, [refused, pending]),
+            "pending": ({"outcome": "pending"}, [sent]),
+            "batch": ({"batch_id": "b-7"}, [refused, pending]),
+            "operator": ({"operator": "bob"}, [sent, refused]),
+            "profile": ({"profile": "q"}, [sent]),
+            "two": ({"login": "t-1", "outcome": "refused"}, [pending]),
+        }
+        for name, (given, ids) in expected.items():
+            assert _keyed(store, **given) == ids, name
+        store.flush()  # caught up: the keys now hold every line as it reads
+        assert _key_rows(path) > keys_before
+        for name, (given, ids) in expected.items():
+            assert _keyed(store, **given) == ids, name
+        monkeypatch.setattr("support_tool.audit.log.CATCH_UP_EVERY", 4)
+        later = [store.record(OK_RESULT, login="late", game_id=None, **row) for _ in range(5)]
+        assert _keyed(store, login="late") == later[::-1]
+        assert _key_rows(path) >= keys_before + 4 * 6  # caught up without a flush
         assert store.verify().ok
 
 
@@ -275,15 +344,19 @@ def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -
         store.flush()  # nothing queued: a no-op
 
 
+_KEY = "SEARCH k USING PRIMARY KEY (name=? AND value"  # action_keys
+
+
 @pytest.mark.parametrize(
     ("given", "index"),
     [
-        ({"login": "terminal-0001"}, "events_login"),
-        ({"profile": "p"}, "events_profile"),
-        ({"operator": "alice"}, "events_operator"),
-        ({"workstation": "desk-9"}, "events_workstation"),
-        ({"batch_id": "b-1"}, "events_batch_id"),
-        ({"outcome": "refused"}, "events_outcome"),
+        ({"login": "terminal-0001"}, _KEY),
+        ({"profile": "p"}, _KEY),
+        ({"operator": "alice"}, _KEY),
+        ({"workstation": "desk-9"}, _KEY),
+        ({"batch_id": "b-1"}, _KEY),
+        ({"outcome": "refused"}, _KEY),
+        ({"outcome": "refused", "login": "t-1", "profile": "p"}, _KEY),
         ({"outcome": "pending"}, "SCAN p"),  # actions_open: the few attempts still open
         ({"text": "terminal"}, "actions_text"),
     ],
@@ -291,20 +364,23 @@ def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -
 def test_each_filter_starts_from_its_index_not_a_scan_of_every_event(
     tmp_path: Path, given: dict[str, str], index: str
 ) -> None:
-    """The history is a view over the events; each filter the window offers is answered
-    from an index on exactly the expression it compares (a million actions: milliseconds)."""
+    """The history is a view over the events; each filter the window offers starts from
+    the lines with its value (the filter keys, the search index, the open attempts), and
+    reads only the newest events directly (a million actions: milliseconds)."""
     from support_tool.audit.records import _FIELDS, AuditFilter
 
     path = tmp_path / "h.sqlite3"
     with AuditLog(path) as store:
-        flt = AuditFilter(**given)
-        source, where, params, key = flt.source(store.text_index)
+        parts = AuditFilter(**given).sources(0, store.text_index)
     db = sqlite3.connect(path)
-    sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC LIMIT 256"  # noqa: S608
-    plan = [str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+    plans = []
+    for source, where, params, key in parts:
+        sql = f"SELECT {_FIELDS} FROM {source} WHERE {where} ORDER BY {key} DESC LIMIT 256"  # noqa: S608
+        plans.append([str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)])
     db.close()
-    assert index in plan[0], plan
-    assert not any(step.startswith("SCAN e") for step in plan), plan
+    assert index in plans[0][0], plans
+    for plan in plans:
+        assert not any(step.startswith(("SCAN e", "SCAN k")) for step in plan), plan
 
 
 def test_operator_and_workstation_filters_pick_one_desks_lines(tmp_path: Path) -> None:
@@ -346,7 +422,7 @@ def test_a_close_makes_exactly_two_durable_commits_and_a_batch_shares_them(
             store.finish(store.begin(login=f"t-{n}", clear_history=False, **row), ok, wait=False)
         store.flush()
         batch = sum(s.strip().upper() == "COMMIT" for s in statements)
-        indexed = [s for s in statements if "actions_text_mark SET" in s]
+        indexed = [s for s in statements if "derived_mark SET" in s]
         store._db.set_trace_callback(None)
         assert [r.outcome for r in store.query(limit=11)] == ["success"] * 11
     assert single == 2

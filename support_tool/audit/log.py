@@ -39,15 +39,15 @@ from support_tool.audit.records import (
 )
 from support_tool.audit.writing import (
     _ONE_EVENT,
+    CATCH_UP_EVERY,
     EVENTS_SCHEMA,
-    TEXT_INDEX_EVERY,
     append,
-    catch_up_text,
+    catch_up,
     closed,
     derive,
+    derived_mark,
     read_head,
     save_head,
-    text_mark,
 )
 from support_tool.config import paths
 from support_tool.errors import AuditDamaged, AuditTooNew, AuditUnavailable
@@ -65,10 +65,11 @@ __all__ = [
     "utc_now",
 ]
 
-# 6: the search index caught up in bulk behind a mark (``writing.catch_up_text``), not fed
-# by triggers; 5: the views derived from the events; 4: sealed events beside a hand-kept
+# 7: the filter keys caught up in bulk behind the mark too, not expression indexes updated
+# in every commit; 6: the search index caught up in bulk behind a mark (``writing.catch_up``),
+# not fed by triggers; 5: the views derived from the events; 4: sealed events beside a hand-kept
 # view table; 3: sealed rows. Older files are converted once by audit.migrate.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 STALE_PENDING_S = 3600  # a pending row older than any deadline is certainly abandoned
 # PRAGMA quick_check at every open up to this size (~40 ms here; ~15,000 rows). Larger
 # files are checked by verify (every event read, every other table quick_checked), which
@@ -99,7 +100,7 @@ class AuditLog(AuditReads):
         self._queue_lock = threading.Lock()
         self._queue: list[_Write] = []
         self._deferred_error: sqlite3.Error | None = None
-        self._text_mark = 0  # how far the search index is known to reach (catch_up_text)
+        self._mark = 0  # how far the filter keys and search index reach (writing.catch_up)
         self._head = 0  # the newest event this store committed after
         self._readers = threading.local()
         self._damaged: AuditDamaged | None = None
@@ -144,7 +145,7 @@ class AuditLog(AuditReads):
                     migrate.convert(self._db)
                 self.text_index = derive(self._db)
                 # the head is known from the first commit on (opening does not read it)
-                self._text_mark = self._head = text_mark(self._db) if self.text_index else 0
+                self._mark = self._head = derived_mark(self._db)
                 if version < SCHEMA_VERSION:
                     self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._recover()
@@ -353,23 +354,24 @@ class AuditLog(AuditReads):
         finally:
             for write in group:
                 write.done = True
-        if self._head - self._text_mark >= TEXT_INDEX_EVERY:
-            self._index_text()
+        if self._head - self._mark >= CATCH_UP_EVERY:
+            self._catch_up()
 
-    def _index_text(self) -> None:
-        """Bring the search index up to the head in a transaction of its own, after the
-        events it indexes are committed (holding the writer lock). A failure loses nothing:
-        searches read what the index lacks directly, and the next catch-up retries."""
-        if not self.text_index or self._damaged is not None:
+    def _catch_up(self) -> None:
+        """Bring the filter keys and the search index up to the head in a transaction of
+        their own, after the events they reflect are committed (holding the writer lock). A
+        failure loses nothing: filters read what these lack directly, and the next catch-up
+        retries."""
+        if self._damaged is not None:
             return
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._text_mark = catch_up_text(self._db)
+                self._mark = catch_up(self._db, text_index=self.text_index)
         except sqlite3.Error as exc:
             if is_damage(exc):
                 self._mark_damaged(str(exc))
-            self._text_mark = self._head  # not again at every commit
+            self._mark = self._head  # not again at every commit
 
     def _attempt_body(self, row: dict[str, Any]) -> dict[str, object]:
         return attempt_body(row, operator=self.operator, workstation=self.workstation, pid=self.pid)
@@ -409,15 +411,15 @@ class AuditLog(AuditReads):
         self._write(_Write(events.ANSWER, _closing_body(result), row_id), wait=wait)
 
     def flush(self) -> None:
-        """Commit every queued write now, then index what a batch added for searching;
+        """Commit every queued write now, then catch up the filter keys and search index;
         raises :class:`AuditUnavailable` if the writes fail."""
         with self._queue_lock:
             queued = bool(self._queue)
         if queued:
             self._write(_Write(""))
         with self._lock:
-            if self._head > self._text_mark:
-                self._index_text()
+            if self._head > self._mark:
+                self._catch_up()
 
     def record(self, result: CloseResult, **row: Any) -> int:
         """Record an action that ended before sending (invalid input, configuration) as

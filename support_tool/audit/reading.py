@@ -83,7 +83,7 @@ class AuditReads:
                 with _snapshot(reader):
                     parts = [
                         reader.execute(*_ordered(part, limit=limit))
-                        for part in flt.sources(self._text_mark_of(reader))
+                        for part in flt.sources(self._mark_of(reader), self.text_index)
                     ]
                     merged = heapq.merge(*parts, key=_newest_first)
                     try:
@@ -94,11 +94,10 @@ class AuditReads:
             finally:
                 reader.close()
 
-    def _text_mark_of(self, reader: sqlite3.Connection) -> int | None:
-        """How far the search index reaches (None: there is no index)."""
-        if not self.text_index:
-            return None
-        found = reader.execute("SELECT seq FROM actions_text_mark WHERE one = 1").fetchone()
+    @staticmethod
+    def _mark_of(reader: sqlite3.Connection) -> int:
+        """How far the filter keys and the search index reach (``writing.catch_up``)."""
+        found = reader.execute("SELECT seq FROM derived_mark WHERE one = 1").fetchone()
         return int(found[0]) if found else 0
 
     def _lines(
@@ -110,7 +109,7 @@ class AuditReads:
         with self._reading(), _snapshot(reader):
             rows = [
                 row
-                for part in flt.sources(self._text_mark_of(reader))
+                for part in flt.sources(self._mark_of(reader), self.text_index)
                 for row in reader.execute(*_ordered(part, after, bound, limit))
             ]
         rows.sort(key=_newest_first)

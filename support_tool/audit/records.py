@@ -116,9 +116,6 @@ _FIELDS = ", ".join(f"{expression} AS {name}" for name, expression in ROW.items(
 # read cannot say anything the sealed events do not.
 VIEW = f"SELECT {_FIELDS} FROM events e {CLOSING_JOIN} WHERE {OWN}"  # noqa: S608
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM actions"  # noqa: S608
-# Which closing event states an outcome: the index ``events_outcome`` is built on it.
-OUTCOME_OF = body_field("outcome", "o.body")
-CLOSES = "o.kind IN ('answer', 'unknown', 'refused')"
 
 
 @dataclass(frozen=True)
@@ -135,31 +132,25 @@ class AuditFilter:
     operator: str | None = None  # who did it (a team store holds many desks' actions)
     workstation: str | None = None
 
-    def source(self, text_index: bool) -> Source:
-        """FROM clause, WHERE clause, parameters, and the id column to order and page by.
+    def sources(self, mark: int, text_index: bool) -> list[Source]:
+        """FROM clause, WHERE clause, parameters and the id column to order and page by,
+        for each part whose lines together are the filter's, each part in id order.
 
         Every condition is stated on the line's own columns (``ROW``), so what is shown
-        always matches the filter; an index only chooses which events are looked at first
-        (``_driver``): the search index, the pending attempts, or an outcome's events."""
-        drive, key, first = self._driver(self.text.strip() if text_index else "")
-        return _source(drive, key, first + self._conditions())
-
-    def sources(self, mark: int | None) -> list[Source]:
-        """The parts whose lines together are the filter's, each in id order, given how far
-        the search index reaches (``mark``; None: there is none). A search reads the index
-        up to the mark, and directly the lines after it and those answered after it (which
-        the index holds without their description): ``writing.catch_up_text`` indexes them
-        in bulk later, so no search misses a line meanwhile."""
-        text = self.text.strip()
-        if mark is None or len(text) < MIN_INDEXED_SEARCH:
-            return [self.source(mark is not None)]
+        always matches the filter; an index only chooses which lines are looked at first
+        (``_driver``). The filter keys and the search index reach the ``mark``
+        (``writing.catch_up`` brings them up in bulk): a filter starting from them reads
+        them up to the mark, and directly the lines after it and those answered after it
+        (which they hold as they were, pending), so no filter misses a line meanwhile."""
         where = self._conditions()
-        drive, key, first = self._driver(text)
+        drive, key, first = self._driver(self.text.strip() if text_index else "")
+        if drive in (_ALL, _OPEN):  # nothing behind the mark: one part
+            return [_source(drive, key, first + where)]
         indexed = f"{key} <= ? AND {key} NOT IN ({_ANSWERED_AFTER})"
         return [
             _source(drive, key, [*first, (indexed, [mark, mark, mark]), *where]),
-            _source("events e", "e.seq", [("e.seq > ?", [mark]), *where]),
-            _source("events e", "e.seq", [(f"e.seq IN ({_ANSWERED_AFTER})", [mark, mark]), *where]),
+            _source(_ALL, "e.seq", [("e.seq > ?", [mark]), *where]),
+            _source(_ALL, "e.seq", [(f"e.seq IN ({_ANSWERED_AFTER})", [mark, mark]), *where]),
         ]
 
     def _conditions(self) -> list[tuple[str, list[object]]]:
@@ -170,11 +161,11 @@ class AuditFilter:
             ("operator", self.operator),
             ("workstation", self.workstation),
         ):
-            if value is not None:  # on the indexed expression itself
+            if value is not None:  # on the line's own event
                 where.append((f"{attempt_field(column)} = ?", [value]))
         if self.batch_id is not None:
             # A batch and its retries, whose ids extend it (batch.retry_batch_id:
-            # "<id>.r081512-a3"): a range on the indexed expression, not a LIKE scan.
+            # "<id>.r081512-a3").
             batch, given = attempt_field("batch_id"), self.batch_id
             where.append(
                 (
@@ -196,25 +187,47 @@ class AuditFilter:
     def _driver(self, text: str) -> tuple[str, str, list[tuple[str, list[object]]]]:
         """Where to start reading, the id column in that order, and its extra condition.
         Driving from an index in id order lets SQLite stop after one page however many
-        lines match. The search index is derived data: a wrong entry can only make a
-        search miss, since every line found is checked against its own text as well."""
+        lines match. The keys and the search index are derived data: a wrong entry can
+        only make a filter miss, since every line found is checked against its own text."""
         if len(text) >= MIN_INDEXED_SEARCH:
             match = '"' + text.replace('"', '""') + '"'
             drive = "actions_text JOIN events e ON e.seq = actions_text.rowid"
             return drive, "actions_text.rowid", [("actions_text MATCH ?", [match])]
         if self.outcome == "pending":
-            return "actions_open p JOIN events e ON e.seq = p.seq", "p.seq", []
-        if self.outcome is not None and self.login is None and self.batch_id is None:
-            drive = "events o JOIN events e ON e.seq = o.action"
-            return drive, "o.action", [(f"{CLOSES} AND {OUTCOME_OF} = ?", [self.outcome])]
-        if self.batch_id is not None:  # a few lines in a range: sorted, not a scan of all
-            return "events e INDEXED BY events_batch_id", "e.seq", []
-        return "events e", "e.seq", []
+            return _OPEN, "p.seq", []
+        for name in _BY_SELECTIVITY:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if name != "batch_id":
+                return _KEYS, "k.seq", [("k.name = ? AND k.value = ?", [name, value])]
+            # a batch and its retries, whose ids extend it (batch.retry_batch_id:
+            # "<id>.r081512-a3"): a range of keys, sorted, not a LIKE scan
+            given = str(value)
+            return (
+                _KEYS,
+                "k.seq",
+                [
+                    (
+                        "k.name = 'batch_id' AND k.value >= ? AND k.value < ?"
+                        " AND (k.value = ? OR k.value > ?)",
+                        [given, given + ".s", given, given + ".r"],
+                    )
+                ],
+            )
+        return _ALL, "e.seq", []
 
 
+# Where a filter starts reading (``AuditFilter._driver``).
+_ALL = "events e"
+_OPEN = "actions_open p JOIN events e ON e.seq = p.seq"  # attempts without an answer yet
+_KEYS = "action_keys k JOIN events e ON e.seq = k.seq"  # one filter's value (writing.py)
+# A filter starts from the key with the fewest lines: a login or a batch is a few lines
+# among a million; a profile often most of them.
+_BY_SELECTIVITY = ("login", "batch_id", "outcome", "operator", "workstation", "profile")
 Source = tuple[str, str, list[object], str]
-# Lines up to the search index's mark whose answer came after it (a range of the newest
-# events, at most ``writing.TEXT_INDEX_EVERY``).
+# Lines up to the mark whose answer came after it (a range of the newest events, about
+# ``writing.CATCH_UP_EVERY``).
 # NOT INDEXED: the newest events by seq, not the closing index's every action below the mark.
 _ANSWERED_AFTER = (
     "SELECT action FROM events NOT INDEXED WHERE seq > ? AND kind IN ('answer', 'unknown')"

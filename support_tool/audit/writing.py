@@ -38,19 +38,11 @@ EVENTS_SCHEMA = (
 _OWN_KINDS = "kind IN ('attempt', 'refused')"
 # What the views read, all derived from the events and rebuilt from them (``derive``):
 # nothing here is evidence, and nothing here is written by anything but SQLite itself.
-# The indexes are on exactly the expressions ``records.ROW`` and ``AuditFilter`` use.
 DERIVED_SCHEMA = (
     # an attempt's closing event; covering (action, kind), so verify reads only the index
     "CREATE INDEX IF NOT EXISTS events_closing ON events (action, kind)"
     " WHERE kind IN ('answer', 'unknown')",
     "CREATE INDEX IF NOT EXISTS events_attempts ON events (kind) WHERE kind = 'attempt'",
-    *(
-        f"CREATE INDEX IF NOT EXISTS events_{key} ON events ({attempt_field(key, '')})"
-        f" WHERE {_OWN_KINDS}"
-        for key in ("login", "profile", "operator", "workstation", "batch_id")
-    ),
-    f"CREATE INDEX IF NOT EXISTS events_outcome ON events ({body_field('outcome', 'body')},"
-    " action) WHERE kind IN ('answer', 'unknown', 'refused')",
     f"CREATE VIEW IF NOT EXISTS actions AS {VIEW}",
     # Attempts still without a closing event: recovery and the "in progress" filter read
     # these few instead of every attempt (each candidate is checked against the events).
@@ -60,6 +52,37 @@ DERIVED_SCHEMA = (
     "CREATE TRIGGER IF NOT EXISTS actions_open_closed AFTER INSERT ON events"
     " WHEN new.kind IN ('answer', 'unknown')"
     " BEGIN DELETE FROM actions_open WHERE seq = new.action; END",
+    # The filter keys: for each line, the value each filter of the window compares (its
+    # own event's login, profile, operator, workstation and batch; its closing event's
+    # outcome), so a filter starts from the few lines with that value. Schema 6 kept
+    # these as expression indexes on ``events``, which SQLite updates inside every commit:
+    # six more pages written per close, a quarter of a batch row's CPU. They are caught up
+    # in bulk behind the mark instead (``catch_up``), like the search index.
+    "CREATE TABLE IF NOT EXISTS action_keys (name TEXT NOT NULL, value NOT NULL,"
+    " seq INTEGER NOT NULL, PRIMARY KEY (name, value, seq)) WITHOUT ROWID",
+    # the last event whose line the filter keys and the search index reflect
+    "CREATE TABLE IF NOT EXISTS derived_mark ("
+    " one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL)",
+)
+OWN_KEYS = ("login", "profile", "operator", "workstation", "batch_id")
+_KEYS_AFTER = tuple(
+    "INSERT OR IGNORE INTO action_keys (name, value, seq)"  # noqa: S608 - constants
+    f" SELECT '{name}', {value} AS v, {seq} FROM events"
+    f" WHERE seq > :mark AND seq <= :head AND {kinds} AND v IS NOT NULL ORDER BY 1, 2, 3"
+    for name, value, seq, kinds in (
+        *((key, attempt_field(key, ""), "seq", _OWN_KINDS) for key in OWN_KEYS),
+        (
+            "outcome",
+            body_field("outcome", "body"),
+            "action",
+            "kind IN ('answer', 'unknown', 'refused')",
+        ),
+    )
+)
+# What schema 6 kept per event instead (``action_keys`` replaces them).
+V6_DROPS = (
+    *(f"DROP INDEX IF EXISTS events_{key}" for key in (*OWN_KEYS, "outcome")),
+    "DROP TABLE IF EXISTS actions_text_mark",
 )
 _FILL_OPEN = (
     "INSERT OR IGNORE INTO actions_open SELECT e.seq FROM events e WHERE e.kind = 'attempt'"
@@ -69,19 +92,16 @@ _FILL_OPEN = (
 # A trigram index over the searched text turns "contains ..." from a scan of every line
 # into an index lookup (a million lines: ~400 ms -> a few ms). It is not fed per event:
 # SQLite's FTS5 writes a segment per transaction, which cost a batch row 0.15-0.25 ms of
-# CPU (a third of the tool's own). ``catch_up_text`` indexes every line up to the head in
-# one statement (at open, every TEXT_INDEX_EVERY events and when a batch ends) and moves
-# the mark; a search reads the index up to the mark and the few events after it directly
-# (``records.AuditFilter``), so nothing is ever missing from a search meanwhile. Where
-# SQLite lacks FTS5 or its trigram tokenizer, searching falls back to LIKE.
+# CPU (a third of the tool's own). ``catch_up`` indexes every line up to the head in one
+# statement (every CATCH_UP_EVERY events and when a batch ends) and moves the mark; a
+# search reads the index up to the mark and the few events after it directly
+# (``records.AuditFilter.sources``), so nothing is ever missing from a search meanwhile.
+# Where SQLite lacks FTS5 or its trigram tokenizer, searching falls back to LIKE.
 TEXT_INDEX = (
     "CREATE VIRTUAL TABLE actions_text USING fts5(login, game_id, description,"
-    " content='actions', content_rowid='id', tokenize='trigram')",
-    # the last event whose line the index reflects (derived, like the index itself)
-    "CREATE TABLE IF NOT EXISTS actions_text_mark ("
-    " one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL)",
+    " content='actions', content_rowid='id', tokenize='trigram')"
 )
-TEXT_INDEX_EVERY = 1024  # events: a search then reads at most this many directly
+CATCH_UP_EVERY = 1024  # events: a filter then reads at most this many directly
 # Schema 5 fed the index with triggers on every event, so its index is complete to the head.
 V5_TEXT_TRIGGERS = ("actions_text_own", "actions_text_closing")
 # Lines already indexed whose answer came after the mark: indexed without a description.
@@ -89,7 +109,7 @@ _ANSWERED_LATE = (
     "SELECT action FROM events NOT INDEXED WHERE seq > :mark AND kind IN ('answer', 'unknown')"
     " AND action <= :mark"
 )
-_CATCH_UP = (
+_TEXT_AFTER = (
     # remove each such line's document as it was indexed (no description yet) ...
     "INSERT INTO actions_text (actions_text, rowid, login, game_id, description)"  # noqa: S608
     f" SELECT 'delete', id, login, game_id, '' FROM actions WHERE id IN ({_ANSWERED_LATE})",
@@ -97,8 +117,7 @@ _CATCH_UP = (
     "INSERT INTO actions_text (rowid, login, game_id, description)"  # noqa: S608
     f" SELECT id, login, game_id, description FROM actions WHERE id IN ({_ANSWERED_LATE})",
     "INSERT INTO actions_text (rowid, login, game_id, description)"
-    " SELECT id, login, game_id, description FROM actions WHERE id > :mark",
-    "UPDATE actions_text_mark SET seq = :head",
+    " SELECT id, login, game_id, description FROM actions WHERE id > :mark AND id <= :head",
 )
 # What schema 4 kept by hand (a table written beside the events, and its search index).
 V4_DROPS = (
@@ -121,47 +140,67 @@ def derive(db: sqlite3.Connection) -> bool:
     """Create what the views read from the events (inside the opening transaction) and,
     for a file that had none, fill it from the events already there. Returns whether the
     search index exists (False where this SQLite has no FTS5 or no trigram tokenizer).
-    The events after the index's mark are left for the writer (``catch_up_text``): opening
-    reads no more of a large file than it did."""
+    The events after the mark are left for the writer (``catch_up``): opening reads no
+    more of a large file than it did."""
     fresh = not has(db, "actions_open")
+    first_mark = not has(db, "derived_mark")
     for statement in DERIVED_SCHEMA:
         db.execute(statement)
     if fresh:
         db.execute(_FILL_OPEN)
+    if first_mark:
+        _start_mark(db)
     if has(db, "actions_text"):
-        if not has(db, "actions_text_mark"):  # schema 5: its triggers kept it complete
-            for name in V5_TEXT_TRIGGERS:
-                db.execute(f"DROP TRIGGER IF EXISTS {name}")
-            db.execute(TEXT_INDEX[1])
-            db.execute("INSERT INTO actions_text_mark VALUES (1, ?)", (read_head(db)[0],))
         return True
     try:
-        for statement in TEXT_INDEX:
-            db.execute(statement)
+        db.execute(TEXT_INDEX)
     except sqlite3.OperationalError:
-        db.execute("DROP TABLE IF EXISTS actions_text")
         return False  # no FTS5 or no trigram tokenizer in this SQLite: LIKE it is
+    catch_up(db, text_index=False)  # the keys to the head, where the rebuilt index is
     db.execute("INSERT INTO actions_text (actions_text) VALUES ('rebuild')")  # from the view
-    db.execute("INSERT OR REPLACE INTO actions_text_mark VALUES (1, ?)", (read_head(db)[0],))
     return True
 
 
-def text_mark(db: sqlite3.Connection) -> int:
-    """The last event whose line the search index reflects."""
-    found = db.execute("SELECT seq FROM actions_text_mark WHERE one = 1").fetchone()
+def _start_mark(db: sqlite3.Connection) -> None:
+    """A file from before schema 7: the mark starts where its search index reached (schema
+    6 kept it in ``actions_text_mark``; schema 5's triggers kept the index complete to the
+    head), and the filter keys are filled up to it in one sorted pass."""
+    old = (
+        db.execute("SELECT seq FROM actions_text_mark").fetchone()
+        if has(db, "actions_text_mark")
+        else None
+    )
+    mark = int(old[0]) if old else read_head(db)[0]
+    for name in V5_TEXT_TRIGGERS:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for statement in V6_DROPS:
+        db.execute(statement)
+    db.execute("INSERT INTO derived_mark VALUES (1, 0)")
+    _fill_keys(db, 0, mark)
+
+
+def _fill_keys(db: sqlite3.Connection, mark: int, head: int) -> None:
+    for statement in _KEYS_AFTER:
+        db.execute(statement, {"mark": mark, "head": head})
+    db.execute("UPDATE derived_mark SET seq = ?", (head,))
+
+
+def derived_mark(db: sqlite3.Connection) -> int:
+    """The last event whose line the filter keys and the search index reflect."""
+    found = db.execute("SELECT seq FROM derived_mark WHERE one = 1").fetchone()
     return int(found[0]) if found else 0
 
 
-def catch_up_text(db: sqlite3.Connection) -> int:
-    """Index every line the events after the mark added or answered, in one pass (inside a
-    write transaction); returns the new mark (the head)."""
-    found = db.execute("SELECT seq FROM actions_text_mark WHERE one = 1").fetchone()
-    mark, head = (int(found[0]) if found else 0), read_head(db)[0]
-    if found is None:
-        db.execute("INSERT INTO actions_text_mark VALUES (1, ?)", (mark,))
+def catch_up(db: sqlite3.Connection, *, text_index: bool) -> int:
+    """Bring the filter keys (and the search index, if there is one) up to the head in
+    one pass over the events after the mark (inside a write transaction); returns the new
+    mark (the head)."""
+    mark, head = derived_mark(db), read_head(db)[0]
     if head != mark:
-        for statement in _CATCH_UP:
-            db.execute(statement, {"mark": mark, "head": head})
+        if text_index:
+            for statement in _TEXT_AFTER:
+                db.execute(statement, {"mark": mark, "head": head})
+        _fill_keys(db, mark, head)
     return head
 
 

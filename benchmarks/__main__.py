@@ -33,7 +33,7 @@ def table(figures: list[Figure]) -> str:
         ratio = f"{f.ratio:.2f}×" if f.ratio is not None else "–"
         lines.append(
             f"| {f.name} | {f.value:,.1f} {f.unit} | {baseline} | {ratio} | "
-            f"{f.target} | {'yes' if f.met else 'NO'} |"
+            f"{f.target} | {'–' if f.met is None else 'yes' if f.met else 'NO'} |"
         )
     return "\n".join(lines)
 

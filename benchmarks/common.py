@@ -22,7 +22,7 @@ class Figure:
     unit: str
     baseline: float | None
     target: str
-    met: bool
+    met: bool | None  # None: a figure shown for understanding, with no target
     note: str = ""
     paired_ratio: float | None = None  # median of per-round ratios, where runs were paired
 

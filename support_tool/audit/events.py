@@ -42,12 +42,17 @@ SEAL_BYTES = 32
 GENESIS = bytes(SEAL_BYTES)  # seal(0)
 
 
+# One encoder for every body (``json.dumps`` with these options builds a new one per
+# call, a third of the cost of encoding a body).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+).encode
+
+
 def canonical_body(fields: Mapping[str, object]) -> str:
     """One JSON text per set of fields: keys sorted, no spaces, ASCII only, no NaN, so the
     desk and the server (and any later reader) seal exactly the same bytes."""
-    return json.dumps(
-        dict(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    )
+    return _CANONICAL(fields if type(fields) is dict else dict(fields))
 
 
 def tail(seq: int, kind: str, action: int, recorded_at: str, origin: str, body: str) -> bytes:

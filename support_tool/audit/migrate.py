@@ -1,5 +1,8 @@
 """Converting an older history file once, inside the opening transaction.
 
+Schema 6 (the filters as expression indexes on ``events``, the search index's mark in its
+own table): ``writing.derive`` drops them and fills the filter keys up to that mark.
+
 Schema 5 (its search index fed by triggers): ``writing.derive`` drops the triggers and
 keeps the index, complete up to the head.
 

@@ -275,3 +275,48 @@ def test_verify_reports_damage_in_any_table(
     assert "SQLite reports the file damaged" in report.problem
     assert r"move h.sqlite3" in report.problem
     assert "cannot be verified" in report.describe()
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["{not json", "[1, 2]", "42", '{"login": {"nested": true}, "profile": null}', "x'00ff'"],
+)
+def test_an_altered_body_after_the_mark_neither_stops_the_catch_up_nor_hides_a_line(
+    tmp_path: Path, body: str
+) -> None:
+    """The filter keys are caught up from the events' bodies in bulk; a body someone
+    replaced with anything at all (text that is not JSON, another JSON type, bytes) must
+    not stop that catch-up, the closes after it or the other lines' filters. Verify names
+    the altered event."""
+    path = tmp_path / "h.sqlite3"
+    ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
+    row = {"profile": "p", "api_host": "h", "game_id": None, "clear_history": False}
+    with AuditLog(path) as store:
+        first = store.begin(login="t-1", **row)
+        store.finish(first, ok)
+        second = store.begin(login="t-2", **row)
+        store.finish(second, ok)
+    value = f"CAST({body[1:]} AS BLOB)" if body.startswith("x'") else "?"
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER events_never_updated")
+        db.execute(
+            f"UPDATE events SET body = {value} WHERE seq = ?",  # noqa: S608 - test constants
+            ((body, first) if value == "?" else (first,)),
+        )
+    with AuditLog(path) as store:
+        third = store.begin(login="t-2", **row)
+        store.finish(third, ok)
+        store.flush()  # the catch-up reads the altered body
+        assert store.damaged is None
+        assert [r.id for r in store.page(history_module.AuditFilter(login="t-2"))] == [
+            third,
+            second,
+        ]
+        assert [r.id for r in store.page(history_module.AuditFilter(outcome="success"))] == [
+            third,
+            second,
+            first,
+        ]
+        report = store.verify()
+    assert not report.ok
+    assert report.record_id == first

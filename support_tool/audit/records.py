@@ -75,8 +75,8 @@ def body_field(key: str, body: str) -> str:
 
 
 def attempt_field(key: str, alias: str = "e.") -> str:
-    """One field of an attempt (or refused) event's body; the partial indexes on
-    ``events`` are built on exactly these expressions, so a filter can use them."""
+    """One field of an attempt (or refused) event's body, as the history's lines and
+    filters read it."""
     return body_field(key, f"{alias}body")
 
 

@@ -287,6 +287,15 @@ def test_a_close_writes_no_filter_index_and_no_filter_misses_meanwhile(
         }
         db.close()
         assert on_events == {"events_closing", "events_attempts"}
+        db = sqlite3.connect(path)
+        triggers = {
+            str(r[0])
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE tbl_name = 'events' AND type = 'trigger'"
+            )
+        }
+        db.close()
+        assert triggers == {"events_never_updated", "events_never_deleted"}  # guards only
         pending = store.begin(login="t-1", game_id=None, batch_id="b-7", **row)
         store.flush()  # a batch's end: the pending line's own keys are caught up
         keys_before = _key_rows(path)
@@ -323,6 +332,41 @@ def test_a_close_writes_no_filter_index_and_no_filter_misses_meanwhile(
         assert store.verify().ok
 
 
+def test_attempts_abandoned_before_and_after_the_mark_are_both_recovered(tmp_path: Path) -> None:
+    """The open attempts are caught up in bulk behind the mark like the keys: an attempt
+    left open by a process that died is recovered as *unknown* whether it is before the
+    mark (in the derived list) or after it (read from the events), and one answered after
+    the mark is not touched; the *in progress* filter sees the same."""
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path = tmp_path / "h.sqlite3"
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "game_id": None, "clear_history": True}
+    with AuditLog(path) as store:
+        store.pid = int(gone.stdout)  # as if these were a process that has since died
+        before = store.begin(login="t-1", **row)
+        answered_later = store.begin(login="t-2", **row)
+        store.flush()  # the mark passes both: the derived list holds them
+        store.finish(answered_later, OK_RESULT)
+        after = store.begin(login="t-3", **row)
+        done = store.begin(login="t-4", **row)
+        store.finish(done, OK_RESULT)
+        assert _keyed(store, outcome="pending") == [after, before]
+    with AuditLog(path) as store:  # opening recovers what the dead process left open
+        outcomes = {r.id: r.outcome for r in store.query()}
+        assert _keyed(store, outcome="pending") == []
+        assert store.verify().ok
+    assert outcomes == {
+        before: "unknown",
+        answered_later: "success",
+        after: "unknown",
+        done: "success",
+    }
+
+
 def test_a_queued_finish_rides_with_the_next_commit_or_a_flush(tmp_path: Path) -> None:
     """Batches queue the answer's update instead of paying a commit of its own."""
     row: dict[str, Any] = {"profile": "p", "api_host": "h", "login": "t-1", "game_id": None}
@@ -357,7 +401,7 @@ _KEY = "SEARCH k USING PRIMARY KEY (name=? AND value"  # action_keys
         ({"batch_id": "b-1"}, _KEY),
         ({"outcome": "refused"}, _KEY),
         ({"outcome": "refused", "login": "t-1", "profile": "p"}, _KEY),
-        ({"outcome": "pending"}, "SCAN p"),  # actions_open: the few attempts still open
+        ({"outcome": "pending"}, "SEARCH p"),  # actions_open: the few attempts still open
         ({"text": "terminal"}, "actions_text"),
     ],
 )

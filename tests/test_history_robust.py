@@ -10,6 +10,7 @@ import random
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -290,7 +291,7 @@ def test_an_altered_body_after_the_mark_neither_stops_the_catch_up_nor_hides_a_l
     the altered event."""
     path = tmp_path / "h.sqlite3"
     ok = CloseResult(Outcome.SUCCESS, "Success", error_code=0)
-    row = {"profile": "p", "api_host": "h", "game_id": None, "clear_history": False}
+    row: dict[str, Any] = {"profile": "p", "api_host": "h", "game_id": None, "clear_history": False}
     with AuditLog(path) as store:
         first = store.begin(login="t-1", **row)
         store.finish(first, ok)

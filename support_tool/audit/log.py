@@ -41,6 +41,7 @@ from support_tool.audit.writing import (
     _ONE_EVENT,
     CATCH_UP_EVERY,
     EVENTS_SCHEMA,
+    OPEN_ATTEMPTS,
     append,
     catch_up,
     closed,
@@ -249,10 +250,11 @@ class AuditLog(AuditReads):
     def _recover(self) -> None:
         """Append an *unknown* event for each attempt whose process died (or that is older
         than any deadline) before its answer was recorded. The candidates come from the
-        derived list of open attempts, but what is decided and sealed comes from the sealed
-        attempt itself, so a number planted there is never sealed as someone's action."""
+        derived list of open attempts and the attempts after its mark, but what is decided
+        and sealed comes from the sealed attempt itself, so a number planted there is never
+        sealed as someone's action."""
         here = workstation_name()
-        pending = self._db.execute("SELECT seq FROM actions_open").fetchall()
+        pending = self._db.execute(OPEN_ATTEMPTS, (self._mark,)).fetchall()
         now = datetime.now(UTC)
         abandoned = []
         for (row_id,) in pending:

@@ -144,7 +144,7 @@ class AuditFilter:
         (which they hold as they were, pending), so no filter misses a line meanwhile."""
         where = self._conditions()
         drive, key, first = self._driver(self.text.strip() if text_index else "")
-        if drive in (_ALL, _OPEN):  # nothing behind the mark: one part
+        if drive == _ALL:  # nothing derived behind the mark: one part
             return [_source(drive, key, first + where)]
         indexed = f"{key} <= ? AND {key} NOT IN ({_ANSWERED_AFTER})"
         return [
@@ -220,7 +220,7 @@ class AuditFilter:
 
 # Where a filter starts reading (``AuditFilter._driver``).
 _ALL = "events e"
-_OPEN = "actions_open p JOIN events e ON e.seq = p.seq"  # attempts without an answer yet
+_OPEN = "actions_open p JOIN events e ON e.seq = p.seq"  # attempts without an answer (mark)
 _KEYS = "action_keys k JOIN events e ON e.seq = k.seq"  # one filter's value (writing.py)
 # A filter starts from the key with the fewest lines: a login or a batch is a few lines
 # among a million; a profile often most of them.

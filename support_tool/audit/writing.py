@@ -44,14 +44,11 @@ DERIVED_SCHEMA = (
     " WHERE kind IN ('answer', 'unknown')",
     "CREATE INDEX IF NOT EXISTS events_attempts ON events (kind) WHERE kind = 'attempt'",
     f"CREATE VIEW IF NOT EXISTS actions AS {VIEW}",
-    # Attempts still without a closing event: recovery and the "in progress" filter read
-    # these few instead of every attempt (each candidate is checked against the events).
+    # Attempts still without a closing event up to the mark: recovery and the "in
+    # progress" filter read these few instead of every attempt (each candidate is checked
+    # against the events). Caught up with the keys below (schema 6 kept it by triggers,
+    # one more page written in every commit).
     "CREATE TABLE IF NOT EXISTS actions_open (seq INTEGER PRIMARY KEY)",
-    "CREATE TRIGGER IF NOT EXISTS actions_open_attempt AFTER INSERT ON events"
-    " WHEN new.kind = 'attempt' BEGIN INSERT OR IGNORE INTO actions_open VALUES (new.seq); END",
-    "CREATE TRIGGER IF NOT EXISTS actions_open_closed AFTER INSERT ON events"
-    " WHEN new.kind IN ('answer', 'unknown')"
-    " BEGIN DELETE FROM actions_open WHERE seq = new.action; END",
     # The filter keys: for each line, the value each filter of the window compares (its
     # own event's login, profile, operator, workstation and batch; its closing event's
     # outcome), so a filter starts from the few lines with that value. Schema 6 kept
@@ -78,10 +75,30 @@ _KEYS_AFTER = (
     " AND v IS NOT NULL",
 )
 CONVERTING_CACHE_KIB = 65536  # filling the keys of a large older file: 30-40 % faster
-# What schema 6 kept per event instead (``action_keys`` replaces them).
+# The open attempts after the mark, in bulk: those added, then those answered since.
+_OPEN_AFTER = (
+    "INSERT OR IGNORE INTO actions_open SELECT seq FROM events"
+    " WHERE seq > :mark AND seq <= :head AND kind = 'attempt'",
+    "DELETE FROM actions_open WHERE seq IN (SELECT action FROM events"
+    " WHERE seq > :mark AND seq <= :head AND kind IN ('answer', 'unknown'))",
+)
+# What schema 6 kept per event instead (``action_keys`` and ``_OPEN_AFTER`` replace them).
 V6_DROPS = (
     *(f"DROP INDEX IF EXISTS events_{key}" for key in (*OWN_KEYS, "outcome")),
     "DROP TABLE IF EXISTS actions_text_mark",
+    "DROP TRIGGER IF EXISTS actions_open_attempt",
+    "DROP TRIGGER IF EXISTS actions_open_closed",
+)
+# Every attempt still without a closing event: those ``actions_open`` holds (some may have
+# been answered after the mark) and those after the mark, on the attempts' index (a few
+# hundred at most).
+_UNANSWERED = (
+    "NOT EXISTS (SELECT 1 FROM events c WHERE c.action = {} AND c.kind IN ('answer', 'unknown'))"
+)
+OPEN_ATTEMPTS = (
+    f"SELECT p.seq FROM actions_open p WHERE {_UNANSWERED.format('p.seq')} UNION"  # noqa: S608
+    " SELECT e.seq FROM events e INDEXED BY events_attempts WHERE e.kind = 'attempt'"
+    f" AND e.seq > ? AND {_UNANSWERED.format('e.seq')}"
 )
 _FILL_OPEN = (
     "INSERT OR IGNORE INTO actions_open SELECT e.seq FROM events e WHERE e.kind = 'attempt'"
@@ -184,7 +201,7 @@ def _start_mark(db: sqlite3.Connection) -> None:
 
 
 def _fill_keys(db: sqlite3.Connection, mark: int, head: int) -> None:
-    for statement in _KEYS_AFTER:
+    for statement in (*_KEYS_AFTER, *_OPEN_AFTER):
         db.execute(statement, {"mark": mark, "head": head})
     db.execute("UPDATE derived_mark SET seq = ?", (head,))
 
@@ -196,9 +213,9 @@ def derived_mark(db: sqlite3.Connection) -> int:
 
 
 def catch_up(db: sqlite3.Connection, *, text_index: bool) -> int:
-    """Bring the filter keys (and the search index, if there is one) up to the head in
-    one pass over the events after the mark (inside a write transaction); returns the new
-    mark (the head)."""
+    """Bring the filter keys, the open attempts and the search index (if there is one) up
+    to the head in one pass over the events after the mark (inside a write transaction);
+    returns the new mark (the head)."""
     mark, head = derived_mark(db), read_head(db)[0]
     if head != mark:
         if text_index:

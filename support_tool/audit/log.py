@@ -42,11 +42,11 @@ from support_tool.audit.writing import (
     CATCH_UP_EVERY,
     EVENTS_SCHEMA,
     OPEN_ATTEMPTS,
-    append,
     catch_up,
     closed,
     derive,
     derived_mark,
+    insert_events,
     read_head,
     save_head,
 )
@@ -340,13 +340,18 @@ class AuditLog(AuditReads):
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 head = read_head(self._db)
+                at, sealed = utc_now(), []  # one time: the group is recorded in one commit
                 for write in group:
                     answered = write.only_if_open and closed(self._db, write.action or 0)
                     if not write.kind or answered:
                         continue
-                    event = append(self._db, head, write.kind, write.body, action=write.action)
+                    event = events.make_event(
+                        head[1], head[0] + 1, write.kind, at, write.body, action=write.action
+                    )
+                    sealed.append(event)
                     head = (event.seq, event.seal)
                     write.row_id = event.action
+                insert_events(self._db, sealed)
                 save_head(self._db, *head)
             self._head = head[0]
         except sqlite3.Error as exc:

@@ -230,6 +230,20 @@ def read_head(db: sqlite3.Connection) -> tuple[int, bytes]:
     return (int(row[0]), bytes(row[1])) if row else (0, events.GENESIS)
 
 
+_INSERT_EVENT = (
+    "INSERT INTO events (seq, kind, action, recorded_at, origin, body, seal)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def insert_events(db: sqlite3.Connection, sealed: list[events.Event]) -> None:
+    """Insert events already sealed in order (a group commit's, in one statement)."""
+    db.executemany(
+        _INSERT_EVENT,
+        [(e.seq, e.kind, e.action, e.recorded_at, e.origin, e.body, e.seal) for e in sealed],
+    )
+
+
 def append(
     db: sqlite3.Connection,
     head: tuple[int, bytes],
@@ -243,19 +257,7 @@ def append(
     saves the new head with :func:`save_head`). The views follow by themselves."""
     at = recorded_at or utc_now()
     event = events.make_event(head[1], head[0] + 1, kind, at, body, action=action)
-    db.execute(
-        "INSERT INTO events (seq, kind, action, recorded_at, origin, body, seal)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            event.seq,
-            event.kind,
-            event.action,
-            event.recorded_at,
-            event.origin,
-            event.body,
-            event.seal,
-        ),
-    )
+    insert_events(db, [event])
     return event
 
 

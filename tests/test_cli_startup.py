@@ -125,8 +125,12 @@ def dataclasses_defined():
             for value in vars(module).values():
                 if dataclasses.is_dataclass(value) and value.__module__ == name:
                     yield "dataclass:" + name + "." + value.__qualname__
+def threads():
+    import threading
+    return ["threads:" + str(threading.active_count())]
 main_window.MainWindow.show = lambda window: (
-    print("\\n".join(sorted([*sys.modules, *dataclasses_defined()])), flush=True), os._exit(0)
+    print("\\n".join(sorted([*sys.modules, *dataclasses_defined(), *threads()])), flush=True),
+    os._exit(0),
 )
 commands.main(sys.argv[1:])
 """
@@ -143,6 +147,18 @@ CLOSE_OR_COMMAND_LINE_ONLY = {
     "support_tool.provider.request",
     "support_tool.version",
 }
+# Loaded after the first paint, by the work it starts: the profiles file's parser (and the
+# ``datetime`` it imports), read on a worker; the worker threads themselves, started with
+# the first job (plain threads, not ``concurrent.futures`` with ``queue`` and ``heapq``);
+# ``unicodedata``, at the first check of a typed value.
+AFTER_THE_PAINT = {
+    "tomllib",
+    "datetime",
+    "concurrent.futures",
+    "queue",
+    "heapq",
+    "unicodedata",
+}
 
 
 @pytest.mark.parametrize("demo", [False, True], ids=["saved profiles", "demo"])
@@ -152,8 +168,9 @@ def test_the_window_is_shown_without_what_only_a_close_or_a_parser_needs(
     """Before the window is shown: no message catalogue look-up (argparse's, through
     gettext and locale), no OpenSSL (hashlib, for signing: loaded at the first
     signature, on a worker), none of what only the command line's output or ``--version``
-    needs, nor the close service's modules (built at its first use, after the paint), and
-    no dataclass but the close result's."""
+    needs, nor the close service's modules (built at its first use, after the paint), no
+    dataclass but the close result's, and no worker thread nor what the work started
+    after the paint needs (the profiles' TOML, the worker pool's modules)."""
     loaded = subprocess.run(
         [sys.executable, "-c", _WINDOW_PROBE, *(["--demo"] if demo else [])],
         capture_output=True,
@@ -166,6 +183,8 @@ def test_the_window_is_shown_without_what_only_a_close_or_a_parser_needs(
     assert [m for m in loaded if m in {"locale", "hashlib", "_hashlib"}] == []
     assert [m for m in loaded if m in CLOSE_OR_COMMAND_LINE_ONLY] == []
     assert {m for m in loaded if m.startswith("dataclass:")} <= DATACLASSES_BEFORE_THE_PAINT
+    assert [m for m in loaded if m in AFTER_THE_PAINT] == []
+    assert "threads:1" in loaded  # no worker yet: none competes with the paint
 
 
 _EXIT_PROBE = """

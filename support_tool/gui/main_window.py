@@ -138,15 +138,14 @@ class MainWindow(QMainWindow):
         focus.activated.connect(self._focus_login)
 
     def _restore(self) -> None:
-        """Last session's size and profile; the login field ready for typing."""
+        """Last session's size and profile name (its profiles load after the first paint);
+        the login field ready for typing."""
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(*first_size(self.screen().availableGeometry().size().toTuple()))
         self._last_profile = str(self.settings.value("last_profile", "") or "")
-        if not self.gate.provider:  # the demo's: its address, known after the paint
-            self.load_profiles(self._last_profile)
         self.form.login.setFocus()
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -160,9 +159,11 @@ class MainWindow(QMainWindow):
 
     def _after_first_paint(self) -> None:
         self.first_painted.emit()
+        # The profiles, on a worker: the file's TOML parser and ``datetime`` (~17 M
+        # instructions), or the demo's provider start, wait until the form is on screen;
+        # *Close session* is enabled once a profile is chosen.
+        self.load_profiles(self._last_profile)
         self.store_watch.check()  # opens the audit store, on a worker
-        if self.gate.provider:
-            self.load_profiles(self._last_profile)  # starts the demo's provider, on a worker
         self.history_view()
         self.terminals_view()
         self._warm_up()

@@ -71,3 +71,22 @@ def test_shutdown_waits_for_running_and_queued_work(qtbot: QtBot) -> None:
     assert done == ["slow", "queued"]
     with pytest.raises(RuntimeError):
         jobs.submit(lambda: None)
+
+
+def test_a_job_finishing_after_its_window_is_deleted_leaves_the_worker_serving(
+    qtbot: QtBot,
+) -> None:
+    """Nobody is left to tell: the worker says so in the log and goes on (an uncaught error
+    there would end the thread, and work queued behind it would never run)."""
+    from shiboken6 import Shiboken
+
+    jobs = Jobs(workers=1)
+    workers = jobs._workers
+    go = threading.Event()
+    jobs.submit(lambda: go.wait(10))
+    Shiboken.delete(jobs)  # as a window's are, with the window
+    go.set()
+    ran = threading.Event()
+    workers.queue.put((2, ran.set))  # the same worker takes the next job
+    assert ran.wait(10)
+    workers.stop()

@@ -74,7 +74,10 @@ def _serve(queue: SimpleQueue[Work], idle: threading.Semaphore, report: Report) 
         except BaseException as exc:  # noqa: BLE001 - delivered to on_error on the GUI thread
             result, error = None, exc
         del work
-        report(job_id, result, error)  # only emits: never touch Qt objects here
+        try:
+            report(job_id, result, error)  # only emits: never touch Qt objects here
+        except RuntimeError:  # its window was deleted meanwhile: nobody left to tell
+            log.debug("job %d finished after its window was deleted", job_id)
         del result, error
         idle.release()
     queue.put(None)  # pass the stop on to the next worker

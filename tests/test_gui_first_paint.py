@@ -165,3 +165,23 @@ def test_what_is_logged_before_the_first_paint_reaches_the_log_file_after_it(
     assert "logged before the first paint" not in done.stderr
     log = paths.log_file().read_text(encoding="utf-8")
     assert "WARNING support_tool.probe: logged before the first paint" in log
+
+
+@pytest.mark.parametrize("demo", [False, True], ids=["saved profiles", "demo"])
+def test_the_demo_note_is_shown_with_the_window_never_as_a_window_of_its_own(
+    qtbot: QtBot, demo: bool
+) -> None:
+    """Built before it has a parent, the note is not shown then (it would open as a window
+    of its own, at a cost before the first paint); in the demo it shows with the window."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from support_tool.gui.banners import demo_banner
+
+    banner = demo_banner(demo, sandbox_running=False)
+    assert not banner.isVisible()
+    window = QWidget()
+    qtbot.addWidget(window)
+    QVBoxLayout(window).addWidget(banner)
+    window.show()
+    qtbot.waitExposed(window)
+    assert banner.isVisible() is demo

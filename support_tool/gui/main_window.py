@@ -25,7 +25,6 @@ from support_tool.gui.send_gate import SendGate
 from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
 from support_tool.ops.runtime import Runtime
-from support_tool.provider.outcome import CloseResult, Outcome
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDialog, QMessageBox
@@ -385,6 +384,8 @@ class MainWindow(QMainWindow):
         if not isinstance(error, SupportToolError):
             self._settle()
             raise error  # unexpected: logged and shown by the application's error hook
+        from support_tool.provider.outcome import CloseResult, Outcome
+
         result = CloseResult(Outcome.CONFIGURATION, str(error), "Fix the problem and try again.")
         if isinstance(error, AuditUnavailable):  # nothing went out: say so, and fail closed
             self.store_watch.report(str(error))

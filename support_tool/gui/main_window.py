@@ -158,9 +158,8 @@ class MainWindow(QMainWindow):
 
     def _after_first_paint(self) -> None:
         self.first_painted.emit()
-        # The profiles, on a worker: the file's TOML parser and ``datetime`` (~17 M
-        # instructions), or the demo's provider start, wait until the form is on screen;
-        # *Close session* is enabled once a profile is chosen.
+        # On a worker, once the form is on screen: the profiles file's TOML (~17 M
+        # instructions) or the demo's provider start. Close is enabled once one is chosen.
         self.load_profiles(self._last_profile)
         self.store_watch.check()  # opens the audit store, on a worker
         self.history_view()

@@ -25,7 +25,13 @@ def window_for(qtbot: QtBot, runtime: Runtime) -> Iterator[MainWindow]:
     window = MainWindow(runtime)
     window.show()
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.form.profile.count() > 0 or not window.jobs.pending)
+    # The profiles load after the first paint, as the tabs are built: wait for both.
+    qtbot.waitUntil(
+        lambda: (
+            window.history is not None
+            and (window.form.profile.count() > 0 or not window.jobs.pending)
+        )
+    )
     try:
         yield window
     finally:

@@ -116,32 +116,52 @@ def test_a_plain_window_start_reads_its_arguments_as_the_parser_would_without_it
 
 
 _WINDOW_PROBE = """
-import dataclasses, os, sys
+import os, sys
 from support_tool.cli import commands
 from support_tool.gui import main_window
-def dataclasses_defined():
+def dataclasses_defined():  # after sys.modules is listed: it imports dataclasses
+    import dataclasses
     for name, module in list(sys.modules.items()):
         if name.startswith("support_tool"):
             for value in vars(module).values():
                 if dataclasses.is_dataclass(value) and value.__module__ == name:
                     yield "dataclass:" + name + "." + value.__qualname__
+def threads():
+    import threading
+    return ["threads:" + str(threading.active_count())]
 main_window.MainWindow.show = lambda window: (
-    print("\\n".join(sorted([*sys.modules, *dataclasses_defined()])), flush=True), os._exit(0)
+    print("\\n".join(sorted([*sys.modules, *dataclasses_defined(), *threads()])), flush=True),
+    os._exit(0),
 )
 commands.main(sys.argv[1:])
 """
 
-# The only dataclass defined before the first paint: a frozen dataclass costs the window's
+# No dataclass is defined before the first paint: a frozen dataclass costs the window's
 # start ~3.5 M instructions (its generated methods compiled at import). The window's own
-# value types are NamedTuples or plain classes, and the close service's modules (the
-# request, its signing and JSON) load with the service's first use, after the paint.
-DATACLASSES_BEFORE_THE_PAINT = {"dataclass:support_tool.provider.outcome.CloseResult"}
+# value types are NamedTuples or plain classes; the close service's modules (the request,
+# its signing and JSON) load with the service's first use, and the close outcome's (its
+# ``CloseResult``, with ``dataclasses`` and ``copy``: ~13 M) with the first result, after
+# the paint (its colours are looked up by the outcome's value).
 CLOSE_OR_COMMAND_LINE_ONLY = {
     "json",
     "support_tool.cli.output",
     "support_tool.ops.close",
     "support_tool.provider.request",
     "support_tool.version",
+}
+# Loaded after the first paint, by the work it starts: the profiles file's parser (and the
+# ``datetime`` it imports), read on a worker; the worker threads themselves, started with
+# the first job (plain threads, not ``concurrent.futures`` with ``queue`` and ``heapq``);
+# ``unicodedata``, at the first check of a typed value.
+AFTER_THE_PAINT = {
+    "tomllib",
+    "datetime",
+    "concurrent.futures",
+    "queue",
+    "heapq",
+    "unicodedata",
+    "dataclasses",
+    "support_tool.provider.outcome",
 }
 
 
@@ -152,8 +172,9 @@ def test_the_window_is_shown_without_what_only_a_close_or_a_parser_needs(
     """Before the window is shown: no message catalogue look-up (argparse's, through
     gettext and locale), no OpenSSL (hashlib, for signing: loaded at the first
     signature, on a worker), none of what only the command line's output or ``--version``
-    needs, nor the close service's modules (built at its first use, after the paint), and
-    no dataclass but the close result's."""
+    needs, nor the close service's modules (built at its first use, after the paint), no
+    dataclass, and no worker thread nor what the work started
+    after the paint needs (the profiles' TOML, the worker pool's modules)."""
     loaded = subprocess.run(
         [sys.executable, "-c", _WINDOW_PROBE, *(["--demo"] if demo else [])],
         capture_output=True,
@@ -165,7 +186,9 @@ def test_the_window_is_shown_without_what_only_a_close_or_a_parser_needs(
     assert "support_tool.gui.main_window" in loaded  # the probe saw the window's start
     assert [m for m in loaded if m in {"locale", "hashlib", "_hashlib"}] == []
     assert [m for m in loaded if m in CLOSE_OR_COMMAND_LINE_ONLY] == []
-    assert {m for m in loaded if m.startswith("dataclass:")} <= DATACLASSES_BEFORE_THE_PAINT
+    assert [m for m in loaded if m.startswith("dataclass:")] == []
+    assert [m for m in loaded if m in AFTER_THE_PAINT] == []
+    assert "threads:1" in loaded  # no worker yet: none competes with the paint
 
 
 _EXIT_PROBE = """

@@ -320,6 +320,14 @@ def _luminance(colour: QColor) -> float:
     )
 
 
+def test_every_outcome_has_its_own_colours() -> None:
+    """The colours are keyed by the outcome's stored value (so that the window's first
+    screen does not load the outcome's module): none may fall back to the unknown's."""
+    from support_tool.gui.style import _COLOURS
+
+    assert set(_COLOURS) == {outcome.value for outcome in Outcome}
+
+
 @pytest.mark.parametrize("background", ["#ffffff", "#f0f0f0", "#2b2b2b", "#1e1e1e"])
 def test_outcome_colours_are_readable_in_light_and_dark_themes(
     qapp: QApplication, background: str

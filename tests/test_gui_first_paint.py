@@ -63,7 +63,8 @@ print("\\n".join(read))
 def test_qt_reads_the_source_of_no_module_but_the_windows_own() -> None:
     """Whichever window module is imported first, PySide6's import hook reads only the
     window's own source: not that of the standard library's or the Qt-free core's modules
-    they import (about 70 before the first paint, ~30 ms), before Qt or after it."""
+    they import (about 70 before the first paint, ~30 ms), before Qt or after it; and the
+    window's own directly, not through ``inspect.getsource`` (~3.5 M instructions)."""
     import os
     import subprocess
     import sys
@@ -76,11 +77,30 @@ def test_qt_reads_the_source_of_no_module_but_the_windows_own() -> None:
         check=True,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     ).stdout.split()
-    assert "support_tool.gui.close_form" in scanned  # the probe saw the hook at work
-    others = {m for m in scanned if not m.startswith(("PySide6", "shiboken", "support_tool.gui"))}
+    assert "PySide6.QtWidgets" in scanned  # the probe saw the hook at work
+    others = {m for m in scanned if not m.startswith(("PySide6", "shiboken"))}
     # enum and io: named by PySide6 itself while it loads (the floor's script pays them too);
     # sys: built in, nothing to read.
     assert others <= {"enum", "io", "sys"}
+
+
+def test_the_windows_own_modules_get_the_verdict_the_scan_would_give(tmp_path: Path) -> None:
+    """Read directly, each window module is found to name PySide6 exactly when PySide6's
+    own scan (through ``inspect.getsource``) finds it; no source file (the frozen app's
+    case): no, as the scan says too."""
+    import importlib
+    import inspect
+
+    import support_tool.gui
+    from support_tool.gui.qt_scan import _names_pyside
+
+    folder = Path(support_tool.gui.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        name = "support_tool.gui" + ("" if path.stem == "__init__" else f".{path.stem}")
+        module = importlib.import_module(name)
+        assert _names_pyside(module.__file__) is ("PySide6" in inspect.getsource(module)), name
+    assert not _names_pyside(str(tmp_path / "absent.py"))
+    assert not _names_pyside(None)
 
 
 _PAINT_PROBE = """
@@ -165,3 +185,23 @@ def test_what_is_logged_before_the_first_paint_reaches_the_log_file_after_it(
     assert "logged before the first paint" not in done.stderr
     log = paths.log_file().read_text(encoding="utf-8")
     assert "WARNING support_tool.probe: logged before the first paint" in log
+
+
+@pytest.mark.parametrize("demo", [False, True], ids=["saved profiles", "demo"])
+def test_the_demo_note_is_shown_with_the_window_never_as_a_window_of_its_own(
+    qtbot: QtBot, demo: bool
+) -> None:
+    """Built before it has a parent, the note is not shown then (it would open as a window
+    of its own, at a cost before the first paint); in the demo it shows with the window."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from support_tool.gui.banners import demo_banner
+
+    banner = demo_banner(demo, sandbox_running=False)
+    assert not banner.isVisible()
+    window = QWidget()
+    qtbot.addWidget(window)
+    QVBoxLayout(window).addWidget(banner)
+    window.show()
+    qtbot.waitExposed(window)
+    assert banner.isVisible() is demo

@@ -29,7 +29,6 @@ from support_tool.errors import (
     SupportToolError,
 )
 from support_tool.exit_status import ExitStatus
-from support_tool.provider.outcome import CloseResult, Outcome
 from support_tool.provider.validation import has_undecodable, storable
 
 if TYPE_CHECKING:
@@ -151,6 +150,7 @@ def _refuse_close(runtime: Runtime, args: argparse.Namespace, message: str) -> C
     """Record a close refused by the command line itself (before the service is asked), as
     every refused input is recorded, and return it for printing."""
     from support_tool.ops.close import CloseAttempt
+    from support_tool.provider.outcome import CloseResult, Outcome
 
     result = CloseResult(Outcome.INVALID_INPUT, message, "Nothing was sent.")
     profile = runtime.service.profile(args.profile)

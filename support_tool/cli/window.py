@@ -27,8 +27,6 @@ def load_core_before_qt(demo: bool) -> None:
     spared by ``gui.qt_scan``). Not the demo's embedded provider: it starts, and its HTTP
     server is imported, on a worker after the first paint (``ops.demo``); nor the audit
     store's modules: it opens on a worker after the first paint too."""
-    import concurrent.futures.thread  # noqa: F401 - the window's worker threads
-
     import support_tool.ops.runtime  # noqa: F401 - profiles, keyring, close path
 
 

@@ -37,7 +37,8 @@ def demo_banner(demo: bool, sandbox_running: bool) -> QLabel:
     banner = QLabel()
     banner.setWordWrap(True)
     banner.setStyleSheet("padding: 6px; border: 1px solid palette(mid);")
-    banner.setVisible(demo)
+    if not demo:  # shown with the window: shown now, it would open as a window of its own
+        banner.setVisible(False)
     if sandbox_running:
         banner.setText(DEMO_TEXT)
     return banner

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 
 from support_tool.errors import InvalidInput
 from support_tool.gui.style import outcome_colour
-from support_tool.provider.outcome import Outcome
 from support_tool.provider.validation import clean_game_id, clean_login, clean_reason
 
 CLEAR_EXPLANATION = (
@@ -63,7 +62,7 @@ class _Field(QWidget):
         if message and not self.error.styleSheet():
             # Coloured at its first message: a style sheet (and the palette read to pick
             # the colour) on each of the form's fields is work before the first paint.
-            colour = outcome_colour(Outcome.TRANSPORT_FAILURE).name()
+            colour = outcome_colour("transport_failure").name()
             self.error.setStyleSheet(f"color: {colour};")
         self.error.setText(message)
         self.error.setVisible(bool(message))

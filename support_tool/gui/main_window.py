@@ -25,7 +25,6 @@ from support_tool.gui.send_gate import SendGate
 from support_tool.gui.store_watch import RECOVERED, StoreWatch
 from support_tool.gui.window_menus import build_menus
 from support_tool.ops.runtime import Runtime
-from support_tool.provider.outcome import CloseResult, Outcome
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDialog, QMessageBox
@@ -138,15 +137,14 @@ class MainWindow(QMainWindow):
         focus.activated.connect(self._focus_login)
 
     def _restore(self) -> None:
-        """Last session's size and profile; the login field ready for typing."""
+        """Last session's size and profile name (its profiles load after the first paint);
+        the login field ready for typing."""
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(*first_size(self.screen().availableGeometry().size().toTuple()))
         self._last_profile = str(self.settings.value("last_profile", "") or "")
-        if not self.gate.provider:  # the demo's: its address, known after the paint
-            self.load_profiles(self._last_profile)
         self.form.login.setFocus()
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -160,9 +158,10 @@ class MainWindow(QMainWindow):
 
     def _after_first_paint(self) -> None:
         self.first_painted.emit()
+        # On a worker, once the form is on screen: the profiles file's TOML (~17 M
+        # instructions) or the demo's provider start. Close is enabled once one is chosen.
+        self.load_profiles(self._last_profile)
         self.store_watch.check()  # opens the audit store, on a worker
-        if self.gate.provider:
-            self.load_profiles(self._last_profile)  # starts the demo's provider, on a worker
         self.history_view()
         self.terminals_view()
         self._warm_up()
@@ -384,6 +383,8 @@ class MainWindow(QMainWindow):
         if not isinstance(error, SupportToolError):
             self._settle()
             raise error  # unexpected: logged and shown by the application's error hook
+        from support_tool.provider.outcome import CloseResult, Outcome
+
         result = CloseResult(Outcome.CONFIGURATION, str(error), "Fix the problem and try again.")
         if isinstance(error, AuditUnavailable):  # nothing went out: say so, and fail closed
             self.store_watch.report(str(error))

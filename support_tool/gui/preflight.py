@@ -45,8 +45,10 @@ DEBIAN_PACKAGES = {
 
 # Platforms that need no display server (tests, remote screens): nothing to check.
 _HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
-_NOT_FOUND = re.compile(r"^\s*(\S+) => not found", re.MULTILINE)
-_DLOPEN_MISSING = re.compile(r"(\S+\.so[.\d]*): cannot open shared object file")
+# Compiled where used (``re.findall`` caches them): only a desk missing libraries reads
+# them, and compiling both at import cost every window start ~2 M instructions.
+_NOT_FOUND = r"(?m)^\s*(\S+) => not found"
+_DLOPEN_MISSING = r"(\S+\.so[.\d]*): cannot open shared object file"
 
 
 def xcb_plugin() -> Path | None:
@@ -69,13 +71,13 @@ def missing_libraries(library: Path) -> list[str]:
         listing = subprocess.run(
             [ldd, str(library)], capture_output=True, text=True, timeout=10, check=False
         ).stdout
-        return _NOT_FOUND.findall(listing)
+        return re.findall(_NOT_FOUND, listing)
     import ctypes
 
     try:
         ctypes.CDLL(str(library))
     except OSError as exc:
-        return _DLOPEN_MISSING.findall(str(exc))
+        return re.findall(_DLOPEN_MISSING, str(exc))
     return []
 
 

@@ -22,10 +22,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from support_tool.gui.banners import warning_banner
 from support_tool.gui.jobs import Jobs
 from support_tool.ops.opening_store import OPENING, OpeningStore
-from support_tool.provider.outcome import CloseResult, Outcome
 
 if TYPE_CHECKING:  # the store's modules load with the store, after the first paint
     from support_tool.audit.store import AuditStore
+    from support_tool.provider.outcome import CloseResult  # with the first refusal
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,8 @@ class StoreWatch(QObject):
 
     def refusal(self, reason: str) -> CloseResult:
         """A close the core refused because its attempt could not be recorded."""
+        from support_tool.provider.outcome import CloseResult, Outcome
+
         return CloseResult(
             Outcome.CONFIGURATION,
             refusal_text(self.store.where, reason),

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QGridLayout, QLabel, QPushButton, QWidget
 
-from support_tool.provider.outcome import Outcome
+if TYPE_CHECKING:  # its module (its dataclass, ~13 M instructions) loads after the paint
+    from support_tool.provider.outcome import Outcome
 
-# (light theme, dark theme) foreground colours, chosen for contrast on each background.
+# (light theme, dark theme) foreground colours, chosen for contrast on each background, by
+# the outcome's stored value (an ``Outcome`` is a StrEnum: it equals its value), so that
+# the window's first screen does not need ``provider.outcome`` (tests/test_gui_close.py
+# checks that every outcome has its colours).
 _COLOURS = {
-    Outcome.SUCCESS: ("#1b5e20", "#81c784"),
-    Outcome.REFUSED: ("#a84300", "#ffb74d"),
-    Outcome.TRANSPORT_FAILURE: ("#b71c1c", "#ef9a9a"),
-    Outcome.INVALID_INPUT: ("#6a1b9a", "#ce93d8"),
-    Outcome.CONFIGURATION: ("#6a1b9a", "#ce93d8"),
-    Outcome.PENDING: ("#37474f", "#b0bec5"),
-    Outcome.UNKNOWN: ("#b71c1c", "#ef9a9a"),
+    "success": ("#1b5e20", "#81c784"),
+    "refused": ("#a84300", "#ffb74d"),
+    "transport_failure": ("#b71c1c", "#ef9a9a"),
+    "invalid_input": ("#6a1b9a", "#ce93d8"),
+    "configuration_error": ("#6a1b9a", "#ce93d8"),
+    "pending": ("#37474f", "#b0bec5"),
+    "unknown": ("#b71c1c", "#ef9a9a"),
 }
 PRODUCTION_BANNER = ("#b71c1c", "#ffffff")  # background, text: the same in both themes
 
@@ -28,15 +34,13 @@ def is_dark() -> bool:
 
 
 def outcome_colour(outcome: Outcome | str) -> QColor:
-    try:
-        key = Outcome(outcome)
-    except ValueError:
-        key = Outcome.UNKNOWN
-    light, dark = _COLOURS[key]
+    light, dark = _COLOURS.get(str(outcome), _COLOURS["unknown"])
     return QColor(dark if is_dark() else light)
 
 
 def outcome_label(outcome: Outcome | str) -> str:
+    from support_tool.provider.outcome import Outcome
+
     try:
         return Outcome(outcome).label
     except ValueError:

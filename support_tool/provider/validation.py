@@ -7,7 +7,6 @@ batch runner, so a value accepted in one place is accepted everywhere.
 from __future__ import annotations
 
 import ipaddress
-import unicodedata
 from urllib.parse import SplitResult, urlsplit
 
 from support_tool.errors import InvalidInput
@@ -83,7 +82,17 @@ def storable(text: str) -> str:
     )
 
 
+def _category(ch: str) -> str:
+    """``unicodedata.category``, the module imported at the first check that needs it: the
+    window imports this module before its first paint, where nothing is checked yet."""
+    import unicodedata
+
+    return unicodedata.category(ch)
+
+
 def _name(ch: str) -> str:
+    import unicodedata
+
     name = unicodedata.name(ch, "")
     return f"U+{ord(ch):04X}{' ' + name if name else ''}"
 
@@ -93,11 +102,11 @@ def _describe(ch: str) -> str:
     if is_undecodable(ch):
         shown = f"0x{ord(ch) - 0xDC00:02X}" if 0xDC80 <= ord(ch) <= 0xDCFF else _name(ch)
         return f"a byte that is not UTF-8 text ({shown}; check the terminal's encoding)"
-    if ch.isspace() or unicodedata.category(ch).startswith("Z"):
+    if ch.isspace() or _category(ch).startswith("Z"):
         return "a space"
     if is_invisible(ch):
         return f"an invisible character {_name(ch)}"
-    category = unicodedata.category(ch)
+    category = _category(ch)
     if category == "So":
         return f"an emoji or symbol ({_name(ch)})"
     if category in _MARKS:
@@ -108,11 +117,11 @@ def _describe(ch: str) -> str:
 def _unreadable(ch: str, previous: str) -> bool:
     """True if ``ch`` cannot be part of a login a person reads back; a combining mark is
     fine only on a letter or digit (``e`` + U+0301 is é), not alone or after a space."""
-    category = unicodedata.category(ch)
+    category = _category(ch)
     if ch.isspace() or category in _FORBIDDEN_CATEGORIES or is_invisible(ch):
         return True
     if category in _MARKS:
-        return not previous or unicodedata.category(previous)[0] not in "LNM"
+        return not previous or _category(previous)[0] not in "LNM"
     return False
 
 
@@ -238,7 +247,7 @@ def clean_api_url(raw: str) -> str:
             f"the tool adds {contract.ENDPOINT_PATH} itself.",
             "url",
         )
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
+    if any(ch.isspace() or _category(ch) == "Cc" for ch in value):
         raise InvalidInput("The API URL must not contain spaces or control characters.", "url")
     cleaned = value.rstrip("/")
     if cleaned.lower().endswith(contract.ENDPOINT_PATH.lower()):
@@ -292,7 +301,7 @@ def clean_proxy_url(raw: str, api_url: str = "") -> str:
             f"(got {value!r}).",
             "proxy",
         )
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
+    if any(ch.isspace() or _category(ch) == "Cc" for ch in value):
         raise InvalidInput("The proxy must not contain spaces or control characters.", "proxy")
     if api_url.lower().startswith("http://") and not is_loopback_host(host):
         raise InvalidInput(
@@ -336,6 +345,6 @@ def clean_reason(raw: str | None) -> str:
             "and type it again.",
             "reason",
         )
-    if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in value):
+    if any(_category(ch) in {"Cc", "Cf"} for ch in value):
         raise InvalidInput("The reason contains control characters.", "reason")
     return value

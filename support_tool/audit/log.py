@@ -31,12 +31,7 @@ from support_tool.audit.bodies import attempt_body, unknown_body
 from support_tool.audit.bodies import closing_body as _closing_body
 from support_tool.audit.identity import operator_name, process_alive, workstation_name
 from support_tool.audit.reading import AuditReads, is_damage
-from support_tool.audit.records import (
-    COLUMNS,
-    AuditFilter,
-    AuditRecord,
-    utc_now,
-)
+from support_tool.audit.records import COLUMNS, AuditFilter, AuditRecord, utc_now
 from support_tool.audit.writing import (
     _ONE_EVENT,
     CATCH_UP_EVERY,

@@ -122,6 +122,38 @@ def test_invalid_input_is_explained_as_you_type_and_never_sent(
     assert demo.runtime.sandbox.connections == 0
 
 
+def test_enter_before_anything_can_be_sent_says_why_and_sends_nothing(qtbot: QtBot) -> None:
+    """A login typed (or scanned, with its Enter) while no profile is chosen yet, as in a
+    window just opened whose profiles are still loading, or while sending is disabled, is
+    not sent and not dropped without a word: the form says why and what to do."""
+    from support_tool.gui.close_form import CloseForm
+
+    form = CloseForm()
+    qtbot.addWidget(form)
+    sent: list[object] = []
+    said: list[str] = []
+    form.submitted.connect(sent.append)
+    form.not_sent.connect(said.append)
+    qtbot.keyClicks(form.login, "terminal-0042")
+    qtbot.keyClick(form.login, Qt.Key.Key_Return)
+    assert said == [
+        "Not sent. No profile is chosen (in a window just opened, the profiles are still "
+        "loading). Press Enter again once Close session is enabled."
+    ]
+    form.set_profiles(["live"], "live")
+    form.set_blocked("Disabled: nothing can be sent while the audit history is away.")
+    qtbot.keyClick(form.login, Qt.Key.Key_Return)
+    assert said[-1] == (
+        "Not sent. Nothing can be sent while the audit history is away. "
+        "Press Enter again once Close session is enabled."
+    )
+    assert sent == []
+    form.set_blocked("")
+    qtbot.keyClick(form.login, Qt.Key.Key_Return)
+    assert len(sent) == 1
+    assert len(said) == 2
+
+
 def test_empty_login_disables_the_button_without_scolding(demo: MainWindow) -> None:
     assert not demo.form.button.isEnabled()
     assert not demo.form._login_field.error.isVisibleTo(demo)

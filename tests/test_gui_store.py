@@ -95,6 +95,10 @@ def test_a_read_only_history_at_start_stops_sending_until_it_is_writable_again(
 
             qtbot.keyClicks(window.form.login, "terminal-0001")
             qtbot.keyClick(window.form.login, Qt.Key.Key_Return)
+            said = window.statusBar().currentMessage()  # Enter is never dropped silently
+            assert said.startswith("Not sent. Nothing can be sent while"), said
+            assert "read-only" in said
+            assert said.endswith("Press Enter again once Close session is enabled.")
             qtbot.mouseClick(window.form.button, Qt.MouseButton.LeftButton)
             assert not window.in_flight
 

@@ -75,6 +75,7 @@ class CloseForm(QWidget):
     submitted = Signal(object)
     profile_changed = Signal(str)
     edited = Signal()  # any field that decides what a close does changed
+    not_sent = Signal(str)  # Enter while nothing can be sent: why, so it is never silent
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -260,6 +261,16 @@ class CloseForm(QWidget):
         )
 
     def submit(self) -> None:
+        """Send what the form holds; when nothing can be sent yet, say why instead of
+        dropping the key (a login typed or scanned with Enter while the window is still
+        starting, or while the audit store is away, must not vanish without a word)."""
+        if self._blocked or not self.profile.currentText():
+            why = self._blocked.removeprefix("Disabled: ") or (
+                "No profile is chosen (in a window just opened, the profiles are still loading)."
+            )
+            why = why[:1].upper() + why[1:]
+            self.not_sent.emit(f"Not sent. {why} Press Enter again once Close session is enabled.")
+            return
         request = self.current_input()
         if request is not None:
             self.submitted.emit(request)

@@ -129,12 +129,12 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.form.submitted.connect(self.submit)
+        self.form.not_sent.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         self.form.profile_changed.connect(self._profile_changed)
         self.form.edited.connect(lambda: self.answer.form_changed(self.form.shown_action()))
         self.tabs.currentChanged.connect(self._profile_changed)
         self.store_watch.changed.connect(self._store_changed)
-        focus = QShortcut(QKeySequence("Ctrl+L"), self)
-        focus.activated.connect(self._focus_login)
+        QShortcut(QKeySequence("Ctrl+L"), self).activated.connect(self._focus_login)  # Qt owns it
 
     def _restore(self) -> None:
         """Last session's size and profile name (its profiles load after the first paint);

@@ -466,7 +466,7 @@ def test_a_close_makes_exactly_two_durable_commits_and_a_batch_shares_them(
             store.finish(store.begin(login=f"t-{n}", clear_history=False, **row), ok, wait=False)
         store.flush()
         batch = sum(s.strip().upper() == "COMMIT" for s in statements)
-        indexed = [s for s in statements if "derived_mark SET" in s]
+        indexed = [s for s in statements if "INTO derived_mark VALUES" in s]
         store._db.set_trace_callback(None)
         assert [r.outcome for r in store.query(limit=11)] == ["success"] * 11
     assert single == 2

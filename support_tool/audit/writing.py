@@ -203,7 +203,7 @@ def _start_mark(db: sqlite3.Connection) -> None:
 def _fill_keys(db: sqlite3.Connection, mark: int, head: int) -> None:
     for statement in (*_KEYS_AFTER, *_OPEN_AFTER):
         db.execute(statement, {"mark": mark, "head": head})
-    db.execute("UPDATE derived_mark SET seq = ?", (head,))
+    db.execute("INSERT OR REPLACE INTO derived_mark VALUES (1, ?)", (head,))  # row may be gone
 
 
 def derived_mark(db: sqlite3.Connection) -> int:
@@ -218,7 +218,7 @@ def catch_up(db: sqlite3.Connection, *, text_index: bool) -> int:
     returns the new mark (the head)."""
     mark, head = derived_mark(db), read_head(db)[0]
     if head != mark:
-        if text_index:
+        if text_index or has(db, "actions_text"):  # the file decides: the mark is shared
             for statement in _TEXT_AFTER:
                 db.execute(statement, {"mark": mark, "head": head})
         _fill_keys(db, mark, head)

@@ -28,7 +28,7 @@ from support_tool.ops.batch import BatchRun
 from support_tool.ops.batch_summary import BatchOptions
 from support_tool.ops.close import CloseService
 from support_tool.ops.terminals import Terminal
-from support_tool.provider.request import CloseRequest, build_signed
+from support_tool.provider.request import CloseRequest, SignedRequest, build_signed
 
 LOGINS = 1000
 CONCURRENCY = 8
@@ -44,19 +44,17 @@ def _terminals(count: int) -> list[Terminal]:
     return [Terminal(f"terminal-{(n % 1000) + 1:04d}") for n in range(count)]
 
 
-def _bare(url: str, secret: str) -> float:
-    """Eight threads, each with its own Session, posting the same signed requests."""
-    signed = [
+def _signed(url: str, secret: str) -> list[SignedRequest]:
+    return [
         build_signed(url, CloseRequest.from_input(t.login, None, False), secret)
         for t in _terminals(LOGINS)
     ]
-    headers = {"Content-Type": "application/json"}
 
-    def worker(share: list) -> None:  # type: ignore[type-arg]
-        session = requests.Session()
-        for s in share:
-            session.post(s.url, params=s.query, data=s.body_bytes, headers=headers).json()
 
+def _in_threads(
+    worker: Callable[[list[SignedRequest]], None], signed: list[SignedRequest]
+) -> float:
+    """Seconds for CONCURRENCY threads, each running ``worker`` over its share of ``signed``."""
     threads = [
         threading.Thread(target=worker, args=(signed[k::CONCURRENCY],)) for k in range(CONCURRENCY)
     ]
@@ -68,15 +66,23 @@ def _bare(url: str, secret: str) -> float:
     return time.perf_counter() - start
 
 
+def _bare(url: str, secret: str) -> float:
+    """Eight threads, each with its own Session, posting the same signed requests."""
+    headers = {"Content-Type": "application/json"}
+
+    def worker(share: list[SignedRequest]) -> None:
+        session = requests.Session()
+        for s in share:
+            session.post(s.url, params=s.query, data=s.body_bytes, headers=headers).json()
+
+    return _in_threads(worker, _signed(url, secret))
+
+
 def _bare_durable(url: str, secret: str, folder: str) -> float:
     """The bare client plus the one thing no audited close can skip: a row committed
     durably (SQLite, WAL, synchronous=FULL, one connection shared under a lock, as the
     tool's store) before each request, its answer riding with the next commit (as the
     tool's do). No seal, no derived data, no log: the floor under the trail's own cost."""
-    signed = [
-        build_signed(url, CloseRequest.from_input(t.login, None, False), secret)
-        for t in _terminals(LOGINS)
-    ]
     headers = {"Content-Type": "application/json"}
     db = sqlite3.connect(
         Path(folder) / "floor.sqlite3", check_same_thread=False, isolation_level=None
@@ -87,7 +93,7 @@ def _bare_durable(url: str, secret: str, folder: str) -> float:
     lock = threading.Lock()
     answers: list[tuple[str]] = []  # ride with the next commit, as the tool's do
 
-    def worker(share: list) -> None:  # type: ignore[type-arg]
+    def worker(share: list[SignedRequest]) -> None:
         session = requests.Session()
         for s in share:
             with lock, db:
@@ -99,18 +105,11 @@ def _bare_durable(url: str, secret: str, folder: str) -> float:
             with lock:
                 answers.append((answer.text,))
 
-    threads = [
-        threading.Thread(target=worker, args=(signed[k::CONCURRENCY],)) for k in range(CONCURRENCY)
-    ]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    seconds = _in_threads(worker, _signed(url, secret))
     with db:
         db.executemany("INSERT INTO rows (body) VALUES (?)", answers)
     db.close()
-    return time.perf_counter() - start
+    return seconds
 
 
 def _service(url: str, secret: str, folder: str) -> CloseService:
